@@ -1,0 +1,5 @@
+"""Allow ``python -m glm_tui``."""
+
+from glm_tui.cli import main
+
+raise SystemExit(main())
