@@ -39,6 +39,7 @@ class ServerKind(StrEnum):
     GLM4 = "glm4"
     GLM4V = "glm4v"
     OPENAI = "openai"
+    ZHIPU = "zhipu"  # the hosted GLM API (open.bigmodel.cn): rejects top_p = 1 and temperature = 0
     GENERIC = "generic"
 
 
@@ -184,8 +185,7 @@ def build_messages(
                 # GLM-4V answers a system message with HTTP 500: fold it into the first question.
                 text = f"{pending_system}\n\n{text}"
                 pending_system = ""
-            images = message.images if kind in (ServerKind.GLM4V, ServerKind.OPENAI,
-                                                 ServerKind.GENERIC) else []
+            images = [] if kind is ServerKind.GLM4 else message.images
             if kind is ServerKind.GLM4V:
                 # One image per request: the server uses the first and drops the rest.
                 images = [] if image_sent else images[:1]

@@ -1,0 +1,72 @@
+"""Fixtures shared by every test: isolated config/data directories and real demo servers on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point glm-tui's config and data at a temporary directory so no test touches the user's."""
+    home = tmp_path / "glm-home"
+    (home / "data").mkdir(parents=True)
+    monkeypatch.setenv("GLM_TUI_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("GLM_TUI_CONFIG", str(home / "config.toml"))
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    return home
+
+
+@pytest.fixture
+def data_dir(isolated_dirs: Path) -> Path:
+    return isolated_dirs / "data"
+
+
+@pytest.fixture
+def config_path(isolated_dirs: Path) -> Path:
+    return isolated_dirs / "config.toml"
+
+
+@pytest.fixture
+def request_log(tmp_path: Path) -> Path:
+    return tmp_path / "requests.jsonl"
+
+
+@pytest.fixture
+def glm4_server(request_log: Path) -> Iterator[str]:
+    """A real GLM-4-flavoured demo server on a free loopback port; yields its base URL."""
+    from glm_tui.core.demo_server import DemoServer
+
+    server = DemoServer(flavor="glm4", token_rate=2000.0, log_requests=request_log)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def openai_server(request_log: Path) -> Iterator[str]:
+    """A real clean-OpenAI-flavoured demo server on a free loopback port; yields its base URL."""
+    from glm_tui.core.demo_server import DemoServer
+
+    server = DemoServer(flavor="openai", token_rate=2000.0, log_requests=request_log)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A loopback URL where nothing listens (a port bound and released just now)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1/"
