@@ -129,7 +129,8 @@ class Session:
     model: str = "glm-4"
     system_prompt: str = ""
     sampling: SamplingParams = field(default_factory=SamplingParams)
-    tools: list[dict[str, Any]] = field(default_factory=list)  # OpenAI tool entries, enabled ones
+    # OpenAI tool entries; each may carry a "glm_tui" block (enabled, handler) that is never sent.
+    tools: list[dict[str, Any]] = field(default_factory=list)
     tool_choice: str | dict[str, Any] | None = None
     stream: bool = True
     messages: list[Message] = field(default_factory=list)
@@ -219,8 +220,11 @@ def build_request(
         "stream": session.stream if stream is None else stream,
     }
     request.update(session.sampling.to_request())
-    if session.tools:
-        request["tools"] = [dict(tool) for tool in session.tools]
+    from glm_tui.core.tools import request_tools  # tools.py imports this module's ToolCall
+
+    tools = request_tools(session.tools)
+    if tools:
+        request["tools"] = tools
         if session.tool_choice is not None:
             request["tool_choice"] = session.tool_choice
     return request
