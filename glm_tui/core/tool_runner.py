@@ -114,8 +114,10 @@ async def run_handler(
 
     err_text = stderr.decode("utf-8", "replace").strip()
     if timed_out:
-        return HandlerResult(False, "", process.returncode, err_text,
-                             error=f"the handler did not finish within {timeout:g} s and was stopped")
+        return HandlerResult(
+            False, "", process.returncode, err_text,
+            error=f"the handler did not finish within {timeout:g} s and was stopped",
+        )
     if overflow:
         return HandlerResult(
             False, stdout.decode("utf-8", "replace"), process.returncode, err_text,

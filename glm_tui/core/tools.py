@@ -7,8 +7,8 @@ Keeping the stored form a plain dict means the store, the export and the request
 
 Checking is strict because a half-formed tool reaches the server as a 422 or, worse, is silently
 ignored: the JSON must parse (problems say line and column), have the OpenAI function shape, a
-name of 1-64 letters, digits, ``_`` or ``-``, and ``parameters`` that is a valid JSON Schema (checked
-against its meta-schema with ``jsonschema``, problems say the JSON path).
+name of 1-64 letters, digits, ``_`` or ``-``, and ``parameters`` that is a valid JSON Schema
+(checked against its meta-schema with ``jsonschema``, problems say the JSON path).
 """
 
 from __future__ import annotations
@@ -172,7 +172,7 @@ def check_tool(data: Any) -> list[ToolProblem]:
 
 
 def check_parameters_schema(schema: Any) -> list[ToolProblem]:
-    """Check ``parameters`` against the JSON Schema meta-schema (and the object shape servers want)."""
+    """Check ``parameters`` against the JSON Schema meta-schema and the object shape wanted."""
     base = "$.function.parameters"
     if not isinstance(schema, dict):
         return [ToolProblem("parameters must be a JSON Schema object", path=base)]
@@ -280,7 +280,9 @@ WEATHER_TOOL: dict[str, Any] = {
                 "format": {
                     "type": "string",
                     "enum": ["celsius", "fahrenheit"],
-                    "description": "The temperature unit to use. Infer this from the users location.",
+                    "description": (
+                        "The temperature unit to use. Infer this from the users location."
+                    ),
                 },
             },
             "required": ["location", "format"],

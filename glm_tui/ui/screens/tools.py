@@ -1,0 +1,329 @@
+"""The tools screen: a session's tools, a JSON editor with live checks, tool_choice and the library.
+
+Every change that passes the checks is handed to ``on_change`` at once (the conversation stores it
+with the session); a definition with problems stays in the editor with the problems listed and
+never reaches a request.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets.option_list import Option
+
+from glm_tui.core.display_text import sanitize_for_display
+from glm_tui.core.tool_library import ToolLibrary, ToolLibraryError
+from glm_tui.core.tools import (
+    TEMPLATES,
+    TOOL_CHOICE_MODES,
+    check_tool_set,
+    handler_of,
+    is_enabled,
+    parse_tool_text,
+    spec_only,
+    tool_choice_label,
+    tool_choice_value,
+    tool_name,
+    tool_settings,
+    with_settings,
+)
+
+ToolsChanged = Callable[[list[dict[str, Any]], str | dict[str, Any] | None], None]
+
+
+class PickEntryScreen(ModalScreen[dict[str, Any] | None]):
+    """Choose one tool entry from a titled list (templates or the saved library)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    DEFAULT_CSS = """
+    PickEntryScreen { align: center middle; }
+    PickEntryScreen > Vertical {
+        width: 70; height: auto; max-height: 80%; border: round $accent; background: $surface;
+        padding: 0 1;
+    }
+    PickEntryScreen OptionList { height: auto; max-height: 20; }
+    """
+
+    def __init__(self, title: str, entries: list[tuple[str, dict[str, Any]]]) -> None:
+        super().__init__()
+        self._title = title
+        self._entries = entries
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(Text(self._title, style="bold"))
+            yield OptionList(*[Option(Text(label)) for label, _ in self._entries])
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(copy.deepcopy(self._entries[event.option_index][1]))
+
+
+class ToolsScreen(Screen[None]):
+    """Edit the current session's tools; changes apply to the next request."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close"),
+        Binding("ctrl+s", "apply", "Apply edit", priority=True),
+        Binding("ctrl+n", "add_template", "Add from template"),
+        Binding("ctrl+l", "add_from_library", "Add from library"),
+        Binding("ctrl+b", "save_to_library", "Save to library"),
+        Binding("ctrl+d", "duplicate", "Duplicate"),
+        Binding("ctrl+x", "delete", "Delete"),
+        Binding("ctrl+e", "toggle_enabled", "Enable/disable"),
+    ]
+
+    def __init__(
+        self,
+        tools: list[dict[str, Any]],
+        tool_choice: str | dict[str, Any] | None,
+        *,
+        library: ToolLibrary,
+        on_change: ToolsChanged,
+    ) -> None:
+        super().__init__()
+        self.tools = copy.deepcopy(tools)
+        self.tool_choice = tool_choice
+        self.library = library
+        self._on_change = on_change
+        self._selected: int | None = 0 if tools else None
+        self._check_timer: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Tools for this session", style="bold"), id="tools-title")
+        with Horizontal(id="tools-body"):
+            with Vertical(id="tools-side"):
+                yield OptionList(id="tools-list")
+                yield Label("tool_choice")
+                yield Select[str](
+                    [(mode, mode) for mode in TOOL_CHOICE_MODES], id="tool-choice",
+                    allow_blank=False, value="auto",
+                )
+                yield Label("Handler command (run only after you confirm each call)")
+                yield Input(placeholder="e.g. /usr/local/bin/weather --json", id="tool-handler")
+            with Vertical(id="tools-editor-box"):
+                yield TextArea.code_editor("", language="json", id="tool-editor")
+                yield Static("", id="tool-problems")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._refresh_list()
+        self._refresh_choice()
+        self._load_selected()
+
+    # ---- drawing -----------------------------------------------------------------------------
+
+    def _row(self, entry: dict[str, Any]) -> Text:
+        mark = "☑" if is_enabled(entry) else "☐"
+        text = Text(f"{mark} ")
+        text.append(sanitize_for_display(tool_name(entry)) or "(unnamed)",
+                    style="bold" if is_enabled(entry) else "dim")
+        if entry.get("type") != "function":
+            text.append("  built-in", style="italic dim")
+        if handler_of(entry):
+            text.append("  ⚙ handler", style="dim")
+        return text
+
+    def _refresh_list(self) -> None:
+        listing = self.query_one("#tools-list", OptionList)
+        listing.set_options([Option(self._row(entry)) for entry in self.tools])
+        if not self.tools:
+            listing.add_option(Option(Text("No tools yet: ctrl+n adds one from a template",
+                                           style="dim"), disabled=True))
+        elif self._selected is not None:
+            listing.highlighted = self._selected
+
+    def _refresh_choice(self) -> None:
+        names = [tool_name(e) for e in self.tools if e.get("type") == "function" and is_enabled(e)]
+        options = [(mode, mode) for mode in TOOL_CHOICE_MODES] + [
+            (f"only {name}", name) for name in names
+        ]
+        select = self.query_one("#tool-choice", Select)
+        select.set_options(options)
+        current = tool_choice_label(self.tool_choice)
+        select.value = current if current in {v for _, v in options} else "auto"
+
+    def _load_selected(self) -> None:
+        editor = self.query_one("#tool-editor", TextArea)
+        handler_input = self.query_one("#tool-handler", Input)
+        if self._selected is None or self._selected >= len(self.tools):
+            editor.load_text("")
+            handler_input.value = ""
+            self._show_problems([])
+            return
+        entry = self.tools[self._selected]
+        editor.load_text(json.dumps(spec_only(entry), indent=2, ensure_ascii=False))
+        handler = handler_of(entry)
+        handler_input.value = shlex.join(handler) if handler else ""
+        self._show_problems([])
+
+    def _show_problems(self, problems: list[str], ok_text: str = "") -> None:
+        label = self.query_one("#tool-problems", Static)
+        if problems:
+            label.update(Text("\n".join(f"✗ {p}" for p in problems), style="bold red"))
+            label.add_class("-invalid")
+        else:
+            label.update(Text(ok_text, style="green"))
+            label.remove_class("-invalid")
+
+    # ---- changes ------------------------------------------------------------------------------
+
+    def _commit(self, note: str | None = None) -> None:
+        """Hand the tools (as they are now) to the session and redraw."""
+        self._on_change(copy.deepcopy(self.tools), self.tool_choice)
+        self._refresh_list()
+        self._refresh_choice()
+        if note:
+            self.notify(note, markup=False)
+
+    @on(OptionList.OptionHighlighted, "#tools-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self.tools and event.option_index != self._selected:
+            self._selected = event.option_index
+            self._load_selected()
+
+    @on(TextArea.Changed, "#tool-editor")
+    def _edited(self) -> None:
+        if self._check_timer is not None:
+            self._check_timer.stop()
+        self._check_timer = self.set_timer(0.15, self._check_editor)
+
+    def _check_editor(self) -> tuple[dict[str, Any] | None, list[str]]:
+        text = self.query_one("#tool-editor", TextArea).text
+        spec, problems = parse_tool_text(text)
+        messages = [str(p) for p in problems]
+        if spec is not None:
+            others = [e for i, e in enumerate(self.tools) if i != self._selected]
+            messages += check_tool_set([*others, spec])
+        self._show_problems(messages, "✓ valid: ctrl+s applies it" if text.strip() else "")
+        return (spec if not messages else None), messages
+
+    def action_apply(self) -> None:
+        spec, problems = self._check_editor()
+        if spec is None:
+            self.notify("Not applied: " + problems[0], severity="error", markup=False)
+            return
+        settings = tool_settings(self.tools[self._selected]) if self._selected is not None else {}
+        entry = with_settings(spec, **settings)
+        if self._selected is None:
+            self.tools.append(entry)
+            self._selected = len(self.tools) - 1
+        else:
+            self.tools[self._selected] = entry
+        self._commit(f"Applied {tool_name(entry)}")
+
+    @on(Input.Submitted, "#tool-handler")
+    def _handler_submitted(self, event: Input.Submitted) -> None:
+        if self._selected is None:
+            return
+        try:
+            argv = shlex.split(event.value)
+        except ValueError as exc:
+            self.notify(f"Handler not set: {exc}", severity="error", markup=False)
+            return
+        entry = self.tools[self._selected]
+        if argv and entry.get("type") != "function":
+            self.notify("Only function tools can have a handler", severity="error")
+            return
+        self.tools[self._selected] = with_settings(entry, handler=argv or None)
+        self._commit(f"Handler {'set' if argv else 'removed'} for {tool_name(entry)}")
+
+    @on(Select.Changed, "#tool-choice")
+    def _choice_changed(self, event: Select.Changed) -> None:
+        if not isinstance(event.value, str):
+            return
+        value = tool_choice_value(event.value)
+        if value != (self.tool_choice or "auto"):
+            self.tool_choice = None if value == "auto" else value
+            self._on_change(copy.deepcopy(self.tools), self.tool_choice)
+
+    def _add(self, entry: dict[str, Any] | None) -> None:
+        if entry is None:
+            return
+        problems = check_tool_set([*self.tools, entry])
+        if problems:
+            # Keep it in the editor so the user can rename it; it is not added half-formed.
+            self._selected = None
+            self.query_one("#tool-editor", TextArea).load_text(json.dumps(entry, indent=2))
+            self._show_problems(problems)
+            self.query_one("#tool-editor", TextArea).focus()
+            return
+        self.tools.append(entry)
+        self._selected = len(self.tools) - 1
+        self._commit(f"Added {tool_name(entry)}")
+        self._load_selected()
+
+    def action_add_template(self) -> None:
+        entries = [(label, entry) for label, entry in TEMPLATES.items()]
+        self.app.push_screen(PickEntryScreen("Add a tool from a template", entries), self._add)
+
+    def action_add_from_library(self) -> None:
+        try:
+            saved = self.library.load()
+        except ToolLibraryError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        if not saved:
+            self.notify("The tool library is empty: ctrl+b saves the selected tool to it.")
+            return
+        entries = [(tool_name(e), e) for e in saved]
+        self.app.push_screen(PickEntryScreen("Add a tool from your library", entries), self._add)
+
+    def action_save_to_library(self) -> None:
+        if self._selected is None:
+            return
+        entry = self.tools[self._selected]
+        try:
+            self.library.put(entry)
+        except ToolLibraryError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.notify(f"Saved {tool_name(entry)} to the library", markup=False)
+
+    def action_duplicate(self) -> None:
+        if self._selected is None:
+            return
+        entry = copy.deepcopy(self.tools[self._selected])
+        if entry.get("type") != "function":
+            self.notify("A built-in tool can be added only once", severity="warning")
+            return
+        names = {tool_name(e) for e in self.tools}
+        base = tool_name(entry)[:58]
+        number = 2
+        while f"{base}_{number}" in names:
+            number += 1
+        entry["function"]["name"] = f"{base}_{number}"
+        self._add(entry)
+
+    def action_delete(self) -> None:
+        if self._selected is None:
+            return
+        removed = self.tools.pop(self._selected)
+        self._selected = min(self._selected, len(self.tools) - 1) if self.tools else None
+        if tool_choice_label(self.tool_choice) == tool_name(removed):
+            self.tool_choice = None
+        self._commit(f"Deleted {tool_name(removed)}")
+        self._load_selected()
+
+    def action_toggle_enabled(self) -> None:
+        if self._selected is None:
+            return
+        entry = self.tools[self._selected]
+        self.tools[self._selected] = with_settings(entry, enabled=None if not is_enabled(entry)
+                                                   else False)
+        state = "enabled" if is_enabled(self.tools[self._selected]) else "disabled"
+        self._commit(f"{tool_name(entry)} {state}")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
