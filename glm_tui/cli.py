@@ -28,7 +28,7 @@ RESUME_LATEST = "last"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full parser; ``sessions`` is present only once ``glm_tui.sessions_cli`` exists."""
+    """The full parser: the app's options and every command."""
     parser = argparse.ArgumentParser(
         prog="glm-tui",
         description="A full-screen terminal chat client for GLM-4 / GLM-4V and any "
@@ -57,9 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_serve_demo_parser(subparsers)
     add_ask_parser(subparsers, [locations])
-    sessions = _sessions_module()
-    if sessions is not None:
-        sessions.add_sessions_parser(subparsers)
+    from glm_tui.sessions_cli import add_sessions_parser  # argparse only; no store import
+
+    add_sessions_parser(subparsers, parents=[locations])
     return parser
 
 
@@ -116,17 +116,6 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _sessions_module() -> Any:
-    """``glm_tui.sessions_cli`` if it is installed; its absence must not break other commands."""
-    try:
-        import glm_tui.sessions_cli as module
-    except ModuleNotFoundError as exc:
-        if exc.name == "glm_tui.sessions_cli":
-            return None
-        raise
-    return module
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glm-tui`` script and ``python -m glm_tui``; returns the exit status."""
     parser = build_parser()
@@ -140,8 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_ask(args)
     if args.command == "sessions":
         from glm_tui.config import resolve_data_dir
+        from glm_tui.sessions_cli import run_sessions
 
-        return int(_sessions_module().run_sessions(args, resolve_data_dir(args.data_dir)))
+        return run_sessions(args, resolve_data_dir(args.data_dir))
     return _run_app(args)
 
 
