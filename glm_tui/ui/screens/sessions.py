@@ -1,0 +1,667 @@
+"""The sessions browser: every saved session, filter as you type, search every message, manage.
+
+The screen is pushed by the app with the store and the id of the session that is open, and
+dismisses with what the user chose: `OpenSession`, `NewSession`, or None (Esc). It never loads
+sessions into widgets: `SessionList` draws rows and pulls them from the store a page at a time.
+
+Typing filters titles and models (debounced, so a fast typist costs one query, not one per key);
+a leading ``/`` switches to full-text search over every message, with the matching snippet under
+each title. Rename, duplicate, delete (confirmed, naming the session) and export act on the
+highlighted row when the list has focus; their keys would otherwise type into the filter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
+from textual.worker import Worker, WorkerState
+
+from glm_tui.core.export import export_json, export_markdown
+from glm_tui.core.store import (
+    SearchHit,
+    SessionStore,
+    SessionSummary,
+    StoreError,
+    snippet_parts,
+)
+from glm_tui.ui.widgets.session_list import (
+    RowSource,
+    SessionList,
+    SessionRow,
+    StaticRows,
+    one_line,
+)
+
+DEBOUNCE_S = 0.08
+"""Pause in typing before the filter or search runs; short enough to feel immediate."""
+
+SEARCH_PREFIX = "/"
+EMPTY_STORE_TEXT = "No saved sessions yet · n starts one"
+SEARCH_PROMPT_TEXT = "Type words to search every message"
+SEARCH_LIMIT = 100
+EXPORT_DIR_NAME = "glm-tui-exports"
+
+ExportFormat = Literal["markdown", "json"]
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """Open this session. ``message_id`` is the search hit's message, when the user chose one."""
+
+    session_id: str
+    message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """Start a new session."""
+
+
+SessionsResult = OpenSession | NewSession | None
+
+
+# -- rows from the store ------------------------------------------------------------------------
+
+
+def summary_row(summary: SessionSummary) -> SessionRow:
+    return SessionRow(
+        session_id=summary.id,
+        title=summary.title,
+        updated_at=summary.updated_at,
+        detail=summary.preview,
+        model=summary.model,
+        message_count=summary.message_count,
+    )
+
+
+def hit_row(hit: SearchHit) -> SessionRow:
+    """A search hit as a row: the snippet's marked stretches become highlights, marks dropped."""
+    pieces: list[str] = []
+    highlights: list[tuple[int, int]] = []
+    length = 0
+    for text, is_match in snippet_parts(hit.snippet):
+        if is_match:
+            highlights.append((length, length + len(text)))
+        pieces.append(text)
+        length += len(text)
+    return SessionRow(
+        session_id=hit.session_id,
+        title=hit.title,
+        updated_at=hit.updated_at,
+        detail="".join(pieces),
+        message_id=hit.message_id,
+        highlights=tuple(highlights),
+    )
+
+
+class StoreRows:
+    """A `RowSource` over `SessionStore.list_sessions`, fetched by offset as the list scrolls.
+
+    Pages are fetched while the list draws, where an exception would end the app; a store
+    failure there (a lock held too long by another glm-tui) is reported once through
+    ``on_error`` and the page is drawn empty; typing in the filter fetches again.
+    """
+
+    def __init__(
+        self,
+        store: SessionStore,
+        filter_text: str = "",
+        on_error: Callable[[StoreError], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._filter = filter_text
+        self._on_error = on_error
+        self._reported = False
+
+    def count(self) -> int:
+        return self._store.count_sessions(self._filter)
+
+    def fetch(self, offset: int, limit: int) -> Sequence[SessionRow]:
+        try:
+            summaries = self._store.list_sessions(self._filter, limit=limit, offset=offset)
+        except StoreError as error:
+            if self._on_error is None:
+                raise
+            if not self._reported:
+                self._reported = True
+                self._on_error(error)
+            return []
+        return [summary_row(summary) for summary in summaries]
+
+
+# -- export helpers -----------------------------------------------------------------------------
+
+
+def safe_file_stem(title: str, session_id: str) -> str:
+    """A file name stem from a title: letters, digits, dot, dash and underscore only, plus id8."""
+    stem = re.sub(r"[^\w.-]+", "-", one_line(title)).strip("-._")[:60].rstrip("-._")
+    return f"{stem or 'session'}-{session_id[:8]}"
+
+
+def default_export_path(title: str, session_id: str, fmt: ExportFormat) -> Path:
+    suffix = ".md" if fmt == "markdown" else ".json"
+    return Path.home() / EXPORT_DIR_NAME / (safe_file_stem(title, session_id) + suffix)
+
+
+def export_text(store: SessionStore, session_id: str, fmt: ExportFormat) -> str:
+    session = store.load_session(session_id)
+    if fmt == "markdown":
+        return export_markdown(session)
+    return json.dumps(export_json(session), indent=2, ensure_ascii=False) + "\n"
+
+
+# -- small modals -------------------------------------------------------------------------------
+
+
+def _quoted(title: str) -> Content:
+    return Content.styled(f"“{one_line(title) or 'Untitled'}”", "bold")
+
+
+class RenameSessionModal(ModalScreen[str | None]):
+    """Ask for a new title; dismisses with it (stripped), or None when cancelled or unchanged."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    DEFAULT_CSS = """
+    RenameSessionModal {
+        align: center middle;
+        & > Vertical {
+            width: 70; max-width: 90%; height: auto;
+            border: thick $primary; background: $surface; padding: 1 2;
+        }
+        & Input { margin-top: 1; }
+        & .modal-hint { color: $text-muted; margin-top: 1; }
+    }
+    """
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self._old_title = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                Content.assemble("Rename ", _quoted(self._old_title)), id="rename-question"
+            )
+            yield Input(value=one_line(self._old_title), id="rename-title", select_on_focus=True)
+            yield Label("Enter to save · Esc to cancel", classes="modal-hint")
+
+    @on(Input.Submitted, "#rename-title")
+    def _submitted(self, event: Input.Submitted) -> None:
+        title = event.value.strip()
+        self.dismiss(title if title and title != self._old_title else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDeleteModal(ModalScreen[bool]):
+    """Ask before deleting, naming the session; Enter/y deletes, Esc/n keeps it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "answer(False)", "Keep"),
+        Binding("y", "answer(True)", "Delete"),
+    ]
+
+    DEFAULT_CSS = """
+    ConfirmDeleteModal {
+        align: center middle;
+        & > Vertical {
+            width: 70; max-width: 90%; height: auto;
+            border: thick $error; background: $surface; padding: 1 2;
+        }
+        & Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+        & Button { margin-left: 2; }
+    }
+    """
+
+    def __init__(self, title: str, message_count: int | None) -> None:
+        super().__init__()
+        self._title = title
+        self._message_count = message_count
+
+    def compose(self) -> ComposeResult:
+        count = ""
+        if self._message_count is not None:
+            count = f" and its {self._message_count} message" + (
+                "" if self._message_count == 1 else "s"
+            )
+        with Vertical():
+            yield Static(
+                Content.assemble(
+                    "Delete ", _quoted(self._title), f"{count}? This cannot be undone."
+                ),
+                id="delete-question",
+            )
+            with Horizontal():
+                yield Button("Keep", id="delete-keep")
+                yield Button("Delete", id="delete-confirm", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#delete-keep", Button).focus()
+
+    @on(Button.Pressed, "#delete-confirm")
+    def _confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#delete-keep")
+    def _keep(self) -> None:
+        self.dismiss(False)
+
+    def action_answer(self, delete: bool) -> None:
+        self.dismiss(delete)
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    fmt: ExportFormat
+    path: Path
+
+
+class ExportSessionModal(ModalScreen[ExportChoice | None]):
+    """Choose Markdown or JSON and where to write it; the path follows the format until edited.
+
+    An existing file is replaced only after a second Enter, with a warning naming it in between.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    DEFAULT_CSS = """
+    ExportSessionModal {
+        align: center middle;
+        & > Vertical {
+            width: 80; max-width: 95%; height: auto;
+            border: thick $primary; background: $surface; padding: 1 2;
+        }
+        & RadioSet { margin-top: 1; }
+        & Input { margin-top: 1; }
+        & #export-warning { color: $text-warning; margin-top: 1; display: none; }
+        & #export-warning.-shown { display: block; }
+        & Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+        & Button { margin-left: 2; }
+    }
+    """
+
+    def __init__(self, title: str, session_id: str) -> None:
+        super().__init__()
+        self._title = title
+        self._session_id = session_id
+        self._fmt: ExportFormat = "markdown"
+        self._replace_confirmed: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content.assemble("Export ", _quoted(self._title)), id="export-question")
+            with RadioSet(id="export-format"):
+                yield RadioButton("Markdown", value=True, id="export-markdown")
+                yield RadioButton("JSON (OpenAI messages + settings)", id="export-json")
+            yield Input(
+                value=str(default_export_path(self._title, self._session_id, "markdown")),
+                id="export-path",
+            )
+            yield Static("", id="export-warning", markup=False)
+            with Horizontal():
+                yield Button("Cancel", id="export-cancel")
+                yield Button("Export", id="export-go", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#export-path", Input).focus()
+
+    @on(RadioSet.Changed, "#export-format")
+    def _format_changed(self, event: RadioSet.Changed) -> None:
+        fmt: ExportFormat = "json" if event.pressed.id == "export-json" else "markdown"
+        path_input = self.query_one("#export-path", Input)
+        if path_input.value == str(default_export_path(self._title, self._session_id, self._fmt)):
+            path_input.value = str(default_export_path(self._title, self._session_id, fmt))
+        self._fmt = fmt
+
+    @on(Input.Submitted, "#export-path")
+    @on(Button.Pressed, "#export-go")
+    def _go(self) -> None:
+        raw = self.query_one("#export-path", Input).value.strip()
+        if not raw:
+            self.notify("Give a file path to export to.", severity="warning")
+            return
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            self._warn(f"{path} is a folder: add a file name.")
+            return
+        if path.exists() and path != self._replace_confirmed:
+            self._replace_confirmed = path
+            self._warn(f"{path} already exists. Export again to replace it.")
+            return
+        self.dismiss(ExportChoice(self._fmt, path))
+
+    def _warn(self, text: str) -> None:
+        warning = self.query_one("#export-warning", Static)
+        warning.update(text)
+        warning.add_class("-shown")
+
+    @on(Input.Changed, "#export-path")
+    def _path_changed(self) -> None:
+        self._replace_confirmed = None
+        self.query_one("#export-warning", Static).remove_class("-shown")
+
+    @on(Button.Pressed, "#export-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# -- the screen ---------------------------------------------------------------------------------
+
+
+class SessionsScreen(Screen[SessionsResult]):
+    """Browse, search and manage saved sessions; dismisses with what to open."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("n", "new_session", "New"),
+        Binding("r", "rename", "Rename"),
+        Binding("d", "duplicate", "Duplicate"),
+        Binding("x,delete", "delete", "Delete", key_display="x"),
+        Binding("e", "export", "Export"),
+        Binding("slash", "search", "Search text", key_display="/"),
+        # While the filter has focus, the list still follows the arrows and Enter opens.
+        Binding("down", "list('cursor_down')", show=False),
+        Binding("up", "list('cursor_up')", show=False),
+        Binding("pagedown", "list('page_down')", show=False),
+        Binding("pageup", "list('page_up')", show=False),
+    ]
+
+    ROW_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        {"new_session", "rename", "duplicate", "delete", "export", "search"}
+    )
+
+    def __init__(self, store: SessionStore, current_session_id: str | None) -> None:
+        super().__init__()
+        self._store = store
+        self._current_session_id = current_session_id
+        self._debounce: Timer | None = None
+        self._query_text = ""
+        self._query_generation = 0
+        self._search_complete = True
+        self._open_when_found = False
+        self._shown_generation = 0
+
+    # -- layout --
+
+    def compose(self) -> ComposeResult:
+        yield Input(
+            placeholder="Filter by title or model · start with / to search every message",
+            id="sessions-filter",
+        )
+        yield Static("", id="sessions-hint", markup=False)
+        yield SessionList(
+            current_session_id=self._current_session_id,
+            empty_text=EMPTY_STORE_TEXT,
+            id="sessions-list",
+        )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._apply_query(reload=True)
+        self.query_one("#sessions-filter", Input).focus()
+
+    @property
+    def session_list(self) -> SessionList:
+        return self.query_one("#sessions-list", SessionList)
+
+    # -- filter and search --
+
+    @on(Input.Changed, "#sessions-filter")
+    def _filter_changed(self) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(DEBOUNCE_S, self._apply_query)
+
+    def _apply_query(self, *, reload: bool = False, keep_cursor: bool = False) -> None:
+        """Show rows for what is typed; ``reload`` re-reads the store even if nothing changed.
+
+        Filtering (a LIKE over titles and models, then one page) runs here because it takes a
+        few milliseconds; full-text search can take longer on a big store, so it runs in a
+        thread and only the answer to the latest query is shown.
+        """
+        if self._debounce is not None:
+            self._debounce.stop()
+            self._debounce = None
+        text = self.query_one("#sessions-filter", Input).value
+        if text == self._query_text and not reload:
+            return
+        self._query_text = text
+        self._query_generation += 1
+        self._open_when_found = False
+        if text.startswith(SEARCH_PREFIX):
+            query = text[len(SEARCH_PREFIX) :].strip()
+            if query:
+                self._search(query, self._query_generation, keep_cursor)
+            else:
+                self._show_rows(StaticRows([]), SEARCH_PROMPT_TEXT, keep_cursor)
+            return
+        filter_text = text.strip()
+        source = StoreRows(self._store, filter_text, self._store_failed)
+        try:
+            count = source.count()
+        except StoreError as error:
+            self._store_failed(error)
+            return
+        empty = "No session title or model matches" if filter_text else EMPTY_STORE_TEXT
+        self._show_rows(source, empty, keep_cursor, count)
+
+    @work(thread=True, exclusive=True, group="sessions-search", exit_on_error=False)
+    def _search(self, query: str, generation: int, keep_cursor: bool) -> None:
+        try:
+            hits = self._store.search(query, limit=SEARCH_LIMIT)
+        except StoreError as error:
+            self.app.call_from_thread(self._store_failed, error)
+            self.app.call_from_thread(self._show_hits, StaticRows([]), generation, False, True)
+            return
+        # The store stops a slow search (short words read messages one by one) at its time
+        # budget and says so; the hint tells the user that older messages were not searched.
+        complete = self._store.last_search_complete
+        rows = StaticRows([hit_row(hit) for hit in hits])
+        self.app.call_from_thread(self._show_hits, rows, generation, keep_cursor, complete)
+
+    def _show_hits(
+        self, rows: StaticRows, generation: int, keep_cursor: bool, complete: bool
+    ) -> None:
+        # An older query's answer, or one arriving after the screen closed, is not shown.
+        if generation == self._query_generation and self.is_attached:
+            self._search_complete = complete
+            open_now, self._open_when_found = self._open_when_found, False
+            empty = (
+                "No message or title contains that"
+                if complete
+                else "No match in the newest messages (stopped early; try longer words)"
+            )
+            self._show_rows(rows, empty, keep_cursor)
+            if open_now:
+                self.session_list.action_select()
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "sessions-search" and event.state is WorkerState.ERROR:
+            self.notify(
+                f"Search failed: {event.worker.error}",
+                title="Sessions",
+                severity="error",
+                markup=False,
+            )
+
+    def _show_rows(
+        self, source: RowSource, empty_text: str, keep_cursor: bool, count: int | None = None
+    ) -> None:
+        self._shown_generation = self._query_generation
+        self.session_list.set_source(
+            source, empty_text=empty_text, keep_cursor=keep_cursor, count=count
+        )
+        self._update_hint()
+
+    def _refresh_rows(self) -> None:
+        """Show the store as it is now (after a change), keeping the query and the cursor spot."""
+        self._apply_query(reload=True, keep_cursor=True)
+
+    def _store_failed(self, error: StoreError) -> None:
+        self.notify(str(error), title="Sessions", severity="error", markup=False)
+
+    def _update_hint(self) -> None:
+        text = self._query_text
+        count = self.session_list.row_count
+        if text.startswith(SEARCH_PREFIX):
+            if not text[len(SEARCH_PREFIX) :].strip():
+                hint = "Full-text search: type words to find in any message · delete / to filter"
+            else:
+                more = "+" if count >= SEARCH_LIMIT else ""
+                hint = f"{count}{more} match{'' if count == 1 else 'es'} in titles and messages"
+                if not self._search_complete:
+                    hint += " (stopped early: older messages not searched; use longer words)"
+                hint += " · delete / to filter titles"
+        elif text.strip():
+            hint = f"{count:,} session{'' if count == 1 else 's'} match · / searches messages"
+        else:
+            hint = f"{count:,} session{'' if count == 1 else 's'}, most recent first"
+        hint += " · Tab to the list for n r d x e"
+        self.query_one("#sessions-hint", Static).update(hint)
+
+    # -- choosing --
+
+    @on(SessionList.Selected)
+    def _selected(self, event: SessionList.Selected) -> None:
+        self.dismiss(OpenSession(event.row.session_id, event.row.message_id))
+
+    @on(Input.Submitted, "#sessions-filter")
+    def _filter_submitted(self) -> None:
+        if self._debounce is not None:
+            # Enter before the pause ran out: open from what was typed, not the previous rows.
+            self._apply_query()
+        if self._shown_generation != self._query_generation:
+            # The hits for what was typed are still coming: open the first when they arrive.
+            self._open_when_found = True
+            return
+        self.session_list.action_select()
+
+    def action_list(self, action: str) -> None:
+        getattr(self.session_list, f"action_{action}")()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_new_session(self) -> None:
+        self.dismiss(NewSession())
+
+    def action_search(self) -> None:
+        filter_input = self.query_one("#sessions-filter", Input)
+        if not filter_input.value.startswith(SEARCH_PREFIX):
+            filter_input.value = SEARCH_PREFIX + filter_input.value
+        filter_input.focus()
+        filter_input.cursor_position = len(filter_input.value)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in self.ROW_ACTIONS or action == "search":
+            return True  # typing "/" into the filter does what the binding does
+        if isinstance(self.focused, Input):
+            # These keys type into the filter; shown dimmed until the list has focus.
+            return None
+        if action == "new_session":
+            return True
+        return True if self.session_list.highlighted_row is not None else None
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_blur(self) -> None:
+        self.refresh_bindings()
+
+    @on(SessionList.Highlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    # -- managing --
+
+    def action_rename(self) -> None:
+        row = self.session_list.highlighted_row
+        if row is None:
+            return
+
+        def renamed(title: str | None) -> None:
+            if title is None:
+                return
+            try:
+                self._store.rename_session(row.session_id, title)
+            except StoreError as error:
+                self._store_failed(error)
+                return
+            self._refresh_rows()
+            self.notify(f"Renamed to “{one_line(title)}”", markup=False)
+
+        self.app.push_screen(RenameSessionModal(row.title), renamed)
+
+    def action_duplicate(self) -> None:
+        row = self.session_list.highlighted_row
+        if row is None:
+            return
+        try:
+            self._store.duplicate_session(row.session_id)
+        except StoreError as error:
+            self._store_failed(error)
+            return
+        # The copy is the most recent session: show the top of the list, where it now is.
+        self._apply_query(reload=True)
+        self.notify(f"Duplicated “{one_line(row.title)}”", markup=False)
+
+    def action_delete(self) -> None:
+        row = self.session_list.highlighted_row
+        if row is None:
+            return
+
+        def answered(delete: bool | None) -> None:
+            if not delete:
+                return
+            try:
+                self._store.delete_session(row.session_id)
+            except StoreError as error:
+                self._store_failed(error)
+                return
+            self._refresh_rows()
+            self.notify(f"Deleted “{one_line(row.title)}”", markup=False)
+
+        self.app.push_screen(ConfirmDeleteModal(row.title, row.message_count), answered)
+
+    def action_export(self) -> None:
+        row = self.session_list.highlighted_row
+        if row is None:
+            return
+
+        def chosen(choice: ExportChoice | None) -> None:
+            if choice is None:
+                return
+            try:
+                text = export_text(self._store, row.session_id, choice.fmt)
+                choice.path.parent.mkdir(parents=True, exist_ok=True)
+                choice.path.write_text(text, encoding="utf-8")
+            except StoreError as error:
+                self._store_failed(error)
+                return
+            except OSError as error:
+                self.notify(
+                    f"Could not write {choice.path}: {error.strerror or error}",
+                    title="Export failed",
+                    severity="error",
+                    markup=False,
+                )
+                return
+            self.notify(f"Exported to {choice.path}", title="Export", markup=False)
+
+        self.app.push_screen(ExportSessionModal(row.title, row.session_id), chosen)
