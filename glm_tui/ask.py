@@ -18,9 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from glm_tui.config import ServerProfile, Settings
@@ -228,14 +228,13 @@ async def _stream(
     from contextlib import aclosing
 
     from glm_tui.core.client import ChatClient
-    from glm_tui.core.events import ChatEvent, Finished, StreamError, TextDelta
+    from glm_tui.core.events import Finished, StreamError, TextDelta
 
     client = ChatClient(base_url, api_key, connect_timeout=settings.connect_timeout,
                         read_timeout=settings.read_timeout)
-    stream = cast("AsyncGenerator[ChatEvent, None]", client.chat(request))
     try:
         # aclosing: leaving early (a broken pipe, Ctrl+C) closes the HTTP stream at once.
-        async with aclosing(stream) as events:
+        async with aclosing(client.chat(request)) as events:
             async for event in events:
                 if isinstance(event, TextDelta):
                     writer.write(event.text)

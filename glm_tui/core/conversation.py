@@ -106,12 +106,11 @@ class Message:
     def is_sendable(self) -> bool:
         """Whether this message belongs in the next request.
 
-        A failed assistant turn with no text and no tool calls carries nothing the model said.
+        An assistant turn with no text and no tool calls (one that failed before the first token)
+        carries nothing the model said, and servers reject an empty assistant message.
         """
-        if self.role is Role.ASSISTANT and self.status is MessageStatus.FAILED:
+        if self.role is Role.ASSISTANT:
             return bool(self.content or self.tool_calls)
-        if self.role is Role.ASSISTANT and not self.content and not self.tool_calls:
-            return False
         return True
 
 

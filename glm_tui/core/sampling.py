@@ -8,8 +8,9 @@ applies.
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 FieldName = Literal[
@@ -41,9 +42,16 @@ class FieldSpec:
     low_open: bool = False  # True: the low bound itself is not allowed, as in top_p (0, 1]
     high_open: bool = False
     optional: bool = True
+    empty_allowed: bool = True  # False: an empty field is refused (floats have no "unset" to type)
+    step: float = 1.0  # how far one nudge moves the value
+    geometric: bool = False  # True: a nudge doubles or halves (max_tokens spans 1 to thousands)
+    nudge_start: float | None = None  # where a nudge starts from when the value is unset
+    range_hint: str | None = None  # a plainer range text than the bounds give (huge int limits)
 
     @property
     def range_text(self) -> str:
+        if self.range_hint is not None:
+            return self.range_hint
         if self.kind == "stops":
             return f"up to {MAX_STOP_SEQUENCES} strings of 1-{MAX_STOP_LENGTH} characters"
         if self.kind == "int" and self.high is None:
@@ -60,32 +68,93 @@ def _num(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+MAX_TOKENS_LIMIT = 2**31 - 1  # servers keep max_tokens in a 32-bit integer; beyond is a typo
+SEED_LIMIT = 2**63 - 1  # seeds are 64-bit on every server that honours them
+
 FIELD_SPECS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
         FieldSpec(
             "temperature", "float", "randomness: 0 is near-deterministic, higher is more varied",
-            0.0, 2.0,
+            0.0, 2.0, empty_allowed=False, step=0.1, nudge_start=0.8,
         ),
         FieldSpec(
             "top_p", "float", "nucleus sampling: keep the smallest token set with this much mass",
-            0.0, 1.0, low_open=True,
+            0.0, 1.0, low_open=True, empty_allowed=False, step=0.05, nudge_start=0.8,
         ),
         FieldSpec(
             "presence_penalty", "float", "push towards new topics (positive) or repetition",
-            -2.0, 2.0,
+            -2.0, 2.0, empty_allowed=False, step=0.1, nudge_start=0.0,
         ),
         FieldSpec(
             "frequency_penalty", "float", "penalise tokens by how often they already appeared",
-            -2.0, 2.0,
+            -2.0, 2.0, empty_allowed=False, step=0.1, nudge_start=0.0,
         ),
-        FieldSpec("max_tokens", "int", "the most tokens the reply may have; empty: server default",
-                  1, None),
+        FieldSpec("max_tokens", "int", "the most tokens the reply may have",
+                  1, MAX_TOKENS_LIMIT, step=2, geometric=True, nudge_start=1024,
+                  range_hint="a whole number >= 1, or empty"),
         FieldSpec("seed", "int", "a fixed seed asks the server for repeatable sampling",
-                  None, None),
+                  -SEED_LIMIT - 1, SEED_LIMIT, nudge_start=0,
+                  range_hint="a whole number, or empty"),
         FieldSpec("stop", "stops", "the reply ends before any of these strings"),
     )
 }
+
+
+def default_value(name: str) -> Any:
+    """The built-in default of one field (``None``/empty: not sent, the server decides)."""
+    for f in fields(SamplingParams):
+        if f.name == name:
+            if f.default is not MISSING:
+                return f.default
+            return ()
+    raise SamplingError(name, "is not a sampling setting")
+
+
+def format_value(name: str, value: Any) -> str:
+    """The text a field shows for a value; :func:`parse_field` reads it back to the same value.
+
+    Floats use ``repr`` so that what is shown is exactly what will be sent (0.1 stays 0.1, a typed
+    0.30000000000000004 is not silently rounded). Stop sequences are shown as a JSON list so that
+    a newline or a quote inside one stays visible and unambiguous.
+    """
+    if name == "stop":
+        return json.dumps(list(value), ensure_ascii=False) if value else ""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def nudge(name: str, value: Any, direction: int) -> Any:
+    """The value one step up (``direction`` > 0) or down from ``value``, kept inside the range.
+
+    An unset value starts from the field's usual value (temperature 0.8, max_tokens 1024) so that
+    the first nudge lands somewhere sensible. At an edge the value stays put: the caller can tell
+    from an unchanged result that there is nowhere further to go.
+    """
+    spec = FIELD_SPECS.get(name)
+    if spec is None or spec.kind == "stops":
+        raise SamplingError(name, "cannot be nudged")
+    if value is None:
+        start = spec.nudge_start if spec.nudge_start is not None else 0
+        return validate_value(name, int(start) if spec.kind == "int" else float(start))
+    up = direction > 0
+    if spec.geometric:
+        candidate: float = value * spec.step if up else value // spec.step
+    else:
+        candidate = value + spec.step if up else value - spec.step
+    # Rounding keeps 0.1 steps free of float dust; + 0.0 turns a -0.0 into 0.0.
+    candidate = int(candidate) if spec.kind == "int" else round(candidate, 6) + 0.0
+    if spec.low is not None and candidate < spec.low:
+        candidate = int(spec.low) if spec.kind == "int" else spec.low
+    if spec.high is not None and candidate > spec.high:
+        candidate = int(spec.high) if spec.kind == "int" else spec.high
+    try:
+        return validate_value(name, candidate)
+    except SamplingError:
+        return value  # an open bound such as top_p's 0: stay at the smallest valid step
 
 
 @dataclass(frozen=True)
@@ -140,7 +209,8 @@ class SamplingParams:
         for name, label in labels.items():
             value = getattr(self, name)
             if value is not None:
-                parts.append(f"{label} {value:g}" if isinstance(value, float) else f"{label} {value}")
+                shown = f"{value:g}" if isinstance(value, float) else str(value)
+                parts.append(f"{label} {shown}")
         if self.stop:
             parts.append(f"stop×{len(self.stop)}")
         return " · ".join(parts) if parts else "server defaults"
@@ -163,10 +233,14 @@ def validate_value(name: str, value: Any) -> Any:
                 raise SamplingError(name, "a stop sequence cannot be empty")
             if len(s) > MAX_STOP_LENGTH:
                 raise SamplingError(
-                    name, f"a stop sequence is {len(s):,} characters; the limit is {MAX_STOP_LENGTH}"
+                    name,
+                    f"a stop sequence is {len(s):,} characters long; the limit is "
+                    f"{MAX_STOP_LENGTH}",
                 )
         if len(value) > MAX_STOP_SEQUENCES:
-            raise SamplingError(name, f"at most {MAX_STOP_SEQUENCES} stop sequences")
+            raise SamplingError(
+                name, f"{len(value)} stop sequences; at most {MAX_STOP_SEQUENCES} are allowed"
+            )
         return tuple(value)
     if value is None:
         if not spec.optional:
@@ -178,71 +252,112 @@ def validate_value(name: str, value: Any) -> Any:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if not isinstance(value, int):
-            raise SamplingError(name, "must be a whole number")
+            raise SamplingError(name, f"{value!r} is not a whole number")
     elif not isinstance(value, int | float):
-        raise SamplingError(name, "must be a number")
+        raise SamplingError(name, f"{value!r} is not a number")
     else:
         value = float(value)
         if math.isnan(value) or math.isinf(value):
-            raise SamplingError(name, "must be a finite number")
-    _check_range(spec, value)
+            raise SamplingError(name, f"{value!r} is not a finite number")
+        if value == 0 and math.copysign(1.0, value) < 0:
+            value = 0.0  # -0.0 from code or a file means 0; only typing "-0" is refused as a slip
+    _check_range(spec, value, repr(value) if isinstance(value, float) else str(value))
     return value
 
 
 def parse_field(name: str, text: str) -> Any:
-    """Turn what a person typed into a value, or raise SamplingError with the reason."""
+    """Turn what a person typed into a value, or raise SamplingError with the reason.
+
+    Refuses, each with its own reason: text that is not a number, ``nan``, anything infinite
+    (``inf``, ``1e309``), negative zero (a slip, never meant), an empty float field (there is no
+    "unset" to type: reset it instead), a whole-number field given a fraction, and anything out of
+    range. Stop sequences go through :func:`parse_stops`.
+    """
     spec = FIELD_SPECS.get(name)
     if spec is None:
         raise SamplingError(name, "is not a sampling setting")
-    raw = text.strip()
     if spec.kind == "stops":
-        raise SamplingError(name, "edit stop sequences as a list")
+        return parse_stops(text)
+    raw = text.strip()
     if raw == "":
-        if spec.optional:
+        if spec.optional and spec.empty_allowed:
             return None
-        raise SamplingError(name, "cannot be empty")
-    if raw.startswith("-") and _is_negative_zero(raw):
-        raise SamplingError(name, f"'{raw}' is negative zero; type 0")
+        raise SamplingError(name, f"cannot be empty: type a number in {spec.range_text}")
+    shown = _short(raw)
     if spec.kind == "int":
+        if len(raw) > 25:
+            raise SamplingError(name, f"'{shown}' is too long for a whole number")
         try:
             number: float = int(raw)
         except ValueError:
-            raise SamplingError(name, f"'{_short(raw)}' is not a whole number") from None
+            if _is_float_text(raw):
+                raise SamplingError(name, f"'{shown}' is not a whole number") from None
+            raise SamplingError(name, f"'{shown}' is not a number") from None
+        if number == 0 and raw.startswith("-"):
+            raise SamplingError(name, f"'{shown}' is negative zero; type 0")
     else:
-        lowered = raw.lower()
-        if lowered in {"nan", "+nan", "-nan"}:
-            raise SamplingError(name, "'nan' is not a number")
+        if raw.lower().lstrip("+-") == "nan":
+            raise SamplingError(name, f"'{shown}' is not a number (NaN)")
         try:
             number = float(raw)
         except ValueError:
-            raise SamplingError(name, f"'{_short(raw)}' is not a number") from None
+            raise SamplingError(name, f"'{shown}' is not a number") from None
         if math.isinf(number):
-            raise SamplingError(name, f"'{_short(raw)}' is too large (not a finite number)")
-    _check_range(spec, number)
+            raise SamplingError(name, f"'{shown}' is not a finite number")
+        if number == 0 and math.copysign(1.0, number) < 0:
+            raise SamplingError(name, f"'{shown}' is negative zero; type 0")
+    _check_range(spec, number, shown)
     return number
 
 
-def _is_negative_zero(raw: str) -> bool:
+def parse_stops(text: str) -> tuple[str, ...]:
+    """Read stop sequences as typed: a JSON list (``["###", "\\n"]``) or one plain string.
+
+    A plain string is taken literally except that ``\\n`` and ``\\t`` mean a newline and a tab
+    (the common stop sequences cannot be typed into a one-line field otherwise). Empty means none.
+    """
+    raw = text.strip()
+    if raw == "":
+        return ()
+    if raw.startswith("["):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SamplingError(
+                "stop", f"not a valid list: {exc.msg} at character {exc.pos + 1}"
+            ) from None
+    else:
+        value = [text.replace("\\n", "\n").replace("\\t", "\t")]
+    return tuple(validate_value("stop", value))
+
+
+def _is_float_text(raw: str) -> bool:
     try:
-        value = float(raw)
+        float(raw)
     except ValueError:
         return False
-    return value == 0 and math.copysign(1.0, value) < 0
+    return True
 
 
 def _short(text: str, limit: int = 20) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _check_range(spec: FieldSpec, value: float) -> None:
-    low_bad = spec.low is not None and (
-        value < spec.low or (spec.low_open and value == spec.low)
-    )
-    high_bad = spec.high is not None and (
-        value > spec.high or (spec.high_open and value == spec.high)
-    )
-    if low_bad or high_bad:
-        raise SamplingError(spec.name, f"{value:g} is outside {spec.range_text}")
+def _check_range(spec: FieldSpec, value: float, shown: str) -> None:
+    """Refuse a value outside the field's bounds, naming the bound it broke."""
+    if spec.low is not None and (value < spec.low or (spec.low_open and value == spec.low)):
+        if spec.low_open:
+            reason = f"'{shown}' is too small: it must be greater than {_num(spec.low)}"
+        else:
+            reason = f"'{shown}' is too small: the lowest allowed is {_num(spec.low)}"
+        if spec.kind != "int":
+            reason += f" (range {spec.range_text})"
+        raise SamplingError(spec.name, reason)
+    if spec.high is not None and (value > spec.high or (spec.high_open and value == spec.high)):
+        reason = f"'{shown}' is too large: the highest allowed is {_num(spec.high)}"
+        if spec.kind != "int":
+            reason += f" (range {spec.range_text})"
+        raise SamplingError(spec.name, reason)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from glm_tui.core.client import ChatClient, ClientError, _EventStream
+from glm_tui.core.client import ChatClient, ClientError
 from glm_tui.core.conversation import Message, Role, ServerKind, Session, ToolCall, build_request
 from glm_tui.core.events import (
     ChatEvent,
@@ -24,6 +24,7 @@ from glm_tui.core.events import (
     ToolCallDelta,
     UsageReport,
 )
+from glm_tui.core.sse import EventStream
 from glm_tui.core.tokens import estimate_tokens
 from tests.support.raw_server import (
     BlackHole,
@@ -153,16 +154,16 @@ async def test_missing_id_created_finish_reason_usage_and_done(server: RawServer
 def test_event_stream_parser_survives_any_split_point() -> None:
     """TCP may cut a frame anywhere: inside CRLF, inside a UTF-8 character, inside JSON."""
     body = b"".join(sse(glm_chunk("héllo 世界"), glm_chunk("!", "stop"), sep=b"\r\n\r\n"))
-    whole = _EventStream().feed(body)
+    whole = EventStream().feed(body)
     assert len(whole) == 3 and whole[-1] == b"[DONE]"
     for cut in range(1, len(body)):
-        parser = _EventStream()
+        parser = EventStream()
         payloads = parser.feed(body[:cut]) + parser.feed(body[cut:]) + parser.finish()
         assert payloads == whole, cut
 
 
 def test_event_stream_parser_line_endings_and_fields() -> None:
-    parser = _EventStream()
+    parser = EventStream()
     body = b": comment\revent: message\rid: 7\rdata: {\"a\":\rdata: 1}\r\rretry: 5\n\ndata: x"
     assert parser.feed(body) == [b'{"a":\n1}']
     assert parser.finish() == [b"x"]  # the last event, even without its blank line
