@@ -248,6 +248,7 @@ def validate_value(name: str, value: Any) -> Any:
         return None
     if isinstance(value, bool):
         raise SamplingError(name, "must be a number, not true/false")
+    shown = repr(value) if isinstance(value, float) else str(value)  # as written, not converted
     if spec.kind == "int":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -261,7 +262,7 @@ def validate_value(name: str, value: Any) -> Any:
             raise SamplingError(name, f"{value!r} is not a finite number")
         if value == 0 and math.copysign(1.0, value) < 0:
             value = 0.0  # -0.0 from code or a file means 0; only typing "-0" is refused as a slip
-    _check_range(spec, value, repr(value) if isinstance(value, float) else str(value))
+    _check_range(spec, value, shown)
     return value
 
 

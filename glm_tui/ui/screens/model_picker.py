@@ -1,0 +1,168 @@
+"""Choosing the model (from the server's ``/v1/models``) and the server profile.
+
+Listing models is a network call that may be slow, missing (llama.cpp builds, some proxies) or
+refused, so it runs in a worker behind a visible "asking" line, and the model id can always be
+typed by hand: a failed list says why and puts the cursor in the box, it never blocks the choice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, LoadingIndicator, OptionList, Static
+from textual.widgets.option_list import Option
+
+from glm_tui.config import ServerProfile
+from glm_tui.core.client import ChatClient, ClientError
+from glm_tui.core.server_kinds import describe_kind
+
+_PICKER_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 80; max-width: 100%; height: auto; max-height: 90%; border: thick $accent;
+    background: $surface; padding: 0 1;
+}}
+{name} .picker-title {{ text-style: bold; }}
+{name} .picker-status {{ color: $text-muted; }}
+{name} .picker-status.-error {{ color: $error; }}
+{name} OptionList {{ height: auto; max-height: 20; }}
+{name} OptionList.-empty {{ display: none; }}
+{name} LoadingIndicator {{ height: 1; }}
+{name} .picker-help {{ color: $text-muted; }}
+"""
+
+
+class ModelPickerScreen(ModalScreen[str | None]):
+    """Dismisses with the chosen model id, or ``None`` when cancelled."""
+
+    DEFAULT_CSS = _PICKER_CSS.format(name="ModelPickerScreen")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, client: ChatClient, current: str) -> None:
+        super().__init__()
+        self.client = client
+        self.current = current
+        self.models: list[str] = []
+        self.failure: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content(f"Model (now: {self.current})"), classes="picker-title")
+            yield Static(Content(f"Asking {self.client.display_url} for its models…"),
+                         id="model-status", classes="picker-status")
+            yield LoadingIndicator(id="model-loading")
+            yield OptionList(id="model-list", classes="-empty")
+            yield Input(self.current, placeholder="type a model id", id="model-input",
+                        select_on_focus=True)
+            yield Static(Content("Enter: choose · Tab: list/typed id · Esc: cancel"),
+                         classes="picker-help")
+
+    def on_mount(self) -> None:
+        self.query_one("#model-input", Input).focus()
+        self._load_models()
+
+    @work(exclusive=True, exit_on_error=False, group="model-picker")
+    async def _load_models(self) -> None:
+        try:
+            models = await self.client.list_models()
+        except ClientError as exc:
+            self._show_failure(f"Could not list the models: {exc.message} Type the model id.")
+            return
+        self._show_models(models)
+
+    def _show_models(self, models: list[str]) -> None:
+        self.query_one("#model-loading", LoadingIndicator).display = False
+        status = self.query_one("#model-status", Static)
+        if not models:
+            self.failure = "the server listed no models"
+            status.update(Content("The server listed no models. Type the model id."))
+            status.add_class("-error")
+            return
+        self.models = list(models)
+        option_list = self.query_one("#model-list", OptionList)
+        option_list.add_options(
+            [Option(Content(m + ("  (current)" if m == self.current else "")), id=m)
+             for m in self.models]
+        )
+        option_list.remove_class("-empty")
+        option_list.highlighted = self.models.index(self.current) \
+            if self.current in self.models else 0
+        option_list.focus()
+        count = len(self.models)
+        status.update(Content(f"{count} model{'s' if count != 1 else ''} on "
+                              f"{self.client.display_url}; or type another id below."))
+
+    def _show_failure(self, message: str) -> None:
+        self.failure = message
+        self.query_one("#model-loading", LoadingIndicator).display = False
+        status = self.query_one("#model-status", Static)
+        status.update(Content(message))
+        status.add_class("-error")
+        self.query_one("#model-input", Input).focus()
+
+    @on(OptionList.OptionSelected, "#model-list")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self.dismiss(event.option.id)
+
+    @on(Input.Submitted, "#model-input")
+    def _typed(self, event: Input.Submitted) -> None:
+        model = event.value.strip()
+        if not model:
+            self.notify("Type a model id, or press Esc.", severity="warning", markup=False)
+            return
+        self.dismiss(model)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ServerPickerScreen(ModalScreen[str | None]):
+    """Dismisses with the chosen server profile's name, or ``None`` when cancelled.
+
+    Shows each profile's URL, model and kind; never its API key.
+    """
+
+    DEFAULT_CSS = _PICKER_CSS.format(name="ServerPickerScreen")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, servers: dict[str, ServerProfile], current: str) -> None:
+        super().__init__()
+        self.servers = dict(servers)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        options: list[Any] = []
+        for name, profile in self.servers.items():
+            kind = describe_kind(profile.kind) if profile.kind else "kind detected on connect"
+            mark = "  (current)" if name == self.current else ""
+            options.append(Option(
+                Content(f"{name}{mark}\n  {profile.base_url} · {profile.model} · {kind}"),
+                id=name,
+            ))
+        with Vertical():
+            yield Static(Content(f"Server (now: {self.current})"), classes="picker-title")
+            yield OptionList(*options, id="server-list")
+            yield Static(Content("Enter: switch · Esc: cancel · profiles live in the config "
+                                 "file's [servers.NAME] tables"), classes="picker-help")
+
+    def on_mount(self) -> None:
+        option_list = self.query_one("#server-list", OptionList)
+        names = list(self.servers)
+        if self.current in names:
+            option_list.highlighted = names.index(self.current)
+        option_list.focus()
+
+    @on(OptionList.OptionSelected, "#server-list")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,90 @@
+"""Shows the exact JSON the next request will send, and copies it as a ``curl`` command.
+
+Trust comes from seeing the bytes: the body here is the dict the client passes on, shown literally
+(a read-only TextArea: no markup, scrollable, selectable). The API key never appears; the copied
+command reads it from ``$OPENAI_API_KEY`` (see glm_tui.core.request_preview).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static, TextArea
+
+from glm_tui.core.request_preview import (
+    body_json,
+    chat_completions_url,
+    curl_command,
+    is_secret,
+    redact_key,
+)
+
+
+class RequestViewScreen(ModalScreen[None]):
+    """The next request: method, URL, headers (key redacted) and the pretty JSON body."""
+
+    DEFAULT_CSS = """
+    RequestViewScreen { align: center middle; }
+    RequestViewScreen > Vertical {
+        width: 100; max-width: 100%; height: 90%; border: thick $accent; background: $surface;
+        padding: 0 1;
+    }
+    RequestViewScreen #request-line { text-style: bold; }
+    RequestViewScreen #request-headers { color: $text-muted; }
+    RequestViewScreen #request-body { height: 1fr; }
+    RequestViewScreen #request-help { color: $text-muted; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        Binding("c", "copy_curl", "Copy as curl"),
+        Binding("j", "copy_json", "Copy JSON"),
+    ]
+
+    def __init__(self, request: dict[str, Any], base_url: str, api_key: str) -> None:
+        super().__init__()
+        self.request = request
+        self.base_url = base_url
+        self._api_key = api_key
+        self.json_text = body_json(request, api_key)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content(f"POST {chat_completions_url(self.base_url)}"),
+                         id="request-line")
+            yield Static(Content("Content-Type: application/json\n"
+                                 + f"Authorization: Bearer {redact_key(self._api_key)}"),
+                         id="request-headers")
+            yield TextArea(self.json_text, read_only=True, show_line_numbers=True,
+                           soft_wrap=True, id="request-body")
+            hint = "c: copy as curl · j: copy the JSON · Esc: close"
+            if is_secret(self._api_key):
+                hint += "  (the copied command reads the key from $OPENAI_API_KEY)"
+            yield Static(Content(hint), id="request-help")
+
+    def on_mount(self) -> None:
+        self.query_one("#request-body", TextArea).focus()
+
+    @property
+    def curl(self) -> str:
+        """The command ``c`` copies (with the key as ``$OPENAI_API_KEY``)."""
+        return curl_command(self.request, self.base_url, self._api_key)
+
+    def action_copy_curl(self) -> None:
+        self.app.copy_to_clipboard(self.curl)
+        message = "Copied the request as a curl command."
+        if is_secret(self._api_key):
+            message += " It reads the key from $OPENAI_API_KEY: export it before running."
+        self.notify(message, markup=False, timeout=4)
+
+    def action_copy_json(self) -> None:
+        self.app.copy_to_clipboard(self.json_text)
+        self.notify("Copied the request body as JSON.", markup=False, timeout=3)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

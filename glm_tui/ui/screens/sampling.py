@@ -1,0 +1,519 @@
+"""The sampling settings screen: change temperature and friends live, with presets and defaults.
+
+Every valid change goes to ``on_change`` at once, so the next request uses it without any
+"apply" step; an invalid value stays in its field with the reason beside it and never leaves the
+screen. Beside each field is what the current server does with it (server_kinds), because a
+setting the server drops should not look like it matters.
+
+Keys: up/down (or ctrl+up/down) nudge the focused number by a sensible step, so "open the screen,
+press up" changes temperature in two keys; Enter or Tab moves to the next field; ctrl+r resets
+the focused field to its default; ctrl+s saves the values as the config's defaults; Esc closes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.actions import SkipAction
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from glm_tui.config_writer import (
+    ConfigWriteError,
+    delete_preset,
+    preset_name_problem,
+    save_default_sampling,
+    save_preset,
+)
+from glm_tui.core.conversation import ServerKind
+from glm_tui.core.sampling import (
+    BUILTIN_PRESETS,
+    FIELD_SPECS,
+    Preset,
+    SamplingError,
+    SamplingParams,
+    format_value,
+    nudge,
+    parse_field,
+)
+from glm_tui.core.server_kinds import Support, describe_kind, param_support, send_warnings
+
+FIELD_ORDER: tuple[str, ...] = tuple(FIELD_SPECS)
+NUMERIC_FIELDS = tuple(name for name in FIELD_ORDER if FIELD_SPECS[name].kind != "stops")
+
+
+def _default_text(name: str, defaults: SamplingParams) -> str:
+    value = getattr(defaults, name)
+    if value is None or value == ():
+        return "default: not sent"
+    return f"default {format_value(name, value)}"
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question; dismisses with True for yes. Used before replacing a preset."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical {
+        width: 60; height: auto; padding: 1 2; border: thick $warning; background: $surface;
+    }
+    ConfirmScreen Horizontal { height: auto; margin-top: 1; }
+    ConfirmScreen Button { margin-right: 2; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content(self.question), id="question")
+            with Horizontal():
+                yield Button("Yes, replace (y)", id="yes", variant="warning")
+                yield Button("No (n)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class SamplingScreen(ModalScreen[None]):
+    """Edit one session's sampling values live; the caller applies each change via ``on_change``."""
+
+    DEFAULT_CSS = """
+    SamplingScreen { align: center middle; }
+    SamplingScreen > #sampling-box {
+        width: 110; max-width: 100%; height: 90%; border: thick $accent; background: $surface;
+        padding: 0 1;
+    }
+    SamplingScreen #sampling-title { text-style: bold; }
+    SamplingScreen #box-temperature { margin-top: 1; }
+    SamplingScreen #streaming-note { color: $warning; text-style: bold; }
+    SamplingScreen #streaming-note.-hidden { display: none; }
+    SamplingScreen .field { height: auto; }
+    SamplingScreen .field-row { height: auto; }
+    SamplingScreen .field-name { width: 19; text-style: bold; }
+    SamplingScreen .field-input { width: 24; margin-right: 1; }
+    SamplingScreen .field-info { width: 1fr; color: $text-muted; }
+    SamplingScreen .field-support { padding-left: 19; color: $text-muted; }
+    SamplingScreen .field-support.-ignored { color: $warning; }
+    SamplingScreen .field-support.-bounded { color: $warning; }
+    SamplingScreen .field-error { padding-left: 19; color: $error; text-style: bold; }
+    SamplingScreen .field-error.-empty { display: none; }
+    SamplingScreen #send-warnings { color: $error; margin-top: 1; }
+    SamplingScreen #send-warnings.-empty { display: none; }
+    SamplingScreen .section { margin-top: 1; text-style: bold; }
+    SamplingScreen #presets { height: 6; width: 1fr; }
+    SamplingScreen .buttons { height: auto; }
+    SamplingScreen .buttons Button { margin-right: 1; }
+    SamplingScreen #preset-name { width: 30; }
+    SamplingScreen #keys-help { color: $text-muted; margin-top: 1; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        # Priority: the scroll container around the fields binds up/down too. Off a number field
+        # the action skips, and the key goes on to the preset list or the scroll as usual.
+        Binding("up,ctrl+up", "nudge(1)", "Nudge up", show=False, priority=True),
+        Binding("down,ctrl+down", "nudge(-1)", "Nudge down", show=False, priority=True),
+        Binding("ctrl+r", "reset_field", "Reset field"),
+        Binding("delete", "delete_preset_key", "Delete preset", show=False),
+        Binding("ctrl+s", "save_defaults", "Save as my defaults"),
+    ]
+
+    def __init__(
+        self,
+        params: SamplingParams,
+        *,
+        kind: ServerKind | None,
+        presets: Sequence[Preset],
+        config_path: Path,
+        streaming: bool,
+        on_change: Callable[[SamplingParams], None],
+        focus_field: str = "temperature",
+        defaults: SamplingParams | None = None,
+        on_presets_change: Callable[[tuple[Preset, ...]], None] | None = None,
+        on_defaults_saved: Callable[[SamplingParams], None] | None = None,
+    ) -> None:
+        super().__init__()
+        if focus_field not in FIELD_SPECS:
+            raise ValueError(f"unknown sampling field {focus_field!r}")
+        self.params = params
+        self.kind = kind
+        self.presets: tuple[Preset, ...] = tuple(presets)
+        self.config_path = config_path
+        self.defaults = defaults if defaults is not None else SamplingParams()
+        self.focus_field = focus_field
+        self._streaming = streaming
+        self._on_change = on_change
+        self._on_presets_change = on_presets_change
+        self._on_defaults_saved = on_defaults_saved
+        self._invalid: dict[str, str] = {}  # field -> reason, for fields showing a refused value
+        self._leaving = False
+
+    # ----------------------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="sampling-box"):
+            yield Label(Content("Sampling settings"), id="sampling-title")
+            yield Static(Content(self._kind_text()), id="kind-note")
+            note = Static(
+                Content("A reply is streaming: changes apply to the next reply."),
+                id="streaming-note",
+            )
+            note.set_class(not self._streaming, "-hidden")
+            yield note
+            for name in FIELD_ORDER:
+                yield from self._compose_field(name)
+            yield Static("", id="send-warnings", classes="-empty")
+            yield Label(Content("Presets"), classes="section")
+            yield OptionList(*self._preset_options(), id="presets")
+            with Horizontal(classes="buttons"):
+                yield Button("Apply preset", id="apply-preset")
+                yield Button("Delete preset", id="delete-preset")
+            with Horizontal(classes="buttons"):
+                yield Input(placeholder="new preset name", id="preset-name", max_length=40)
+                yield Button("Save as preset", id="save-preset")
+                yield Button("Save as my defaults (ctrl+s)", id="save-defaults")
+            yield Static(Content(
+                "up/down: nudge · Enter/Tab: apply, next field · ctrl+r: reset field to "
+                "default · stop: a JSON list or one string (\\n = newline) · presets: Enter "
+                "applies, Delete deletes · Esc: apply and close"
+            ), id="keys-help")
+
+    def _compose_field(self, name: str) -> ComposeResult:
+        spec = FIELD_SPECS[name]
+        support = param_support(self.kind, name)
+        with Vertical(classes="field", id=f"box-{name}"):
+            with Horizontal(classes="field-row"):
+                yield Label(Content(name), classes="field-name")
+                yield Input(
+                    format_value(name, getattr(self.params, name)),
+                    id=f"field-{name}",
+                    classes="field-input",
+                    placeholder="not sent" if spec.empty_allowed else "",
+                    select_on_focus=False,
+                    compact=True,
+                )
+                info = f"{spec.range_text} · {_default_text(name, self.defaults)} · {spec.meaning}"
+                yield Static(Content(info), classes="field-info", id=f"info-{name}")
+            support_line = Static(
+                Content(f"↳ this server: {support.note}"),
+                classes="field-support",
+                id=f"support-{name}",
+            )
+            support_line.set_class(support.support is Support.IGNORED, "-ignored")
+            support_line.set_class(support.support is Support.BOUNDED, "-bounded")
+            yield support_line
+            yield Static("", classes="field-error -empty", id=f"error-{name}")
+
+    def _kind_text(self) -> str:
+        if self.kind is None:
+            return ("Server kind not known yet: every setting is sent as set; the server may "
+                    "ignore some.")
+        return f"Server: {describe_kind(self.kind)} (kind {self.kind.value})"
+
+    def _preset_options(self) -> list[Option]:
+        options = []
+        for index, preset in enumerate(self.presets):
+            shadow = not preset.builtin and any(b.name == preset.name for b in BUILTIN_PRESETS)
+            tag = " (built in)" if preset.builtin else " (yours, replaces built in)" if shadow \
+                else " (yours)"
+            text = f"{preset.name}{tag} — {preset.params.summary()}"
+            options.append(Option(Content(text), id=f"preset-{index}"))
+        return options
+
+    def on_mount(self) -> None:
+        self.query_one(f"#field-{self.focus_field}", Input).focus()
+        self._refresh_warnings()
+
+    # ----------------------------------------------------------------------------- public
+
+    def set_streaming(self, streaming: bool) -> None:
+        """Tell the screen whether a reply is streaming (changes then apply to the next one)."""
+        self._streaming = streaming
+        self.query_one("#streaming-note", Static).set_class(not streaming, "-hidden")
+
+    @property
+    def invalid_fields(self) -> dict[str, str]:
+        """Fields whose text was refused, with the reason (their last valid value stays in use)."""
+        return dict(self._invalid)
+
+    # ----------------------------------------------------------------------------- editing
+
+    @on(Input.Changed, ".field-input")
+    def _field_changed(self, event: Input.Changed) -> None:
+        """Check as the person types; apply only when they commit (Enter, Tab, leaving, Esc).
+
+        Applying on every keystroke would send prefixes: typing 1e309 passes through a valid 1,
+        and clearing a field to retype it would briefly mean "server default".
+        """
+        name = (event.input.id or "").removeprefix("field-")
+        self._check(name, event.value)
+
+    @on(Input.Submitted, ".field-input")
+    def _field_submitted(self, event: Input.Submitted) -> None:
+        self.commit_pending()
+        self.focus_next()
+
+    @on(Input.Blurred, ".field-input")
+    def _field_blurred(self, event: Input.Blurred) -> None:
+        if not self._leaving:
+            self.commit_pending()
+
+    def _check(self, name: str, text: str) -> bool:
+        """Show or clear the refusal for a field's text; True when the text is usable."""
+        try:
+            parse_field(name, text)
+        except SamplingError as exc:
+            self._show_error(name, exc.reason)
+            return False
+        self._show_error(name, None)
+        return True
+
+    def commit_pending(self) -> None:
+        """Apply every field whose typed text is valid, in one ``on_change`` call.
+
+        Fields showing a refused value keep their last valid value.
+        """
+        params = self.params
+        for name in FIELD_ORDER:
+            text = self.query_one(f"#field-{name}", Input).value
+            try:
+                value = parse_field(name, text)
+            except SamplingError:
+                continue
+            params = params.with_value(name, value)
+        self._set_params(params)
+
+    def _set_params(self, params: SamplingParams) -> None:
+        if params == self.params:
+            return
+        self.params = params
+        self._on_change(params)
+        self._refresh_warnings()
+
+    def _show_error(self, name: str, reason: str | None) -> None:
+        error = self.query_one(f"#error-{name}", Static)
+        if reason is None:
+            self._invalid.pop(name, None)
+            error.update("")
+            error.add_class("-empty")
+        else:
+            self._invalid[name] = reason
+            kept = format_value(name, getattr(self.params, name)) or "not sent"
+            error.update(Content(f"✗ {reason} · in use: {kept}"))
+            error.remove_class("-empty")
+
+    def _refresh_warnings(self) -> None:
+        warnings = send_warnings(self.kind, self.params)
+        box = self.query_one("#send-warnings", Static)
+        if warnings:
+            text = "\n".join(f"⚠ {w.field}: {w.message}" for w in warnings)
+            box.update(Content(text))
+            box.remove_class("-empty")
+        else:
+            box.update("")
+            box.add_class("-empty")
+
+    def _set_field_text(self, name: str, value: Any) -> None:
+        """Show a value in its field; the resulting Changed event finds nothing new to apply."""
+        field = self.query_one(f"#field-{name}", Input)
+        field.value = format_value(name, value)
+        field.cursor_position = len(field.value)
+        self._show_error(name, None)
+
+    def _focused_field(self) -> str | None:
+        focused = self.focused
+        if isinstance(focused, Input) and focused.id and focused.id.startswith("field-"):
+            return focused.id.removeprefix("field-")
+        return None
+
+    def action_nudge(self, direction: int) -> None:
+        name = self._focused_field()
+        if name is None or name not in NUMERIC_FIELDS:
+            raise SkipAction()
+        self.commit_pending()
+        current = getattr(self.params, name)
+        value = nudge(name, current, direction)
+        if value == current and name not in self._invalid:
+            edge = "highest" if direction > 0 else "lowest"
+            self.notify(f"{name} is at its {edge} allowed value", timeout=2, markup=False)
+            return
+        self._set_params(self.params.with_value(name, value))
+        self._set_field_text(name, value)
+
+    def action_reset_field(self) -> None:
+        name = self._focused_field()
+        if name is None:
+            return
+        self.commit_pending()
+        value = getattr(self.defaults, name)
+        self._set_params(self.params.with_value(name, value))
+        self._set_field_text(name, value)
+
+    def action_close(self) -> None:
+        self.commit_pending()
+        self._leaving = True
+        if self._invalid:
+            names = ", ".join(self._invalid)
+            self.app.notify(f"Not applied (invalid): {names}; their previous values stay.",
+                            severity="warning", markup=False)
+        self.dismiss(None)
+
+    # ----------------------------------------------------------------------------- presets
+
+    def _selected_preset(self) -> Preset | None:
+        option_list = self.query_one("#presets", OptionList)
+        index = option_list.highlighted
+        if index is None or not 0 <= index < len(self.presets):
+            return None
+        return self.presets[index]
+
+    @on(OptionList.OptionSelected, "#presets")
+    def _preset_chosen(self, event: OptionList.OptionSelected) -> None:
+        self.action_apply_preset()
+
+    @on(Button.Pressed, "#apply-preset")
+    def action_apply_preset(self) -> None:
+        preset = self._selected_preset()
+        if preset is None:
+            self.notify("Choose a preset in the list first.", severity="warning", markup=False)
+            return
+        self.apply_params(preset.params)
+        self.notify(f"Preset {preset.name} applied.", markup=False, timeout=3)
+
+    def apply_params(self, params: SamplingParams) -> None:
+        """Replace every value at once (a preset); one ``on_change`` call, not one per field."""
+        self._set_params(params)
+        for name in FIELD_ORDER:
+            self._set_field_text(name, getattr(params, name))
+
+    def action_delete_preset_key(self) -> None:
+        if self.focused is not self.query_one("#presets", OptionList):
+            raise SkipAction()
+        self.action_delete_preset()
+
+    @on(Button.Pressed, "#delete-preset")
+    def action_delete_preset(self) -> None:
+        preset = self._selected_preset()
+        if preset is None:
+            self.notify("Choose a preset in the list first.", severity="warning", markup=False)
+            return
+        if preset.builtin:
+            self.notify(f"{preset.name} is built in and cannot be deleted.",
+                        severity="warning", markup=False)
+            return
+        try:
+            delete_preset(self.config_path, preset.name)
+        except ConfigWriteError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        builtin = next((b for b in BUILTIN_PRESETS if b.name == preset.name), None)
+        presets = [p for p in self.presets if p.name != preset.name]
+        if builtin is not None:  # the user's copy hid the built-in one: it comes back
+            presets.insert(BUILTIN_PRESETS.index(builtin), builtin)
+        self._set_presets(tuple(presets))
+        self.notify(f"Preset {preset.name} deleted.", markup=False, timeout=3)
+
+    @on(Button.Pressed, "#save-preset")
+    @on(Input.Submitted, "#preset-name")
+    def action_save_preset(self) -> None:
+        self.commit_pending()
+        name_input = self.query_one("#preset-name", Input)
+        name = name_input.value.strip()
+        problem = preset_name_problem(name) or self._invalid_problem()
+        if problem:
+            self.notify(problem, severity="error", markup=False)
+            return
+        params = self.params
+        if any(p.name == name for p in self.presets):
+            def answered(replace: bool | None) -> None:
+                if replace:
+                    self._write_preset(name, params)
+                else:
+                    self.notify(f"Preset {name} kept as it was.", markup=False, timeout=3)
+
+            self.app.push_screen(
+                ConfirmScreen(f"A preset named '{name}' already exists. Replace it with the "
+                              "current values?"),
+                answered,
+            )
+            return
+        self._write_preset(name, params)
+
+    def _write_preset(self, name: str, params: SamplingParams) -> None:
+        try:
+            save_preset(self.config_path, name, params)
+        except ConfigWriteError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        new = Preset(name, params)
+        presets = list(self.presets)
+        for i, existing in enumerate(presets):
+            if existing.name == name:
+                presets[i] = new
+                break
+        else:
+            presets.append(new)
+        self._set_presets(tuple(presets))
+        self.query_one("#preset-name", Input).value = ""
+        self.notify(f"Preset {name} saved in {self.config_path}.", markup=False, timeout=4)
+
+    def _set_presets(self, presets: tuple[Preset, ...]) -> None:
+        self.presets = presets
+        option_list = self.query_one("#presets", OptionList)
+        option_list.clear_options()
+        option_list.add_options(self._preset_options())
+        if self._on_presets_change is not None:
+            self._on_presets_change(presets)
+
+    def _invalid_problem(self) -> str | None:
+        if not self._invalid:
+            return None
+        return f"Fix the invalid value first: {', '.join(self._invalid)}"
+
+    # ----------------------------------------------------------------------------- defaults
+
+    @on(Button.Pressed, "#save-defaults")
+    def action_save_defaults(self) -> None:
+        self.commit_pending()
+        problem = self._invalid_problem()
+        if problem:
+            self.notify(problem, severity="error", markup=False)
+            return
+        try:
+            save_default_sampling(self.config_path, self.params)
+        except ConfigWriteError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.defaults = self.params
+        for name in FIELD_ORDER:
+            spec = FIELD_SPECS[name]
+            info = f"{spec.range_text} · {_default_text(name, self.defaults)} · {spec.meaning}"
+            self.query_one(f"#info-{name}", Static).update(Content(info))
+        if self._on_defaults_saved is not None:
+            self._on_defaults_saved(self.params)
+        self.notify(f"Saved as your defaults in {self.config_path}; new sessions start from "
+                    "them.", markup=False, timeout=4)
+
+
+__all__ = ["ConfirmScreen", "SamplingScreen"]
