@@ -1,0 +1,361 @@
+"""The glm-tui application: settings in, a conversation screen up, services shared by screens.
+
+The App owns what outlives one conversation screen: the settings, the active server profile and
+its :class:`~glm_tui.core.client.ChatClient`, the server kind, the connection state shown in every
+status bar, the session store, and the in-process demo server. Screens ask it for these; they
+never build their own.
+
+Start-up is a feature: the prompt is on screen in the first frame. ``openai`` (about a third of
+a second to import) is imported in a thread after that frame, and the connection check
+(``GET /models``) runs in the background; a server that is not listening only turns the status to
+"unreachable".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from glm_tui.config import ServerProfile, Settings
+from glm_tui.core.conversation import ServerKind, Session
+from glm_tui.core.recorder import SessionRecorder
+from glm_tui.core.server_kinds import detect_kind, kind_from_url
+from glm_tui.core.store import SessionStore, StoreCorruptError, StoreError
+from glm_tui.ui.commands import ConversationCommands
+from glm_tui.ui.screens.conversation import ConversationScreen
+from glm_tui.ui.screens.modals import (
+    DamagedDatabase,
+    DamagedDatabaseChoice,
+    DamagedDatabaseModal,
+)
+from glm_tui.ui.widgets.message_view import INITIAL_WINDOW
+from glm_tui.ui.widgets.status_bar import ConnectionState
+
+if TYPE_CHECKING:
+    from glm_tui.core.client import ChatClient
+    from glm_tui.core.demo_server import DemoServer
+
+DEMO_PROFILE = "demo"
+DEMO_TOKEN_RATE = 60.0
+"""Tokens per second of the ``--demo`` server: fast enough to read, slow enough to see it stream."""
+
+EXIT_DAMAGED_DATABASE = 1
+
+
+class GlmTuiApp(App[int]):
+    """Full-screen chat with GLM-4 / GLM-4V and OpenAI-compatible servers."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "glm-tui"
+    COMMANDS = App.COMMANDS | {ConversationCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    connection_state: reactive[ConnectionState] = reactive(ConnectionState.CHECKING)
+    connection_detail: reactive[str] = reactive("")
+
+    def __init__(self, settings: Settings, *, resume: str | None = None,
+                 demo_server: DemoServer | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.active_server = settings.server
+        self.resume = resume
+        self.demo_server = demo_server
+        self.store: SessionStore | None = None
+        self.models: list[str] = []
+        self._client: ChatClient | None = None
+        self._client_lock = asyncio.Lock()
+        self._kind: ServerKind | None = settings.profile.kind
+        self._closed = False
+        self.conversation: ConversationScreen | None = None
+
+    # -- server and client ------------------------------------------------------------------
+
+    @property
+    def profile(self) -> ServerProfile:
+        return self.settings.servers[self.active_server]
+
+    @property
+    def profile_url(self) -> str:
+        return self.profile.base_url
+
+    @property
+    def server_kind(self) -> ServerKind:
+        """The configured kind, else what the host or ``/models`` gave away, else generic."""
+        if self._kind is not None:
+            return self._kind
+        return kind_from_url(self.profile.base_url) or ServerKind.GENERIC
+
+    async def get_client(self) -> ChatClient:
+        """The client for the active server, created on first use.
+
+        ``openai`` is imported in a thread so the screen keeps drawing meanwhile.
+        """
+        async with self._client_lock:
+            if self._client is None:
+                await asyncio.to_thread(importlib.import_module, "openai")
+                from glm_tui.core.client import ChatClient
+
+                profile = self.profile
+                self._client = ChatClient(
+                    profile.base_url, profile.api_key,
+                    connect_timeout=self.settings.connect_timeout,
+                    read_timeout=self.settings.read_timeout,
+                )
+            return self._client
+
+    def update_settings(self, **changes: Any) -> None:
+        """Replace settings fields (presets or defaults saved from the settings screen)."""
+        self.settings = replace(self.settings, **changes)
+
+    def set_connection(self, state: ConnectionState, detail: str) -> None:
+        self.connection_state = state
+        self.connection_detail = detail
+
+    @work(exclusive=True, exit_on_error=False, group="connection-check")
+    async def check_connection(self) -> None:
+        """Ask the server for its models: sets the connection state and detects the kind."""
+        from glm_tui.core.client import ClientError
+        from glm_tui.core.events import ErrorKind
+
+        self.set_connection(ConnectionState.CHECKING, "")
+        client = await self.get_client()
+        try:
+            models = await client.list_models()
+        except ClientError as exc:
+            if self._reply_in_flight():
+                return
+            if exc.kind in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT):
+                self.set_connection(ConnectionState.UNREACHABLE, self.profile_url)
+            else:
+                self.set_connection(ConnectionState.ERROR,
+                                    f"HTTP {exc.status}" if exc.status else exc.kind.value)
+            self.notify(exc.message, title="Server check", severity="warning", markup=False)
+            return
+        self.models = models
+        if self.profile.kind is None:
+            self._kind = detect_kind(models, self.profile.base_url)
+        if not self._reply_in_flight():
+            self.set_connection(ConnectionState.READY, "")
+
+    def _reply_in_flight(self) -> bool:
+        return self.connection_state in (ConnectionState.WAITING, ConnectionState.STREAMING)
+
+    async def switch_server(self, name: str) -> None:
+        """Make another configured profile the active one (new client, new check)."""
+        if name not in self.settings.servers:
+            self.notify(f"There is no server profile named {name!r}.", severity="error",
+                        markup=False)
+            return
+        old, self._client = self._client, None
+        if old is not None:
+            await old.aclose()
+        self.active_server = name
+        self._kind = self.profile.kind
+        self.models = []
+        self.check_connection()
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def new_session(self) -> Session:
+        """A new, empty session with the active server's model and the configured defaults."""
+        return Session(
+            server_profile=self.active_server,
+            model=self.profile.model,
+            sampling=self.settings.sampling,
+            stream=self.settings.stream,
+        )
+
+    async def start_new_session(self) -> None:
+        session = self.new_session()
+        await self._show(ConversationScreen(session, SessionRecorder(self.store, session)))
+
+    async def open_session(self, session_id: str, *,
+                           focus_message_id: int | None = None) -> bool:
+        """Open a saved session, scrolled to the end (or to one message); False if it failed."""
+        store = self.store
+        if store is None:
+            return False
+        try:
+            total = store.count_messages(session_id)
+            window = INITIAL_WINDOW
+            if focus_message_id is not None:
+                window = max(window, total - store.position_of(focus_message_id) + 3)
+            session = store.load_session(session_id, last=window)
+        except StoreError as exc:
+            self.notify(str(exc), title="Cannot open the session", severity="error",
+                        markup=False)
+            return False
+        self._adopt_session_server(session)
+        screen = ConversationScreen(
+            session, SessionRecorder(store, session),
+            older_in_store=max(0, total - len(session.messages)),
+            focus_message_id=focus_message_id,
+        )
+        await self._show(screen)
+        return True
+
+    def _adopt_session_server(self, session: Session) -> None:
+        """A session continues on the active server, never silently on another one.
+
+        The active server is what the person chose for this run (``--demo``, ``--server``,
+        ``--base-url`` or F9); jumping to whatever a stored session last used would send their
+        next question somewhere they did not pick. They are told, and F9 switches.
+        """
+        if session.server_profile == self.active_server:
+            return
+        self.notify(
+            f"This session was last used with the server {session.server_profile!r}; it "
+            f"continues on {self.active_server!r} (F9 switches servers).",
+            timeout=8, markup=False,
+        )
+        session.server_profile = self.active_server
+
+    async def _show(self, screen: ConversationScreen) -> None:
+        """Make ``screen`` the conversation (replacing the current one, if any)."""
+        current = self.conversation
+        self.conversation = screen
+        if current is not None and current.is_attached and self.screen is current:
+            self._flush_recorder(current.recorder)
+            await self.switch_screen(screen)
+        else:
+            await self.push_screen(screen)
+
+    def _flush_recorder(self, recorder: SessionRecorder) -> None:
+        try:
+            recorder.flush()
+        except StoreError as exc:
+            self.notify(str(exc), title="Not saved", severity="error", markup=False)
+
+    # -- start-up and shutdown --------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        for warning in self.settings.warnings:
+            self.notify(warning, title="Config", severity="warning", timeout=10, markup=False)
+        damaged = self._open_store()
+        if damaged is not None:
+            await self.start_new_session()
+            self.push_screen(DamagedDatabaseModal(damaged), self._damaged_answered)
+        else:
+            await self._open_first_session()
+        self.call_after_refresh(self.check_connection)
+
+    def _open_store(self) -> DamagedDatabase | None:
+        """Open the session store; a damaged file is reported, any other failure shown."""
+        try:
+            self.store = SessionStore(self.settings.data_dir)
+        except StoreCorruptError as exc:
+            return DamagedDatabase(exc.path, exc.reason)
+        except StoreError as exc:
+            self.store = None
+            self.notify(f"{exc}\nThis conversation is kept in memory only.",
+                        title="Sessions are not saved", severity="error", timeout=15,
+                        markup=False)
+        return None
+
+    async def _open_first_session(self) -> None:
+        store = self.store
+        if self.resume is None or store is None:
+            if self.resume is not None:
+                self.notify("Cannot resume: the session database is not available.",
+                            severity="error")
+            await self.start_new_session()
+            return
+        try:
+            session_id = (store.last_session_id() if self.resume == "last"
+                          else store.resolve_id(self.resume))
+        except StoreError as exc:
+            self.notify(f"{exc} Started a new session instead.", title="Cannot resume",
+                        severity="error", timeout=10, markup=False)
+            session_id = None
+        if session_id is None:
+            if self.resume == "last":
+                self.notify("There is no saved session yet; this is a new one.")
+            await self.start_new_session()
+            return
+        if not await self.open_session(session_id):
+            await self.start_new_session()
+
+    async def _damaged_answered(self, choice: DamagedDatabaseChoice | None) -> None:
+        if choice is not DamagedDatabaseChoice.MOVE_ASIDE:
+            self.exit(EXIT_DAMAGED_DATABASE, return_code=EXIT_DAMAGED_DATABASE)
+            return
+        db_path = Path(self.settings.data_dir) / "sessions.db"
+        try:
+            moved = SessionStore.move_aside(db_path)
+        except StoreError as exc:
+            self.notify(f"{exc}\nNothing was changed; this conversation is kept in memory only.",
+                        severity="error", timeout=15, markup=False)
+            return
+        self.notify(f"The damaged database was moved to {moved}.", timeout=10, markup=False)
+        if self._open_store() is not None:
+            self.notify("The new database cannot be opened either; this conversation is kept "
+                        "in memory only.", severity="error")
+            return
+        await self._open_first_session()
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit(0, return_code=0)
+
+    async def shutdown(self) -> None:
+        """Stop the reply in flight (keeping it), write what is pending, close the client."""
+        if self._closed:
+            return
+        self._closed = True
+        screen = self.conversation
+        if screen is not None:
+            for worker in screen.workers.cancel_group(screen, "reply"):
+                try:
+                    await asyncio.wait_for(worker.wait(), timeout=5)
+                except TimeoutError:
+                    self.log.warning("the reply worker did not stop within 5 s")
+                except (WorkerCancelled, WorkerFailed):
+                    pass  # its finally block has stored the reply
+            try:
+                screen.recorder.flush()
+            except StoreError as exc:
+                self.log.error(f"could not save on exit: {exc}")
+            screen.recorder.store = None  # the store closes below; nothing writes after it
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    async def on_unmount(self) -> None:
+        await self.shutdown()
+
+
+def demo_settings(settings: Settings, base_url: str) -> Settings:
+    """The settings with an extra active profile for the in-process demo server (kind glm4)."""
+    profile = ServerProfile(name=DEMO_PROFILE, base_url=base_url, api_key="EMPTY",
+                            api_key_env=None, model="glm-4", kind=ServerKind.GLM4)
+    return replace(settings, servers={**settings.servers, DEMO_PROFILE: profile},
+                   server=DEMO_PROFILE)
+
+
+def run_app(settings: Settings, *, demo: bool, resume: str | None) -> int:
+    """Run the full-screen app until the user quits; returns the exit status."""
+    server: DemoServer | None = None
+    if demo:
+        from glm_tui.core.demo_server import DemoServer
+
+        server = DemoServer(flavor="glm4", token_rate=DEMO_TOKEN_RATE)
+        settings = demo_settings(settings, server.start())
+    try:
+        app = GlmTuiApp(settings, resume=resume, demo_server=server)
+        result = app.run()
+        return int(result) if isinstance(result, int) else (app.return_code or 0)
+    finally:
+        if server is not None:
+            server.stop()

@@ -1,0 +1,622 @@
+"""The conversation screen: messages above, the prompt below, the status bar and the keys.
+
+This module is the orchestration of one chat: what a key press does to the session (send,
+cancel, regenerate, edit and resend, copy, system prompt) and the streaming worker that turns the
+client's events into widget updates and autosaves. The drawing lives in
+:mod:`glm_tui.ui.widgets.message_view`; the rules for a reply's status and figures in
+:mod:`glm_tui.ui.reply_worker`; the writing in :class:`~glm_tui.core.recorder.SessionRecorder`.
+
+The session object is the single source of truth: the screen never keeps a second list of
+messages, so what is shown, what is stored and what is sent cannot disagree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from glm_tui.core.conversation import (
+    Message,
+    MessageStatus,
+    Role,
+    ServerKind,
+    Session,
+    build_request,
+    requestable,
+    title_from_question,
+)
+from glm_tui.core.display_text import sanitize_for_display
+from glm_tui.core.events import ErrorKind, TextDelta
+from glm_tui.core.recorder import SessionRecorder
+from glm_tui.core.store import StoreError
+from glm_tui.ui.reply_worker import ReplyTracker
+from glm_tui.ui.screens.modals import LinkConfirmModal, SystemPromptModal
+from glm_tui.ui.widgets.message_view import (
+    AssistantMessageView,
+    MessageList,
+    MessageView,
+)
+from glm_tui.ui.widgets.prompt_input import PromptInput
+from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
+from glm_tui.ui.widgets.streaming_markdown import StreamingMarkdown
+
+if TYPE_CHECKING:
+    from glm_tui.core.sampling import SamplingParams
+    from glm_tui.ui.app import GlmTuiApp
+
+STATS_INTERVAL_S = 0.2
+"""How often the status bar's live figures are redrawn while a reply streams."""
+
+SAVE_RETRY_S = 2.0
+"""How often unsaved writes are retried while the disk refuses them (and nothing else writes)."""
+
+
+class ConversationScreen(Screen[None]):
+    """One session, live: everything a person does while chatting."""
+
+    AUTO_FOCUS = "#prompt"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Shown in the Footer (it must fit 120 columns); every action is also in the palette.
+        Binding("escape", "cancel_reply", "Cancel"),
+        Binding("ctrl+r", "regenerate", "Regenerate"),
+        Binding("ctrl+g", "edit_last", "Edit"),
+        Binding("f3", "copy_message", "Copy"),
+        Binding("f4", "copy_code", "Code"),
+        Binding("f5", "system_prompt", "System"),
+        Binding("ctrl+t", "open_settings", "Settings"),
+        Binding("ctrl+o", "open_sessions", "Sessions"),
+        Binding("f2", "show_request", "Request"),
+        Binding("ctrl+n", "new_session", "New", show=False),
+        Binding("f8", "pick_model", "Model", show=False),
+        Binding("f9", "switch_server", "Server", show=False),
+    ]
+
+    def __init__(self, session: Session, recorder: SessionRecorder, *,
+                 older_in_store: int = 0, focus_message_id: int | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self.recorder = recorder
+        self._older_in_store = older_in_store  # messages at positions 0..older-1 not loaded
+        self._focus_message_id = focus_message_id
+        self._tracker: ReplyTracker | None = None
+        self._editing: Message | None = None
+        self._save_problem_shown = False
+        self._internal_error = False
+
+    @property
+    def glm_app(self) -> GlmTuiApp:
+        return cast("GlmTuiApp", self.app)
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="conversation-header", markup=False)
+        yield MessageList(id="messages")
+        yield PromptInput(id="prompt",
+                          placeholder="Ask something · Enter sends · Ctrl+J new line")
+        yield StatusBar(id="status")
+        yield Footer(compact=True)
+
+    @property
+    def messages(self) -> MessageList:
+        return self.query_one("#messages", MessageList)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one("#prompt", PromptInput)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    async def on_mount(self) -> None:
+        self._refresh_header()
+        self._refresh_status()
+        self.status.state = self.glm_app.connection_state
+        self.status.detail = self.glm_app.connection_detail
+        self.watch(self.glm_app, "connection_state", self._connection_changed, init=False)
+        self.watch(self.glm_app, "connection_detail", self._connection_detail_changed,
+                   init=False)
+        older = self._load_older if self._older_in_store else None
+        window = len(self.session.messages) if self._focus_message_id else None
+        if window is None:
+            await self.messages.show(self.session.messages, older)
+        else:
+            await self.messages.show(self.session.messages, older, window=window)
+            self._scroll_to_message(self._focus_message_id)
+        self.set_interval(SAVE_RETRY_S, self._retry_saving)
+        self.prompt.focus()
+
+    def _connection_changed(self, state: ConnectionState) -> None:
+        self.status.state = state
+
+    def _connection_detail_changed(self, detail: str) -> None:
+        self.status.detail = detail
+
+    def _refresh_header(self) -> None:
+        """The title line: the session's title, and its system prompt's start when it has one."""
+        header = self.query_one("#conversation-header", Static)
+        parts: list[str | tuple[str, str]] = [
+            (sanitize_for_display(self.session.title or "New chat"), "bold"),
+        ]
+        system = " ".join(self.session.system_prompt.split())
+        if system:
+            parts.extend(["  ·  ", ("System: ", "$text-secondary"),
+                          (sanitize_for_display(system[:300]), "$text-muted")])
+        header.update(Content.assemble(*parts))
+
+    def _refresh_status(self) -> None:
+        app = self.glm_app
+        self.status.server = app.active_server
+        self.status.model = self.session.model
+        self.status.sampling = self.session.sampling.summary()
+
+    def _scroll_to_message(self, message_id: int | None) -> None:
+        for message in self.session.messages:
+            if message.id == message_id:
+                view = self.messages.get_view(message)
+                if view is not None:
+                    self.messages.release_anchor()
+                    self.call_after_refresh(self.messages.scroll_to_widget, view, top=True,
+                                            animate=False)
+                return
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def _record(self, write: Callable[[], object]) -> None:
+        """Run one recorder call; a write that fails is shown, never fatal to the chat."""
+        try:
+            write()
+        except StoreError as exc:
+            self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
+        self._show_save_state()
+
+    def _show_save_state(self) -> None:
+        problem = self.recorder.last_error or ""
+        self.status.save_problem = problem
+        if problem and not self._save_problem_shown:
+            self._save_problem_shown = True
+            self.app.notify(
+                f"{problem}\nThe conversation goes on in memory and is saved when writing "
+                "works again.",
+                title="Cannot save", severity="error", timeout=10, markup=False,
+            )
+        elif not problem:
+            self._save_problem_shown = False
+
+    def _retry_saving(self) -> None:
+        if self.recorder.pending and self._tracker is None:
+            self._record(self.recorder.flush)
+
+    async def _load_older(self, count: int) -> int:
+        """Fetch messages older than those in memory (scroll-back in a huge session)."""
+        store = self.recorder.store
+        if store is None or self._older_in_store <= 0:
+            return 0
+        try:
+            batch = store.load_messages_before(self.session.id, self._older_in_store, count)
+        except StoreError as exc:
+            self.app.notify(str(exc), severity="error", markup=False)
+            return 0
+        self.session.messages[0:0] = batch
+        self._older_in_store -= len(batch)
+        return len(batch)
+
+    def _ensure_full_history(self) -> bool:
+        """A request needs every message; load the ones a huge session left in the store."""
+        if self._older_in_store <= 0:
+            return True
+        store = self.recorder.store
+        if store is None:
+            return False
+        try:
+            batch = store.load_messages_before(self.session.id, self._older_in_store,
+                                               self._older_in_store)
+        except StoreError as exc:
+            self.app.notify(f"Cannot read the earlier messages of this session: {exc}",
+                            severity="error", markup=False)
+            return False
+        self.session.messages[0:0] = batch
+        self._older_in_store -= len(batch)
+        return self._older_in_store <= 0
+
+    # -- sending ----------------------------------------------------------------------------
+
+    @property
+    def reply_running(self) -> bool:
+        return self._tracker is not None
+
+    @on(PromptInput.Submitted)
+    async def _prompt_submitted(self, event: PromptInput.Submitted) -> None:
+        await self.send(event.text)
+
+    async def send(self, text: str) -> None:
+        """Send a question. Empty or whitespace-only text sends nothing."""
+        if not text.strip():
+            return
+        if self.reply_running:
+            self.app.notify("A reply is still arriving: Esc cancels it.", severity="warning")
+            return
+        if not self._ensure_full_history():
+            return
+        if self._editing is not None:
+            await self._drop_from(self._editing)
+            self._end_editing()
+        if not self.session.title:
+            self.session.title = title_from_question(text)
+            self._record(self.recorder.save_session)
+            self._refresh_header()
+        question = Message(Role.USER, content=text)
+        self._record(lambda: self.recorder.add_message(question))
+        self.prompt.clear()
+        await self.messages.append(question)
+        await self._start_reply()
+
+    async def _start_reply(self) -> None:
+        app = self.glm_app
+        kind = app.server_kind
+        request = build_request(self.session, kind)
+        reply = Message(Role.ASSISTANT, status=MessageStatus.STREAMING)
+        self._tracker = ReplyTracker(reply)
+        self._record(lambda: self.recorder.add_message(reply))
+        view = await self.messages.append(reply)
+        assert isinstance(view, AssistantMessageView)
+        self.status.stats = None
+        self._stream_reply(request, self._tracker, view)
+
+    @work(exclusive=True, exit_on_error=False, group="reply")
+    async def _stream_reply(self, request: dict[str, Any], tracker: ReplyTracker,
+                            view: AssistantMessageView) -> None:
+        """Stream one reply into its widget and the store; always leaves a final status."""
+        app = self.glm_app
+        reply = tracker.message
+        app.set_connection(ConnectionState.WAITING, "")
+        written = 0
+        saved_at = stats_at = time.monotonic()
+        try:
+            client = await app.get_client()
+            async for event in client.chat(request):
+                tracker.apply(event)
+                if isinstance(event, TextDelta) and event.text:
+                    view.write(event.text)
+                    written += len(event.text)
+                    if app.connection_state is not ConnectionState.STREAMING:
+                        app.set_connection(ConnectionState.STREAMING, "")
+                else:
+                    view.refresh_state()
+                now = time.monotonic()
+                if now - stats_at >= STATS_INTERVAL_S:
+                    stats_at = now
+                    self.status.stats = tracker.stats()
+                if now - saved_at >= self.recorder.interval:
+                    saved_at = now
+                    tracker.sync()
+                    self._record(lambda: self.recorder.update_message(reply))
+            tracker.end_of_stream()
+        except asyncio.CancelledError:
+            tracker.cancel()
+            raise
+        except Exception as exc:
+            # A bug of glm-tui's, not the server's: say so on the message, then let the worker
+            # report it (exit_on_error=False keeps the app and the conversation alive).
+            tracker.end_of_stream()
+            reply.status = MessageStatus.FAILED
+            reply.error = f"glm-tui failed while reading the reply: {exc!r}"
+            self._internal_error = True
+            raise
+        finally:
+            await self._finish_reply(tracker, view, written)
+
+    async def _finish_reply(self, tracker: ReplyTracker, view: AssistantMessageView,
+                            written: int) -> None:
+        """Store the final state, put the status bar in step, then finish drawing.
+
+        Storing comes first: nothing that happens while drawing can lose the reply, and the
+        prompt is free for the next question as soon as the reply has ended.
+        """
+        reply = tracker.sync()
+        self._record(lambda: self.recorder.update_message(reply, force=True))
+        self._tracker = None
+        self.status.stats = tracker.stats()
+        app = self.glm_app
+        error = tracker.error
+        if self._internal_error:
+            self._internal_error = False
+            app.set_connection(ConnectionState.ERROR, "glm-tui error")
+        elif error is None:
+            app.set_connection(ConnectionState.READY, "")
+        elif error.kind in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT) and not tracker.connected:
+            app.set_connection(ConnectionState.UNREACHABLE, app.profile_url)
+        else:
+            detail = f"HTTP {error.status}" if error.status else error.kind.value
+            app.set_connection(ConnectionState.ERROR, detail)
+        if reply.status is MessageStatus.FAILED and not reply.content:
+            self.app.notify(
+                "The question is kept in the session. Ctrl+R sends it again.",
+                title="The reply failed", severity="error", markup=False,
+            )
+        if view.is_attached:
+            view.refresh_state()
+            if len(reply.content) > written:
+                # A server that buffers (tools passed) may hand the whole text over at the end.
+                view.write(reply.content[written:])
+            await view.finish()
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_cancel_reply(self) -> None:
+        """Esc: stop the reply in flight (its text is kept, marked cancelled)."""
+        if self.reply_running:
+            self.workers.cancel_group(self, "reply")
+        elif self._editing is not None:
+            self._end_editing()
+            self.prompt.clear()
+
+    async def action_regenerate(self) -> None:
+        """Ask again for the last reply (the previous answer is replaced)."""
+        if self.reply_running:
+            self.app.notify("A reply is still arriving: Esc cancels it first.",
+                            severity="warning")
+            return
+        if not self._ensure_full_history():
+            return
+        last = self.session.last_message()
+        if last is not None and last.role is Role.ASSISTANT:
+            await self._drop_from(last)
+        if not requestable(self.session.messages):
+            self.app.notify("Nothing to regenerate yet: ask a question first.")
+            return
+        await self._start_reply()
+
+    @on(PromptInput.EditLastRequested)
+    async def _up_in_empty_prompt(self) -> None:
+        await self.action_edit_last()
+
+    async def action_edit_last(self) -> None:
+        """Put the last question back in the prompt; sending it replaces it and what followed."""
+        if self.reply_running:
+            self.app.notify("A reply is still arriving: Esc cancels it first.",
+                            severity="warning")
+            return
+        last = self.session.last_message(Role.USER)
+        if last is None:
+            self.app.notify("There is no question to edit yet.")
+            return
+        self._editing = last
+        self.prompt.set_prompt(last.content)
+        self.prompt.add_class("-editing")
+        self.prompt.border_title = "Editing your last question · Enter resends · Esc keeps it"
+        view = self.messages.get_view(last)
+        if view is not None:
+            view.add_class("-being-edited")
+        self.prompt.focus()
+
+    def _end_editing(self) -> None:
+        if self._editing is not None:
+            view = self.messages.get_view(self._editing)
+            if view is not None:
+                view.remove_class("-being-edited")
+        self._editing = None
+        self.prompt.remove_class("-editing")
+        self.prompt.border_title = None
+
+    async def _drop_from(self, message: Message) -> None:
+        """Remove a message and everything after it, from the screen, session and store."""
+        await self.messages.remove_from(message)
+        self._record(lambda: self.recorder.remove_from(message))
+
+    def _target_view(self) -> MessageView | None:
+        """The message the user means: the focused one, else the newest reply with text."""
+        focused = self.focused
+        if isinstance(focused, MessageView):
+            return focused
+        for message in reversed(self.session.messages):
+            if message.role is Role.ASSISTANT and message.content:
+                view = self.messages.get_view(message)
+                if view is not None:
+                    return view
+        return None
+
+    def action_copy_message(self) -> None:
+        view = self._target_view()
+        if view is None:
+            self.app.notify("There is no reply to copy yet.")
+            return
+        self._copy(view.copy_text(), "the message")
+
+    def action_copy_code(self) -> None:
+        view = self._target_view()
+        code = None if view is None else view.last_code_block()
+        if code is None:
+            self.app.notify("That message has no code block.")
+            return
+        self._copy(code, "the last code block")
+
+    @on(MessageView.CopyRequested)
+    def _copy_requested(self, event: MessageView.CopyRequested) -> None:
+        if event.code:
+            code = event.view.last_code_block()
+            if code is None:
+                self.app.notify("That message has no code block.")
+                return
+            self._copy(code, "the last code block")
+        else:
+            self._copy(event.view.copy_text(), "the message")
+
+    def _copy(self, text: str, what: str) -> None:
+        self.app.copy_to_clipboard(text)
+        lines = text.count("\n") + 1 if text else 0
+        self.app.notify(f"Copied {what} ({len(text):,} characters, {lines:,} lines).",
+                        markup=False)
+
+    def action_system_prompt(self) -> None:
+        note = ""
+        if self.glm_app.server_kind is ServerKind.GLM4V:
+            note = "GLM-4V refuses system messages: glm-tui puts it before your first question."
+        self.app.push_screen(SystemPromptModal(self.session.system_prompt, note=note),
+                             self._system_prompt_edited)
+
+    def _system_prompt_edited(self, text: str | None) -> None:
+        if text is None or text == self.session.system_prompt:
+            return
+        self.session.system_prompt = text
+        self._record(self.recorder.save_session)
+        self._refresh_header()
+        self.app.notify("System prompt saved for this session." if text.strip()
+                        else "System prompt removed.")
+
+    @on(StreamingMarkdown.LinkClicked)
+    def _link_clicked(self, event: StreamingMarkdown.LinkClicked) -> None:
+        event.stop()
+        url = event.href
+
+        def answered(open_it: bool | None) -> None:
+            if open_it:
+                self.app.open_url(url)
+
+        self.app.push_screen(LinkConfirmModal(url), answered)
+
+    # -- other screens ----------------------------------------------------------------------
+
+    def action_open_settings(self) -> None:
+        try:
+            from glm_tui.ui.screens.sampling import SamplingScreen
+        except ImportError as exc:
+            self._missing("The sampling settings screen", exc)
+            return
+        app = self.glm_app
+        self.app.push_screen(SamplingScreen(
+            self.session.sampling,
+            kind=app.server_kind,
+            presets=app.settings.presets,
+            config_path=app.settings.config_path,
+            streaming=self.reply_running,
+            on_change=self.apply_sampling,
+            focus_field="temperature",
+            defaults=app.settings.sampling,
+            on_presets_change=lambda presets: app.update_settings(presets=presets),
+            on_defaults_saved=lambda params: app.update_settings(sampling=params),
+        ))
+
+    def apply_sampling(self, params: SamplingParams) -> None:
+        """Live change from the settings screen: the next request uses it; stored at once."""
+        self.session.sampling = params
+        self._record(self.recorder.save_session)
+        self._refresh_status()
+
+    def action_open_sessions(self) -> None:
+        store = self.recorder.store
+        if store is None:
+            self.app.notify("Sessions are not being saved (the database is not available), "
+                            "so there is nothing to browse.", severity="warning")
+            return
+        try:
+            from glm_tui.ui.screens.sessions import SessionsScreen
+        except ImportError as exc:
+            self._missing("The sessions screen", exc)
+            return
+        self.app.push_screen(SessionsScreen(store, self.session.id), self._sessions_closed)
+
+    async def _sessions_closed(self, result: object) -> None:
+        from glm_tui.ui.screens.sessions import NewSession, OpenSession
+
+        if isinstance(result, OpenSession) and result.session_id != self.session.id:
+            await self.glm_app.open_session(result.session_id, focus_message_id=result.message_id)
+            return
+        if isinstance(result, NewSession):
+            await self.glm_app.start_new_session()
+            return
+        self._reload_metadata()
+
+    def _reload_metadata(self) -> None:
+        """The sessions screen may have renamed or deleted this session: follow the store."""
+        store = self.recorder.store
+        if store is None or not any(m.id is not None for m in self.session.messages):
+            return
+        try:
+            stored = store.load_session(self.session.id, last=0)
+        except StoreError:
+            self.app.notify("This session was deleted from the store; it is still here "
+                            "until you leave it, but no longer saved.", severity="warning")
+            self.recorder.store = None
+            return
+        self.session.title = stored.title
+        self._refresh_header()
+
+    async def action_new_session(self) -> None:
+        if self.reply_running:
+            self.workers.cancel_group(self, "reply")
+        await self.glm_app.start_new_session()
+
+    def action_show_request(self) -> None:
+        try:
+            from glm_tui.ui.screens.request_view import RequestViewScreen
+        except ImportError as exc:
+            self._missing("The request view", exc)
+            return
+        if not self._ensure_full_history():
+            return
+        draft = replace(self.session, messages=list(self.session.messages))
+        typed = self.prompt.text
+        if typed.strip():
+            draft.messages.append(Message(Role.USER, content=typed))
+        app = self.glm_app
+        request = build_request(draft, app.server_kind)
+        self.app.push_screen(RequestViewScreen(request, app.profile_url, app.profile.api_key))
+
+    def action_pick_model(self) -> None:
+        try:
+            from glm_tui.ui.screens.model_picker import ModelPickerScreen
+        except ImportError as exc:
+            self._missing("The model picker", exc)
+            return
+        self._pick_model(ModelPickerScreen)
+
+    @work(exclusive=True, exit_on_error=False, group="picker")
+    async def _pick_model(self, screen_class: Any) -> None:
+        client = await self.glm_app.get_client()
+        model = await self.app.push_screen_wait(screen_class(client, self.session.model))
+        if isinstance(model, str) and model and model != self.session.model:
+            self.set_model(model)
+
+    def set_model(self, model: str) -> None:
+        self.session.model = model
+        self._record(self.recorder.save_session)
+        self._refresh_status()
+
+    def action_switch_server(self) -> None:
+        try:
+            from glm_tui.ui.screens.model_picker import ServerPickerScreen
+        except ImportError as exc:
+            self._missing("The server picker", exc)
+            return
+        app = self.glm_app
+        self.app.push_screen(ServerPickerScreen(app.settings.servers, app.active_server),
+                             self._server_picked)
+
+    async def _server_picked(self, name: str | None) -> None:
+        app = self.glm_app
+        if not name or name == app.active_server:
+            return
+        if self.reply_running:
+            self.workers.cancel_group(self, "reply")
+        await app.switch_server(name)
+        self.session.server_profile = name
+        self.session.model = app.profile.model
+        self._record(self.recorder.save_session)
+        self._refresh_status()
+
+    def _missing(self, what: str, exc: ImportError) -> None:
+        self.app.notify(f"{what} is not available in this build ({exc}).",
+                        severity="error", markup=False)

@@ -1,0 +1,369 @@
+"""Drawing the conversation: one widget per message, and the scrolling list that holds them.
+
+Each role has its own look (user, assistant, tool, system note) and a failed or cut reply carries a
+visible badge and an error block with the server's own words. Only assistant text is Markdown;
+everything else is drawn literally through :class:`~textual.content.Content`, after
+:func:`sanitize_for_display` has removed anything a terminal would act on.
+
+:class:`MessageList` mounts only a window of message widgets (the newest ones) and mounts older
+ones when the user scrolls back, so a 2,000-message session opens as fast as a short one. It knows
+nothing about the store: the screen gives it a callback that fetches older messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, cast
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message as TextualMessage
+from textual.widget import Widget
+from textual.widgets import Static
+
+from glm_tui.core.conversation import Message, MessageStatus, Role
+from glm_tui.core.display_text import sanitize_for_display
+from glm_tui.ui.widgets.streaming_markdown import StreamingMarkdown
+
+INITIAL_WINDOW = 40
+"""How many message widgets a freshly opened session mounts (the newest ones)."""
+
+SCROLLBACK_BATCH = 30
+"""How many older messages one scroll to the top mounts."""
+
+MOUNTED_CAP = 160
+"""Beyond this many mounted messages the oldest are unmounted (they come back on scroll-back)."""
+
+OlderLoader = Callable[[int], Awaitable[int]]
+"""Called with a batch size when the list needs messages older than those in memory; returns how
+many it prepended to the shared message list (0 when the session has no older messages)."""
+
+_ROLE_LABELS = {
+    Role.USER: "You",
+    Role.ASSISTANT: "Assistant",
+    Role.TOOL: "Tool result",
+    Role.SYSTEM: "Note",
+}
+
+_STATUS_BADGES = {
+    MessageStatus.STREAMING: "streaming…",
+    MessageStatus.CANCELLED: "cancelled",
+    MessageStatus.INTERRUPTED: "interrupted",
+    MessageStatus.FAILED: "failed",
+}
+
+
+def literal(text: str) -> Content:
+    """Model or user text as inert content: no markup, no escape sequences."""
+    return Content(sanitize_for_display(text))
+
+
+class MessageView(Vertical):
+    """One message: a header line (who, and the reply's state) and its body.
+
+    Focusable so a person can Tab or click to a message and copy it.
+    """
+
+    can_focus = True
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "copy_message", "Copy", show=False),
+        Binding("b", "copy_code", "Copy code", show=False),
+    ]
+
+    class CopyRequested(TextualMessage):
+        """The user asked to copy this message (``code=True``: its last code block)."""
+
+        def __init__(self, view: MessageView, code: bool) -> None:
+            super().__init__()
+            self.view = view
+            self.code = code
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(classes=f"message -{message.role.value}")
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._header(), classes="message-header", markup=False)
+        yield from self.compose_body()
+        if self.message.error:
+            yield Static(literal(self.message.error), classes="error-block", markup=False)
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(literal(self.message.content), classes="message-body", markup=False)
+
+    def on_mount(self) -> None:
+        self.refresh_state()
+
+    def _header(self) -> Content:
+        label = _ROLE_LABELS[self.message.role]
+        if self.message.role is Role.TOOL and self.message.name:
+            label = f"{label} · {sanitize_for_display(self.message.name)}"
+        parts: list[Content | str | tuple[str, str]] = [(label, "bold")]
+        badge = _STATUS_BADGES.get(self.message.status)
+        if badge:
+            parts.extend(["  ", (f"[{badge}]", "italic")])
+        return Content.assemble(*parts)
+
+    def refresh_state(self) -> None:
+        """Redraw the header badge and error block from the message's current status."""
+        status = self.message.status
+        for name in ("streaming", "cancelled", "interrupted", "failed"):
+            self.set_class(status.value == name, f"-{name}")
+        self.query_one(".message-header", Static).update(self._header())
+        # Error blocks are mounted only when needed: a long session has few of them, and every
+        # widget costs styling and layout time when a session opens.
+        blocks = self.query_children(".error-block")
+        if self.message.error:
+            if blocks:
+                cast(Static, blocks.first()).update(literal(self.message.error))
+            else:
+                self.mount(Static(literal(self.message.error), classes="error-block",
+                                  markup=False))
+        else:
+            blocks.remove()
+
+    def copy_text(self) -> str:
+        """What "copy message" puts on the clipboard: the text as the model or user wrote it."""
+        return self.message.content
+
+    def last_code_block(self) -> str | None:
+        return _last_fenced_block(self.message.content)
+
+    def action_copy_message(self) -> None:
+        self.post_message(self.CopyRequested(self, code=False))
+
+    def action_copy_code(self) -> None:
+        self.post_message(self.CopyRequested(self, code=True))
+
+
+class UserMessageView(MessageView):
+    """The user's question, literal: what they typed is exactly what is shown."""
+
+
+class ToolMessageView(MessageView):
+    """A tool result fed back to the model, literal."""
+
+
+class SystemNoteView(MessageView):
+    """A note in the conversation (not sent as a chat turn)."""
+
+
+class AssistantMessageView(MessageView):
+    """A reply, rendered as Markdown (streamed while it arrives) with any tool calls it made."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        # Kept, not queried: write() runs once per streamed token.
+        self._markdown = StreamingMarkdown(markdown=message.content)
+
+    def compose_body(self) -> ComposeResult:
+        yield self._markdown
+        if self.message.tool_calls:
+            yield Static(self._tool_calls_text(), classes="tool-calls", markup=False)
+
+    def _tool_calls_text(self) -> Content:
+        lines = [f"→ {call.name}({call.arguments})" for call in self.message.tool_calls]
+        return literal("\n".join(lines))
+
+    @property
+    def markdown(self) -> StreamingMarkdown:
+        return self._markdown
+
+    def write(self, fragment: str) -> None:
+        """Append streamed text (buffered by the widget; call once per delta)."""
+        self._markdown.write(fragment)
+
+    async def finish(self) -> None:
+        """Flush what is buffered and end the stream; safe to call more than once."""
+        await self._markdown.finish()
+
+    def refresh_state(self) -> None:
+        super().refresh_state()
+        calls = self.query_children(".tool-calls")
+        if self.message.tool_calls:
+            if calls:
+                cast(Static, calls.first()).update(self._tool_calls_text())
+            else:
+                self.mount(Static(self._tool_calls_text(), classes="tool-calls", markup=False),
+                           after=self.markdown)
+        else:
+            calls.remove()
+
+    def last_code_block(self) -> str | None:
+        if self._markdown.is_mounted:
+            block = self._markdown.last_code_block()
+            if block is not None:
+                return block
+        return super().last_code_block()
+
+
+def view_for(message: Message) -> MessageView:
+    """The widget class that draws a message of this role."""
+    if message.role is Role.ASSISTANT:
+        return AssistantMessageView(message)
+    if message.role is Role.USER:
+        return UserMessageView(message)
+    if message.role is Role.TOOL:
+        return ToolMessageView(message)
+    return SystemNoteView(message)
+
+
+def _last_fenced_block(text: str) -> str | None:
+    """The body of the last ``` fenced block in Markdown text (the fallback for unmounted views)."""
+    lines = text.splitlines()
+    blocks: list[list[str]] = []
+    current: list[str] | None = None
+    fence = ""
+    for line in lines:
+        stripped = line.lstrip()
+        if current is None:
+            if stripped.startswith("```") or stripped.startswith("~~~"):
+                fence = stripped[:3]
+                current = []
+        elif stripped.startswith(fence) and not stripped[3:].strip():
+            blocks.append(current)
+            current = None
+        else:
+            current.append(line)
+    if current is not None:  # an unclosed block at the end still counts (a reply cut mid-code)
+        blocks.append(current)
+    return "\n".join(blocks[-1]) if blocks else None
+
+
+class MessageList(VerticalScroll):
+    """The scrolling conversation, mounting a window of message widgets.
+
+    ``messages`` is the screen's list (the session's messages held in memory, oldest first); the
+    list never copies it. Views exist for a contiguous run of it that always ends at the newest
+    message.
+    """
+
+    can_focus = False
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._messages: list[Message] = []
+        self._older: OlderLoader | None = None
+        self._views: dict[int, MessageView] = {}  # id(message) -> view
+        self._loading_older = False
+        self.no_older = True
+
+    # -- building ---------------------------------------------------------------------------
+
+    async def show(self, messages: list[Message], older: OlderLoader | None = None,
+                   *, window: int = INITIAL_WINDOW) -> None:
+        """Replace everything with the newest ``window`` messages, scrolled to the end."""
+        await self.remove_children()
+        self._views.clear()
+        self._messages = messages
+        self._older = older
+        self.no_older = older is None
+        views = [self._make_view(m) for m in messages[-window:]] if window else []
+        if views:
+            await self.mount_all(views)
+        self.anchor()
+
+    async def append(self, message: Message) -> MessageView:
+        """Mount the view for a message just added to the end of the shared list."""
+        view = self._make_view(message)
+        await self.mount(view)
+        await self._trim()
+        self.anchor()
+        return view
+
+    async def remove_from(self, message: Message) -> None:
+        """Unmount the view of ``message`` and of every message after it."""
+        try:
+            index = self._index_of(message)
+        except ValueError:
+            return
+        doomed = [self._views.pop(id(m)) for m in self._messages[index:] if id(m) in self._views]
+        if doomed:
+            await self.remove_children(doomed)
+
+    def get_view(self, message: Message) -> MessageView | None:
+        return self._views.get(id(message))
+
+    @property
+    def mounted_count(self) -> int:
+        return len(self._views)
+
+    def views(self) -> list[MessageView]:
+        return list(self.query_children(MessageView))
+
+    # -- scroll-back ------------------------------------------------------------------------
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value < 1 and old_value >= 1:
+            self.call_later(self.load_older)
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if self.scroll_y < 1:
+            self.call_later(self.load_older)
+
+    async def load_older(self, count: int = SCROLLBACK_BATCH) -> int:
+        """Mount up to ``count`` older messages above the first one, keeping the view still."""
+        if self._loading_older:
+            return 0
+        self._loading_older = True
+        try:
+            first = self._first_mounted_index()
+            if first == 0 and self._older is not None and not self.no_older:
+                added = await self._older(count)
+                if added == 0:
+                    self.no_older = True
+                first = self._first_mounted_index()
+            if first <= 0:
+                return 0
+            batch = self._messages[max(0, first - count):first]
+            views = [self._make_view(m) for m in batch]
+            before_height = self.virtual_size.height
+            before_y = self.scroll_y
+            await self.mount_all(views, before=0 if self.children else None)
+            self.call_after_refresh(self._keep_position, before_height, before_y)
+            return len(views)
+        finally:
+            self._loading_older = False
+
+    def _keep_position(self, before_height: int, before_y: float) -> None:
+        grown = self.virtual_size.height - before_height
+        if grown > 0:
+            self.scroll_to(y=before_y + grown, animate=False, release_anchor=False)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _make_view(self, message: Message) -> MessageView:
+        view = view_for(message)
+        self._views[id(message)] = view
+        return view
+
+    def _index_of(self, message: Message) -> int:
+        for index in range(len(self._messages) - 1, -1, -1):
+            if self._messages[index] is message:
+                return index
+        raise ValueError("message not in this conversation")
+
+    def _first_mounted_index(self) -> int:
+        for index, message in enumerate(self._messages):
+            if id(message) in self._views:
+                return index
+        return len(self._messages)
+
+    async def _trim(self) -> None:
+        """Keep the mounted count bounded in a long-running chat (oldest views go first)."""
+        excess = len(self._views) - MOUNTED_CAP
+        if excess <= 0:
+            return
+        doomed: list[Widget] = []
+        for message in self._messages:
+            view = self._views.pop(id(message), None)
+            if view is not None:
+                doomed.append(view)
+                if len(doomed) >= excess:
+                    break
+        await self.remove_children(doomed)

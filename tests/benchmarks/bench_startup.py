@@ -1,0 +1,143 @@
+"""Start-up benchmark: from process start to the first frame with the prompt ready, in a real pty.
+
+Run: ``python tests/benchmarks/bench_startup.py [--runs N]``. Measured, not asserted (DESIGN.md).
+
+The real ``glm-tui`` command runs in a pseudo-terminal of 120x40, exactly as a person starts it;
+the clock stops when the bytes it writes contain the prompt's placeholder (the first frame that
+has the prompt; the prompt has focus from the first frame). Scenarios:
+
+* ``no server``: the default profile points at a loopback port where nothing listens;
+* ``--demo``: the in-process demo server is started first;
+* ``--resume`` of a 2,000-message session: until the newest question is on screen.
+
+Each run then presses Ctrl+Q and times the exit (demo server stopped, client closed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import select
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+PROMPT_MARK = "sk something · Enter sends".encode()  # the first letter carries the cursor
+ROWS, COLUMNS = 40, 120
+
+
+def _free_dead_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1/"
+
+
+def run_once(args: list[str], env: dict[str, str], mark: bytes,
+             timeout: float = 30.0) -> tuple[float, float]:
+    """Seconds to the first frame containing ``mark``, and seconds from Ctrl+Q to exit."""
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "glm_tui", *args],
+        stdin=follower, stdout=follower, stderr=follower, env=env, start_new_session=True,
+        close_fds=True,
+    )
+    os.close(follower)
+    seen = b""
+    first_frame = None
+    try:
+        while first_frame is None:
+            if time.perf_counter() - started > timeout:
+                raise TimeoutError(f"no prompt after {timeout} s; output: {seen[-400:]!r}")
+            ready, _, _ = select.select([leader], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(leader, 65536)
+                except OSError:
+                    break
+                seen += chunk
+                if mark in seen:
+                    first_frame = time.perf_counter() - started
+        if first_frame is None:
+            raise RuntimeError(f"the app ended before its first frame: {seen[-400:]!r}")
+        time.sleep(0.5)  # let the background check run, as a person would take a moment
+        quit_at = time.perf_counter()
+        os.write(leader, b"\x11")  # Ctrl+Q
+        while process.poll() is None:
+            if time.perf_counter() - quit_at > timeout:
+                raise TimeoutError("the app did not exit after Ctrl+Q")
+            ready, _, _ = select.select([leader], [], [], 0.05)
+            if ready:
+                with contextlib.suppress(OSError):
+                    os.read(leader, 65536)
+        exit_s = time.perf_counter() - quit_at
+        if process.returncode != 0:
+            raise RuntimeError(f"exit status {process.returncode}")
+        return first_frame, exit_s
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        os.close(leader)
+
+
+def make_long_session(data_dir: Path) -> str:
+    from glm_tui.core.conversation import Message, Role, Session
+    from glm_tui.core.store import SessionStore
+
+    session = Session(title="2,000 messages")
+    for index in range(1000):
+        session.messages.append(Message(Role.USER, content=f"Question number {index}"))
+        session.messages.append(Message(
+            Role.ASSISTANT,
+            content=f"Answer **{index}**:\n\n- point one\n- point two\n\n```py\nx = {index}\n```",
+        ))
+    store = SessionStore(data_dir)
+    store.create_session(session)
+    store.close()
+    return session.id
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    options = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="glm-tui-bench-"))
+    env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(COLUMNS), LINES=str(ROWS),
+               GLM_TUI_DATA_DIR=str(home / "data"), GLM_TUI_CONFIG=str(home / "config.toml"))
+    env.pop("OPENAI_BASE_URL", None)
+    long_id = make_long_session(home / "data")
+    scenarios = [
+        ("no server", ["--base-url", _free_dead_url()], PROMPT_MARK),
+        ("--demo", ["--demo"], PROMPT_MARK),
+        ("--resume 2,000 messages", ["--resume", long_id, "--base-url", _free_dead_url()],
+         b"Question number 999"),
+    ]
+    print(f"glm-tui start-up, {options.runs} runs each, pty {COLUMNS}x{ROWS}, "
+          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    for name, args, mark in scenarios:
+        run_once(args, env, mark)  # warm the file cache (bytecode, fonts of the terminal...)
+        firsts, exits = [], []
+        for _ in range(options.runs):
+            first, exit_s = run_once(args, env, mark)
+            firsts.append(first)
+            exits.append(exit_s)
+        print(f"  {name:26} first frame: median {statistics.median(firsts) * 1000:6.0f} ms"
+              f" (min {min(firsts) * 1000:.0f}, max {max(firsts) * 1000:.0f})"
+              f"   exit after Ctrl+Q: median {statistics.median(exits) * 1000:.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

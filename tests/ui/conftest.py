@@ -1,0 +1,113 @@
+"""Helpers for driving the real app with Pilot against real demo servers on loopback.
+
+Waiting is always for a condition (a reply finished, a state reached), never a fixed sleep, so
+the tests hold on a loaded two-core machine.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from glm_tui.config import Settings, load_settings
+from glm_tui.core.conversation import Message, MessageStatus, Role, ServerKind
+from glm_tui.ui.app import GlmTuiApp
+from glm_tui.ui.screens.conversation import ConversationScreen
+
+WAIT_S = 30.0
+
+
+def settings_for(base_url: str, *, kind: ServerKind | None = ServerKind.GLM4,
+                 api_key: str | None = None) -> Settings:
+    """Settings whose active profile points at ``base_url`` (config and data from the env)."""
+    settings = load_settings(base_url=base_url, api_key=api_key)
+    profile = replace(settings.profile, kind=kind)
+    return replace(settings, servers={**settings.servers, profile.name: profile})
+
+
+def make_app(base_url: str, **kwargs: Any) -> GlmTuiApp:
+    resume = kwargs.pop("resume", None)
+    return GlmTuiApp(settings_for(base_url, **kwargs), resume=resume)
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], object],
+                   timeout: float = WAIT_S, what: str = "condition") -> None:
+    """Let the app run until ``condition()`` is true (fails the test after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def conversation(app: GlmTuiApp) -> ConversationScreen:
+    screen = app.screen
+    assert isinstance(screen, ConversationScreen), f"the screen is {screen!r}"
+    return screen
+
+
+async def ready(pilot: Pilot[Any]) -> ConversationScreen:
+    """Wait until the conversation screen is up (and the prompt focused)."""
+    app = pilot.app
+    assert isinstance(app, GlmTuiApp)
+    await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen)
+                   and app.screen.prompt.has_focus, what="the conversation screen")
+    return conversation(app)
+
+
+def last_reply(screen: ConversationScreen) -> Message | None:
+    return screen.session.last_message(Role.ASSISTANT)
+
+
+async def send(pilot: Pilot[Any], text: str) -> None:
+    """Type ``text`` into the prompt (as a paste: newlines included) and press Enter."""
+    screen = conversation(pilot.app)  # type: ignore[arg-type]
+    screen.prompt.load_text(text)
+    screen.prompt.focus()
+    await pilot.press("enter")
+
+
+async def wait_reply_done(pilot: Pilot[Any]) -> Message:
+    """Wait for the newest reply to leave the streaming state; returns it."""
+    screen = conversation(pilot.app)  # type: ignore[arg-type]
+
+    def done() -> bool:
+        reply = last_reply(screen)
+        drawing = any(not w.is_finished for w in screen.workers if w.group == "reply")
+        return (reply is not None and reply.status is not MessageStatus.STREAMING
+                and not screen.reply_running and not drawing)
+
+    await wait_for(pilot, done, timeout=WAIT_S, what="the reply to finish")
+    await pilot.pause()
+    reply = last_reply(screen)
+    assert reply is not None
+    return reply
+
+
+async def ask(pilot: Pilot[Any], text: str) -> Message:
+    await send(pilot, text)
+    return await wait_reply_done(pilot)
+
+
+def logged_requests(path: Path) -> list[dict[str, Any]]:
+    """The request bodies the demo server logged (one JSON object per line)."""
+    if not path.exists():
+        return []
+    bodies = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        if entry.get("method") == "POST":
+            bodies.append(entry["body"])
+    return bodies
+
+
+@pytest.fixture
+def glm4_app(glm4_server: str) -> GlmTuiApp:
+    return make_app(glm4_server)
