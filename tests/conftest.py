@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: isolated config/data directories and real demo servers on loopback."""
+"""Fixtures for every test: isolated config and data directories, real demo servers on loopback."""
 
 from __future__ import annotations
 
