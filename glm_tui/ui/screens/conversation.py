@@ -25,6 +25,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from glm_tui.config_writer import ConfigWriteError, remember_choice
 from glm_tui.core.conversation import (
     Message,
     MessageStatus,
@@ -38,9 +39,19 @@ from glm_tui.core.conversation import (
 from glm_tui.core.display_text import sanitize_for_display
 from glm_tui.core.events import ErrorKind, TextDelta
 from glm_tui.core.recorder import SessionRecorder
+from glm_tui.core.server_kinds import send_warnings
 from glm_tui.core.store import StoreError
+from glm_tui.core.tool_library import ToolLibrary
+from glm_tui.core.tool_turns import pending_calls, stream_for_request
+from glm_tui.core.tools import request_tools, tool_choice_label
 from glm_tui.ui.reply_worker import ReplyTracker
 from glm_tui.ui.screens.modals import LinkConfirmModal, SystemPromptModal
+from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
+from glm_tui.ui.screens.request_view import RequestViewScreen
+from glm_tui.ui.screens.sampling import SamplingScreen
+from glm_tui.ui.screens.sessions import NewSession, OpenSession, SessionsScreen
+from glm_tui.ui.screens.tool_calls import ToolLoop
+from glm_tui.ui.screens.tools import ToolsScreen
 from glm_tui.ui.widgets.message_view import (
     AssistantMessageView,
     MessageList,
@@ -77,6 +88,9 @@ class ConversationScreen(Screen[None]):
         Binding("ctrl+t", "open_settings", "Settings"),
         Binding("ctrl+o", "open_sessions", "Sessions"),
         Binding("f2", "show_request", "Request"),
+        # The prompt (a TextArea) binds F6/F7 to "select line/all"; ours win.
+        Binding("f6", "open_tools", "Tools", priority=True),
+        Binding("f7", "toggle_stream", "Stream on/off", show=False, priority=True),
         Binding("ctrl+n", "new_session", "New", show=False),
         Binding("f8", "pick_model", "Model", show=False),
         Binding("f9", "switch_server", "Server", show=False),
@@ -93,6 +107,7 @@ class ConversationScreen(Screen[None]):
         self._editing: Message | None = None
         self._save_problem_shown = False
         self._internal_error = False
+        self.tool_loop = ToolLoop(self)
 
     @property
     def glm_app(self) -> GlmTuiApp:
@@ -128,6 +143,7 @@ class ConversationScreen(Screen[None]):
         self.watch(self.glm_app, "connection_state", self._connection_changed, init=False)
         self.watch(self.glm_app, "connection_detail", self._connection_detail_changed,
                    init=False)
+        self.messages.tools = self.session.tools
         older = self._load_older if self._older_in_store else None
         window = len(self.session.messages) if self._focus_message_id else None
         if window is None:
@@ -137,6 +153,7 @@ class ConversationScreen(Screen[None]):
             self._scroll_to_message(self._focus_message_id)
         self.set_interval(SAVE_RETRY_S, self._retry_saving)
         self.prompt.focus()
+        await self.tool_loop.continue_tool_loop()
 
     def _connection_changed(self, state: ConnectionState) -> None:
         self.status.state = state
@@ -160,7 +177,7 @@ class ConversationScreen(Screen[None]):
         app = self.glm_app
         self.status.server = app.active_server
         self.status.model = self.session.model
-        self.status.sampling = self.session.sampling.summary()
+        self.status.sampling = session_summary(self.session)
 
     def _scroll_to_message(self, message_id: int | None) -> None:
         for message in self.session.messages:
@@ -239,6 +256,11 @@ class ConversationScreen(Screen[None]):
 
     @on(PromptInput.Submitted)
     async def _prompt_submitted(self, event: PromptInput.Submitted) -> None:
+        call = self.tool_loop.answering
+        if call is not None and self._editing is None:
+            if await self.tool_loop.submit_tool_result(call, event.text):
+                self.prompt.clear()
+            return
         await self.send(event.text)
 
     async def send(self, text: str) -> None:
@@ -250,9 +272,14 @@ class ConversationScreen(Screen[None]):
             return
         if not self._ensure_full_history():
             return
+        if self._editing is None and pending_calls(self.session):
+            self.app.notify("The model is waiting for a tool result; Ctrl+R asks it again "
+                            "instead.", severity="warning")
+            return
         if self._editing is not None:
             await self._drop_from(self._editing)
             self._end_editing()
+            self.tool_loop.end_answering()
         if not self.session.title:
             self.session.title = title_from_question(text)
             self._record(self.recorder.save_session)
@@ -266,7 +293,13 @@ class ConversationScreen(Screen[None]):
     async def _start_reply(self) -> None:
         app = self.glm_app
         kind = app.server_kind
-        request = build_request(self.session, kind)
+        stream, why = stream_for_request(self.session, kind)
+        if why:
+            self.app.notify(why, markup=False)
+        for warning in send_warnings(kind, self.session.sampling):
+            self.app.notify(str(warning), title="The server may refuse this",
+                            severity="warning", markup=False)
+        request = build_request(self.session, kind, stream=stream)
         reply = Message(Role.ASSISTANT, status=MessageStatus.STREAMING)
         self._tracker = ReplyTracker(reply)
         self._record(lambda: self.recorder.add_message(reply))
@@ -326,6 +359,7 @@ class ConversationScreen(Screen[None]):
         prompt is free for the next question as soon as the reply has ended.
         """
         reply = tracker.sync()
+        self.tool_loop.adopt_raw_tool_call(reply)
         self._record(lambda: self.recorder.update_message(reply, force=True))
         self._tracker = None
         self.status.stats = tracker.stats()
@@ -352,6 +386,8 @@ class ConversationScreen(Screen[None]):
                 # A server that buffers (tools passed) may hand the whole text over at the end.
                 view.write(reply.content[written:])
             await view.finish()
+        if reply.status is MessageStatus.COMPLETE and reply.tool_calls:
+            await self.tool_loop.continue_tool_loop()
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -372,6 +408,10 @@ class ConversationScreen(Screen[None]):
         if not self._ensure_full_history():
             return
         last = self.session.last_message()
+        if pending_calls(self.session):
+            # Calls still wait for results: ask again from before the reply that made them.
+            last = self.session.last_message(Role.ASSISTANT)
+            self.tool_loop.end_answering()
         if last is not None and last.role is Role.ASSISTANT:
             await self._drop_from(last)
         if not requestable(self.session.messages):
@@ -490,11 +530,6 @@ class ConversationScreen(Screen[None]):
     # -- other screens ----------------------------------------------------------------------
 
     def action_open_settings(self) -> None:
-        try:
-            from glm_tui.ui.screens.sampling import SamplingScreen
-        except ImportError as exc:
-            self._missing("The sampling settings screen", exc)
-            return
         app = self.glm_app
         self.app.push_screen(SamplingScreen(
             self.session.sampling,
@@ -521,16 +556,9 @@ class ConversationScreen(Screen[None]):
             self.app.notify("Sessions are not being saved (the database is not available), "
                             "so there is nothing to browse.", severity="warning")
             return
-        try:
-            from glm_tui.ui.screens.sessions import SessionsScreen
-        except ImportError as exc:
-            self._missing("The sessions screen", exc)
-            return
         self.app.push_screen(SessionsScreen(store, self.session.id), self._sessions_closed)
 
     async def _sessions_closed(self, result: object) -> None:
-        from glm_tui.ui.screens.sessions import NewSession, OpenSession
-
         if isinstance(result, OpenSession) and result.session_id != self.session.id:
             await self.glm_app.open_session(result.session_id, focus_message_id=result.message_id)
             return
@@ -560,11 +588,6 @@ class ConversationScreen(Screen[None]):
         await self.glm_app.start_new_session()
 
     def action_show_request(self) -> None:
-        try:
-            from glm_tui.ui.screens.request_view import RequestViewScreen
-        except ImportError as exc:
-            self._missing("The request view", exc)
-            return
         if not self._ensure_full_history():
             return
         draft = replace(self.session, messages=list(self.session.messages))
@@ -576,17 +599,12 @@ class ConversationScreen(Screen[None]):
         self.app.push_screen(RequestViewScreen(request, app.profile_url, app.profile.api_key))
 
     def action_pick_model(self) -> None:
-        try:
-            from glm_tui.ui.screens.model_picker import ModelPickerScreen
-        except ImportError as exc:
-            self._missing("The model picker", exc)
-            return
-        self._pick_model(ModelPickerScreen)
+        self._pick_model()
 
     @work(exclusive=True, exit_on_error=False, group="picker")
-    async def _pick_model(self, screen_class: Any) -> None:
+    async def _pick_model(self) -> None:
         client = await self.glm_app.get_client()
-        model = await self.app.push_screen_wait(screen_class(client, self.session.model))
+        model = await self.app.push_screen_wait(ModelPickerScreen(client, self.session.model))
         if isinstance(model, str) and model and model != self.session.model:
             self.set_model(model)
 
@@ -594,13 +612,17 @@ class ConversationScreen(Screen[None]):
         self.session.model = model
         self._record(self.recorder.save_session)
         self._refresh_status()
+        self._remember(server=self.glm_app.active_server, model=model)
+
+    def _remember(self, *, server: str, model: str | None = None) -> None:
+        """New sessions start with the last server and model chosen (written to config.toml)."""
+        try:
+            remember_choice(self.glm_app.settings.config_path, server=server, model=model)
+        except ConfigWriteError as exc:
+            self.app.notify(f"Not remembered for next time: {exc}", severity="warning",
+                            markup=False)
 
     def action_switch_server(self) -> None:
-        try:
-            from glm_tui.ui.screens.model_picker import ServerPickerScreen
-        except ImportError as exc:
-            self._missing("The server picker", exc)
-            return
         app = self.glm_app
         self.app.push_screen(ServerPickerScreen(app.settings.servers, app.active_server),
                              self._server_picked)
@@ -616,7 +638,38 @@ class ConversationScreen(Screen[None]):
         self.session.model = app.profile.model
         self._record(self.recorder.save_session)
         self._refresh_status()
+        self._remember(server=name)
 
-    def _missing(self, what: str, exc: ImportError) -> None:
-        self.app.notify(f"{what} is not available in this build ({exc}).",
-                        severity="error", markup=False)
+    # -- tools and streaming -----------------------------------------------------------------
+
+    def action_open_tools(self) -> None:
+        library = ToolLibrary(self.glm_app.settings.data_dir)
+        self.app.push_screen(ToolsScreen(self.session.tools, self.session.tool_choice,
+                                         library=library, on_change=self.apply_tools))
+
+    def apply_tools(self, tools: list[dict[str, Any]], choice: str | dict[str, Any] | None) -> None:
+        """Live change from the tools screen: the next request uses it; stored at once."""
+        self.session.tools = tools
+        self.session.tool_choice = choice
+        self.messages.set_tools(tools)
+        self._record(self.recorder.save_session)
+        self._refresh_status()
+
+    def action_toggle_stream(self) -> None:
+        self.session.stream = not self.session.stream
+        self._record(self.recorder.save_session)
+        self._refresh_status()
+        self.app.notify("Replies stream as they are written." if self.session.stream
+                        else "Replies come whole (streaming off) from the next request on.")
+
+
+
+def session_summary(session: Session) -> str:
+    """The status bar's settings part: sampling, then tools and streaming when they matter."""
+    parts = [session.sampling.summary()]
+    tools = request_tools(session.tools)
+    if tools:
+        parts.append(f"tools {len(tools)} ({tool_choice_label(session.tool_choice)})")
+    if not session.stream:
+        parts.append("no stream")
+    return " · ".join(parts)

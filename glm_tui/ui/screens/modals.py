@@ -162,3 +162,49 @@ class DamagedDatabaseModal(ModalScreen[DamagedDatabaseChoice]):
     @on(Button.Pressed, "#quit")
     def action_quit_app(self) -> None:
         self.dismiss(DamagedDatabaseChoice.QUIT)
+
+
+class HandlerChoice(StrEnum):
+    RUN_ONCE = "run-once"
+    ALWAYS = "always"  # run this tool's handler without asking for the rest of the session
+    BY_HAND = "by-hand"
+
+
+class HandlerConfirmModal(ModalScreen[HandlerChoice]):
+    """Asked before a tool's local handler runs: the exact command and the exact arguments.
+
+    Nothing runs unless the person picks "Run"; Esc answers by hand.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "by_hand", "Answer by hand")]
+
+    def __init__(self, tool: str, command: str, arguments: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self._tool = tool
+        self._command = command
+        self._arguments = arguments
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -wide"):
+            yield Label(f"Run the handler of {sanitize_for_display(self._tool)}?",
+                        classes="dialog-title", markup=False)
+            yield Static("glm-tui will run this command (no shell):", markup=False)
+            yield Static(sanitize_for_display(self._command), classes="dialog-code",
+                         markup=False)
+            yield Static("with these arguments on its standard input:", markup=False)
+            yield Static(sanitize_for_display(self._arguments), classes="dialog-code",
+                         markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Run once", id="run-once", variant="primary")
+                yield Button("Always allow in this session", id="always", variant="warning")
+                yield Button("Answer by hand", id="by-hand")
+
+    def on_mount(self) -> None:
+        self.query_one("#by-hand", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(HandlerChoice(event.button.id or HandlerChoice.BY_HAND))
+
+    def action_by_hand(self) -> None:
+        self.dismiss(HandlerChoice.BY_HAND)

@@ -180,7 +180,13 @@ class ToolsScreen(Screen[None]):
     # ---- changes ------------------------------------------------------------------------------
 
     def _commit(self, note: str | None = None) -> None:
-        """Hand the tools (as they are now) to the session and redraw."""
+        """Hand the tools (as they are now) to the session and redraw.
+
+        ``tool_choice`` is sent explicitly as ``"auto"`` once there are tools, as the reference
+        client does, so what the request view shows is what the server gets.
+        """
+        if self.tools and self.tool_choice is None:
+            self.tool_choice = "auto"
         self._on_change(copy.deepcopy(self.tools), self.tool_choice)
         self._refresh_list()
         self._refresh_choice()
@@ -245,7 +251,7 @@ class ToolsScreen(Screen[None]):
             return
         value = tool_choice_value(event.value)
         if value != (self.tool_choice or "auto"):
-            self.tool_choice = None if value == "auto" else value
+            self.tool_choice = value
             self._on_change(copy.deepcopy(self.tools), self.tool_choice)
 
     def _add(self, entry: dict[str, Any] | None) -> None:

@@ -12,8 +12,8 @@ nothing about the store: the screen gives it a callback that fetches older messa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import ClassVar, cast
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, ClassVar, cast
 
 from textual import events
 from textual.app import ComposeResult
@@ -24,8 +24,9 @@ from textual.message import Message as TextualMessage
 from textual.widget import Widget
 from textual.widgets import Static
 
-from glm_tui.core.conversation import Message, MessageStatus, Role
+from glm_tui.core.conversation import Message, MessageStatus, Role, ToolCall
 from glm_tui.core.display_text import sanitize_for_display
+from glm_tui.core.tools import call_warnings, pretty_arguments
 from glm_tui.ui.widgets.streaming_markdown import StreamingMarkdown
 
 INITIAL_WINDOW = 40
@@ -152,13 +153,30 @@ class SystemNoteView(MessageView):
     """A note in the conversation (not sent as a chat turn)."""
 
 
+def tool_calls_content(calls: Sequence[ToolCall], tools: Sequence[dict[str, Any]]) -> Content:
+    """Each call as its own block: the function name, its arguments pretty-printed (or raw, with
+    a warning, when they are not JSON), and what is wrong with the call, if anything."""
+    parts: list[Content | str | tuple[str, str]] = []
+    for index, call in enumerate(calls):
+        if index:
+            parts.append("\n\n")
+        parts.extend([("⚙ calls ", "$text-muted"), (sanitize_for_display(call.name), "bold"),
+                      (f"   {sanitize_for_display(call.id)}", "$text-muted")])
+        arguments, _ = pretty_arguments(call.arguments)
+        parts.extend(["\n", literal(arguments)])
+        for warning in call_warnings(call, tools):
+            parts.extend(["\n", (f"⚠ {sanitize_for_display(warning)}", "$warning")])
+    return Content.assemble(*parts)
+
+
 class AssistantMessageView(MessageView):
     """A reply, rendered as Markdown (streamed while it arrives) with any tool calls it made."""
 
-    def __init__(self, message: Message) -> None:
+    def __init__(self, message: Message, tools: Sequence[dict[str, Any]] = ()) -> None:
         super().__init__(message)
         # Kept, not queried: write() runs once per streamed token.
         self._markdown = StreamingMarkdown(markdown=message.content)
+        self.tools = tools
 
     def compose_body(self) -> ComposeResult:
         yield self._markdown
@@ -166,8 +184,7 @@ class AssistantMessageView(MessageView):
             yield Static(self._tool_calls_text(), classes="tool-calls", markup=False)
 
     def _tool_calls_text(self) -> Content:
-        lines = [f"→ {call.name}({call.arguments})" for call in self.message.tool_calls]
-        return literal("\n".join(lines))
+        return tool_calls_content(self.message.tool_calls, self.tools)
 
     @property
     def markdown(self) -> StreamingMarkdown:
@@ -201,10 +218,11 @@ class AssistantMessageView(MessageView):
         return super().last_code_block()
 
 
-def view_for(message: Message) -> MessageView:
-    """The widget class that draws a message of this role."""
+def view_for(message: Message, tools: Sequence[dict[str, Any]] = ()) -> MessageView:
+    """The widget class that draws a message of this role (``tools``: the session's, to check
+    tool calls against)."""
     if message.role is Role.ASSISTANT:
-        return AssistantMessageView(message)
+        return AssistantMessageView(message, tools)
     if message.role is Role.USER:
         return UserMessageView(message)
     if message.role is Role.TOOL:
@@ -251,6 +269,7 @@ class MessageList(VerticalScroll):
         self._views: dict[int, MessageView] = {}  # id(message) -> view
         self._loading_older = False
         self.no_older = True
+        self.tools: Sequence[dict[str, Any]] = ()  # the session's tools, to check calls against
 
     # -- building ---------------------------------------------------------------------------
 
@@ -284,6 +303,14 @@ class MessageList(VerticalScroll):
         doomed = [self._views.pop(id(m)) for m in self._messages[index:] if id(m) in self._views]
         if doomed:
             await self.remove_children(doomed)
+
+    def set_tools(self, tools: Sequence[dict[str, Any]]) -> None:
+        """The session's tools changed: redraw the calls whose warnings depend on them."""
+        self.tools = tools
+        for view in self._views.values():
+            if isinstance(view, AssistantMessageView) and view.message.tool_calls:
+                view.tools = tools
+                view.refresh_state()
 
     def get_view(self, message: Message) -> MessageView | None:
         return self._views.get(id(message))
@@ -338,7 +365,7 @@ class MessageList(VerticalScroll):
     # -- internals --------------------------------------------------------------------------
 
     def _make_view(self, message: Message) -> MessageView:
-        view = view_for(message)
+        view = view_for(message, self.tools)
         self._views[id(message)] = view
         return view
 
