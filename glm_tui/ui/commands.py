@@ -40,6 +40,10 @@ CONVERSATION_COMMANDS: tuple[PaletteCommand, ...] = (
     PaletteCommand("new_session", "New session", "Start an empty conversation"),
     PaletteCommand("show_request", "Show the request",
                    "The exact JSON the next send makes, and a curl command"),
+    PaletteCommand("open_tools", "Tools",
+                   "Define, enable and choose function tools and GLM All Tools for this session"),
+    PaletteCommand("toggle_stream", "Streaming on/off",
+                   "Stream replies as they are written, or ask for them whole"),
     PaletteCommand("pick_model", "Choose the model", "From the server's /models list"),
     PaletteCommand("switch_server", "Switch server", "Another configured server profile"),
 )

@@ -26,11 +26,11 @@ from glm_tui.ui.screens.sessions import (
 )
 from glm_tui.ui.widgets.session_list import PAGE_SIZE, ROW_HEIGHT, SessionList, relative_time
 
-NOW = time.time()
-
 
 def make_session(title: str, age_s: float, *texts: str, model: str = "glm-4") -> Session:
-    """A session last updated ``age_s`` seconds ago, alternating user/assistant messages."""
+    """A session last updated ``age_s`` seconds before now (the test's now, not the module's
+    import time: a long suite would otherwise age every session), alternating user/assistant."""
+    now = time.time()
     messages = [
         Message(role=Role.USER if i % 2 == 0 else Role.ASSISTANT, content=text)
         for i, text in enumerate(texts)
@@ -38,8 +38,8 @@ def make_session(title: str, age_s: float, *texts: str, model: str = "glm-4") ->
     return Session(
         title=title,
         model=model,
-        created_at=NOW - age_s,
-        updated_at=NOW - age_s,
+        created_at=now - age_s,
+        updated_at=now - age_s,
         messages=messages,
     )
 

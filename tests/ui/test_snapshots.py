@@ -71,4 +71,4 @@ def test_conversation_screen_snapshot(snap_compare: Any, glm4_server: str,
                 and bool(screen.query(".message"))
                 and len(screen.query(".message")) == 6)
 
-    assert snap_compare(app, terminal_size=(100, 40), run_before=_settled(ready))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_settled(ready))

@@ -18,14 +18,18 @@ from textual.widgets import TextArea
 NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter"})
 
 
-class PromptInput(TextArea):
+class PromptInput(TextArea, inherit_bindings=False):
     """Where the user types; posts :class:`Submitted` on Enter and never clears itself.
 
     The screen clears the prompt only once the question is safely in the session, so a request
     that cannot be sent never loses what was typed.
     """
 
+    # TextArea binds F6/F7 to "select line/all"; in the prompt those keys belong to the screen
+    # (tools, streaming), and a hidden binding here would also hide them from the Footer.
     BINDINGS: ClassVar[list[BindingType]] = [
+        *(b for b in TextArea.BINDINGS
+          if not (isinstance(b, Binding) and b.key in ("f6", "f7"))),
         # Not in the Footer (the placeholder says both); the keys are handled in _on_key.
         Binding("enter", "submit", "Send", show=False),
         Binding("ctrl+j", "newline", "Newline", show=False),
