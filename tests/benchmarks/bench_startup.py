@@ -43,8 +43,9 @@ def _free_dead_url() -> str:
 
 
 def run_once(args: list[str], env: dict[str, str], mark: bytes,
-             timeout: float = 30.0) -> tuple[float, float]:
-    """Seconds to the first frame containing ``mark``, and seconds from Ctrl+Q to exit."""
+             timeout: float = 30.0) -> tuple[float, float, float]:
+    """Seconds to the first frame containing ``mark``, seconds from Ctrl+Q to exit, and the
+    process's peak resident memory in MB."""
     leader, follower = os.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     started = time.perf_counter()
@@ -74,17 +75,23 @@ def run_once(args: list[str], env: dict[str, str], mark: bytes,
         time.sleep(0.5)  # let the background check run, as a person would take a moment
         quit_at = time.perf_counter()
         os.write(leader, b"\x11")  # Ctrl+Q
-        while process.poll() is None:
+        peak_mb = 0.0
+        while process.returncode is None:
             if time.perf_counter() - quit_at > timeout:
                 raise TimeoutError("the app did not exit after Ctrl+Q")
             ready, _, _ = select.select([leader], [], [], 0.05)
             if ready:
                 with contextlib.suppress(OSError):
                     os.read(leader, 65536)
+            # wait4 (not poll) so that the child's own peak memory comes back with it.
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                process.returncode = os.waitstatus_to_exitcode(status)
+                peak_mb = usage.ru_maxrss / 1024
         exit_s = time.perf_counter() - quit_at
         if process.returncode != 0:
             raise RuntimeError(f"exit status {process.returncode}")
-        return first_frame, exit_s
+        return first_frame, exit_s, peak_mb
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -128,14 +135,16 @@ def main() -> int:
           f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     for name, args, mark in scenarios:
         run_once(args, env, mark)  # warm the file cache (bytecode, fonts of the terminal...)
-        firsts, exits = [], []
+        firsts, exits, peaks = [], [], []
         for _ in range(options.runs):
-            first, exit_s = run_once(args, env, mark)
+            first, exit_s, peak_mb = run_once(args, env, mark)
             firsts.append(first)
             exits.append(exit_s)
+            peaks.append(peak_mb)
         print(f"  {name:26} first frame: median {statistics.median(firsts) * 1000:6.0f} ms"
               f" (min {min(firsts) * 1000:.0f}, max {max(firsts) * 1000:.0f})"
-              f"   exit after Ctrl+Q: median {statistics.median(exits) * 1000:.0f} ms")
+              f"   exit after Ctrl+Q: median {statistics.median(exits) * 1000:.0f} ms"
+              f"   peak memory: {max(peaks):.0f} MB")
     return 0
 
 
