@@ -54,6 +54,7 @@ from glm_tui.core.sampling import (
 APP_NAME = "glm-tui"
 CONFIG_FILE_NAME = "config.toml"
 DEFAULT_PROFILE = "default"
+DEMO_PROFILE = "demo"  # the in-process demo server of `glm-tui --demo`: never written to a file
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1/"
 DEFAULT_MODEL = "glm-4"
 DEFAULT_API_KEY = "EMPTY"

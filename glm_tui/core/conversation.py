@@ -106,12 +106,18 @@ class Message:
     def is_sendable(self) -> bool:
         """Whether this message belongs in the next request.
 
-        An assistant turn with no text and no tool calls (one that failed before the first token)
-        carries nothing the model said, and servers reject an empty assistant message.
+        An assistant turn with no text and no complete tool calls (one that failed before the
+        first token, or was cut inside a call) carries nothing usable, and servers reject an
+        empty assistant message.
         """
         if self.role is Role.ASSISTANT:
-            return bool(self.content or self.tool_calls)
+            return bool(self.content or self.sendable_tool_calls)
         return True
+
+    @property
+    def sendable_tool_calls(self) -> list[ToolCall]:
+        """Tool calls fit to send back: only a complete turn's (a cut call's JSON is partial)."""
+        return self.tool_calls if self.status is MessageStatus.COMPLETE else []
 
 
 def new_session_id() -> str:
@@ -169,9 +175,9 @@ def build_messages(
         if not message.is_sendable or message.role is Role.SYSTEM:
             continue
         entry: dict[str, Any] = {"role": message.role.value}
-        if message.role is Role.ASSISTANT and message.tool_calls:
+        if message.role is Role.ASSISTANT and message.sendable_tool_calls:
             entry["content"] = message.content or None
-            entry["tool_calls"] = [call.to_openai() for call in message.tool_calls]
+            entry["tool_calls"] = [call.to_openai() for call in message.sendable_tool_calls]
         elif message.role is Role.TOOL:
             entry = {
                 "tool_call_id": message.tool_call_id,

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import uuid
 
-from glm_tui.core.conversation import Message, Role, ServerKind, Session, ToolCall
+from glm_tui.core.conversation import (
+    Message,
+    MessageStatus,
+    Role,
+    ServerKind,
+    Session,
+    ToolCall,
+)
 from glm_tui.core.tools import BUILTIN_TYPES, enabled_function_names, is_enabled, recognise_raw_call
 
 
@@ -19,11 +26,15 @@ def new_call_id() -> str:
 
 
 def pending_calls(session: Session) -> list[ToolCall]:
-    """Calls of the last assistant turn that no tool message has answered yet, in order."""
+    """Calls of the last assistant turn that no tool message has answered yet, in order.
+
+    Only a complete turn's calls wait: a cancelled, cut or failed reply may hold calls whose
+    arguments stop half-way, and they are never run, answered or sent back.
+    """
     for index in range(len(session.messages) - 1, -1, -1):
         message = session.messages[index]
         if message.role is Role.ASSISTANT:
-            if not message.tool_calls:
+            if not message.tool_calls or message.status is not MessageStatus.COMPLETE:
                 return []
             answered = {
                 m.tool_call_id for m in session.messages[index + 1:] if m.role is Role.TOOL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glm_tui.core.conversation import Message, Role, ServerKind, Session, ToolCall
+from glm_tui.core.conversation import Message, MessageStatus, Role, ServerKind, Session, ToolCall
 from glm_tui.core.tool_turns import (
     answer,
     pending_calls,
@@ -55,3 +55,21 @@ def test_all_tools_on_glm4_go_without_streaming_and_say_why() -> None:
     assert stream_for_request(session, ServerKind.OPENAI) == (True, None)
     session.stream = False
     assert stream_for_request(session, ServerKind.GLM4) == (False, None)
+
+
+def test_calls_of_a_cancelled_or_cut_reply_never_wait_and_are_not_sent() -> None:
+    from glm_tui.core.conversation import build_request
+
+    cut = ToolCall("call_cut", "get_current_weather", '{"location": "Par')
+    for status in (MessageStatus.CANCELLED, MessageStatus.INTERRUPTED, MessageStatus.FAILED):
+        session = Session(tools=[WEATHER_TOOL], messages=[
+            Message(Role.USER, "weather?"),
+            Message(Role.ASSISTANT, "Let me check", tool_calls=[cut], status=status),
+            Message(Role.USER, "never mind, hello"),
+        ])
+        assert pending_calls(Session(messages=session.messages[:2])) == []
+        sent = build_request(session, ServerKind.OPENAI)["messages"]
+        assert sent[1] == {"role": "assistant", "content": "Let me check"}
+        session.messages[1].content = ""
+        sent = build_request(session, ServerKind.OPENAI)["messages"]
+        assert [m["role"] for m in sent] == ["user", "user"]

@@ -15,6 +15,8 @@ from textual.command import CommandPalette
 from glm_tui.core.conversation import Message, MessageStatus, Role, Session
 from glm_tui.core.store import SessionStore
 from glm_tui.ui.app import GlmTuiApp
+from glm_tui.ui.commands import CONVERSATION_COMMANDS
+from glm_tui.ui.screens.conversation import ConversationScreen
 from glm_tui.ui.widgets.message_view import (
     INITIAL_WINDOW,
     AssistantMessageView,
@@ -211,11 +213,24 @@ async def test_system_prompt_is_stored_and_reaches_the_server(
 
 
 async def test_command_palette_lists_the_conversation_actions(glm4_app: GlmTuiApp) -> None:
+    # Every palette entry must run something real: a title with no action behind it would fail
+    # silently when picked.
+    missing = [command.action for command in CONVERSATION_COMMANDS
+               if not callable(getattr(ConversationScreen, f"action_{command.action}", None))]
+    assert missing == [], f"palette entries without a ConversationScreen action: {missing}"
+
+    titles = [command.title for command in CONVERSATION_COMMANDS]
     async with glm4_app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: isinstance(glm4_app.screen, CommandPalette),
                        what="the palette")
+        # With nothing typed the palette lists every discovered command.
+        await wait_for(
+            pilot,
+            lambda: all(title in _palette_text(glm4_app) for title in titles),
+            what="every conversation entry",
+        )
         await pilot.press(*"regenerate")
         await wait_for(
             pilot,

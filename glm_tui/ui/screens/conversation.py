@@ -4,7 +4,7 @@ This module is the orchestration of one chat: what a key press does to the sessi
 cancel, regenerate, edit and resend, copy, system prompt) and the streaming worker that turns the
 client's events into widget updates and autosaves. The drawing lives in
 :mod:`glm_tui.ui.widgets.message_view`; the rules for a reply's status and figures in
-:mod:`glm_tui.ui.reply_worker`; the writing in :class:`~glm_tui.core.recorder.SessionRecorder`.
+:mod:`glm_tui.core.reply_tracker`; the writing in :class:`~glm_tui.core.recorder.SessionRecorder`.
 
 The session object is the single source of truth: the screen never keeps a second list of
 messages, so what is shown, what is stored and what is sent cannot disagree.
@@ -13,6 +13,7 @@ messages, so what is shown, what is stored and what is sent cannot disagree.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,7 +25,9 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import WorkerCancelled, WorkerFailed
 
+from glm_tui.config import DEMO_PROFILE
 from glm_tui.config_writer import ConfigWriteError, remember_choice
 from glm_tui.core.conversation import (
     Message,
@@ -39,13 +42,13 @@ from glm_tui.core.conversation import (
 from glm_tui.core.display_text import sanitize_for_display
 from glm_tui.core.events import ErrorKind, TextDelta
 from glm_tui.core.recorder import SessionRecorder
+from glm_tui.core.reply_tracker import ReplyTracker
 from glm_tui.core.server_kinds import send_warnings
 from glm_tui.core.store import StoreError
 from glm_tui.core.tool_library import ToolLibrary
 from glm_tui.core.tool_turns import pending_calls, stream_for_request
 from glm_tui.core.tools import request_tools, tool_choice_label
-from glm_tui.ui.reply_worker import ReplyTracker
-from glm_tui.ui.screens.modals import LinkConfirmModal, SystemPromptModal
+from glm_tui.ui.screens.modals import ConfirmModal, LinkConfirmModal, SystemPromptModal
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
 from glm_tui.ui.screens.request_view import RequestViewScreen
 from glm_tui.ui.screens.sampling import SamplingScreen
@@ -262,8 +265,12 @@ class ConversationScreen(Screen[None]):
             return
         await self.send(event.text)
 
-    async def send(self, text: str) -> None:
-        """Send a question. Empty or whitespace-only text sends nothing."""
+    async def send(self, text: str, *, refusal_accepted: bool = False) -> None:
+        """Send a question. Empty or whitespace-only text sends nothing.
+
+        When the settings hold a value this server is known to reject, the person is asked
+        first (send anyway, or change the settings); the typed text stays in the prompt.
+        """
         if not text.strip():
             return
         if self.reply_running:
@@ -274,6 +281,21 @@ class ConversationScreen(Screen[None]):
         if self._editing is None and pending_calls(self.session):
             self.app.notify("The model is waiting for a tool result; Ctrl+R asks it again "
                             "instead.", severity="warning")
+            return
+        warnings = send_warnings(self.glm_app.server_kind, self.session.sampling)
+        if warnings and not refusal_accepted:
+            async def answered(send_anyway: bool | None) -> None:
+                if send_anyway:
+                    await self.send(text, refusal_accepted=True)
+                else:
+                    self.action_open_settings()
+
+            body = "\n".join(str(w) for w in warnings)
+            self.app.push_screen(ConfirmModal(
+                "This server will likely refuse the request",
+                f"{body}\n\nSend it anyway, or change the settings first?",
+                confirm="Send anyway", cancel="Change settings",
+            ), answered)
             return
         if self._editing is not None:
             await self._drop_from(self._editing)
@@ -290,14 +312,13 @@ class ConversationScreen(Screen[None]):
         await self._start_reply()
 
     async def _start_reply(self) -> None:
+        if self.reply_running:
+            return  # one reply at a time: the tool loop or a key may race a reply in flight
         app = self.glm_app
         kind = app.server_kind
         stream, why = stream_for_request(self.session, kind)
         if why:
             self.app.notify(why, markup=False)
-        for warning in send_warnings(kind, self.session.sampling):
-            self.app.notify(str(warning), title="The server may refuse this",
-                            severity="warning", markup=False)
         request = build_request(self.session, kind, stream=stream)
         reply = Message(Role.ASSISTANT, status=MessageStatus.STREAMING)
         self._tracker = ReplyTracker(reply)
@@ -361,7 +382,6 @@ class ConversationScreen(Screen[None]):
         self.tool_loop.adopt_raw_tool_call(reply)
         self._record(lambda: self.recorder.update_message(reply, force=True))
         self._tracker = None
-        self.status.stats = tracker.stats()
         app = self.glm_app
         error = tracker.error
         if self._internal_error:
@@ -374,6 +394,9 @@ class ConversationScreen(Screen[None]):
         else:
             detail = f"HTTP {error.status}" if error.status else error.kind.value
             app.set_connection(ConnectionState.ERROR, detail)
+        if not self.is_attached:
+            return  # the person moved to another session: the reply is stored, nothing to draw
+        self.status.stats = tracker.stats()
         if reply.status is MessageStatus.FAILED and not reply.content:
             self.app.notify(
                 "The question is kept in the session. Ctrl+R sends it again.",
@@ -390,10 +413,24 @@ class ConversationScreen(Screen[None]):
 
     # -- actions ----------------------------------------------------------------------------
 
+    async def stop_activity(self) -> None:
+        """Stop the reply in flight and any running tool handler, and wait until they have
+        stored what they had (before this screen is left or the conversation is rewritten)."""
+        workers = [*self.workers.cancel_group(self, "reply"),
+                   *self.workers.cancel_group(self, "tool-handler")]
+        for worker in workers:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+
     def action_cancel_reply(self) -> None:
-        """Esc: stop the reply in flight (its text is kept, marked cancelled)."""
+        """Esc: stop the reply in flight (its text is kept, marked cancelled) or a handler."""
         if self.reply_running:
             self.workers.cancel_group(self, "reply")
+        elif self.workers.cancel_group(self, "tool-handler"):
+            pending = pending_calls(self.session)
+            if pending:
+                self.tool_loop.begin_answering(pending[0], problem="handler stopped by Esc")
+            self.app.notify("The handler was stopped; write the result by hand.")
         elif self._editing is not None:
             self._end_editing()
             self.prompt.clear()
@@ -404,6 +441,7 @@ class ConversationScreen(Screen[None]):
             self.app.notify("A reply is still arriving: Esc cancels it first.",
                             severity="warning")
             return
+        await self.stop_activity()
         if not self._ensure_full_history():
             return
         last = self.session.last_message()
@@ -432,6 +470,7 @@ class ConversationScreen(Screen[None]):
         if last is None:
             self.app.notify("There is no question to edit yet.")
             return
+        await self.stop_activity()
         self._editing = last
         self.prompt.set_prompt(last.content)
         self.prompt.add_class("-editing")
@@ -559,9 +598,11 @@ class ConversationScreen(Screen[None]):
 
     async def _sessions_closed(self, result: object) -> None:
         if isinstance(result, OpenSession) and result.session_id != self.session.id:
+            await self.stop_activity()
             await self.glm_app.open_session(result.session_id, focus_message_id=result.message_id)
             return
         if isinstance(result, NewSession):
+            await self.stop_activity()
             await self.glm_app.start_new_session()
             return
         self._reload_metadata()
@@ -582,8 +623,7 @@ class ConversationScreen(Screen[None]):
         self._refresh_header()
 
     async def action_new_session(self) -> None:
-        if self.reply_running:
-            self.workers.cancel_group(self, "reply")
+        await self.stop_activity()
         await self.glm_app.start_new_session()
 
     def action_show_request(self) -> None:
@@ -614,7 +654,18 @@ class ConversationScreen(Screen[None]):
         self._remember(server=self.glm_app.active_server, model=model)
 
     def _remember(self, *, server: str, model: str | None = None) -> None:
-        """New sessions start with the last server and model chosen (written to config.toml)."""
+        """New sessions start with the last server and model chosen (written to config.toml).
+
+        The built-in demo server is never remembered: it exists only for this run, and a plain
+        ``glm-tui`` tomorrow must still go to the user's own server.
+        """
+        app = self.glm_app
+        if model is not None and server in app.settings.servers:
+            profile = app.settings.servers[server]
+            app.update_settings(servers={**app.settings.servers,
+                                         server: replace(profile, model=model)})
+        if app.demo_server is not None and server == DEMO_PROFILE:
+            return
         try:
             remember_choice(self.glm_app.settings.config_path, server=server, model=model)
         except ConfigWriteError as exc:
@@ -630,8 +681,7 @@ class ConversationScreen(Screen[None]):
         app = self.glm_app
         if not name or name == app.active_server:
             return
-        if self.reply_running:
-            self.workers.cancel_group(self, "reply")
+        await self.stop_activity()
         await app.switch_server(name)
         self.session.server_profile = name
         self.session.model = app.profile.model

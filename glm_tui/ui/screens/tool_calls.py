@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textual.content import Content
+
 from glm_tui.core.conversation import Message, MessageStatus, ToolCall
+from glm_tui.core.display_text import sanitize_for_display
 from glm_tui.core.tool_runner import describe_command, run_handler
 from glm_tui.core.tool_turns import answer, pending_calls, recognise_calls
 from glm_tui.core.tools import (
@@ -31,7 +34,13 @@ from glm_tui.ui.screens.modals import HandlerChoice, HandlerConfirmModal
 if TYPE_CHECKING:
     from glm_tui.ui.screens.conversation import ConversationScreen
 
-ANSWER_TITLE = "Result of {name} · Enter sends · Ctrl+J new line"
+
+def literal_title(*parts: str) -> Content:
+    """A border title from text that may come from the model (a tool name): never markup.
+
+    A plain ``str`` border title is parsed as markup, so a tool named ``[/]`` would raise.
+    """
+    return Content(sanitize_for_display("".join(parts)))
 
 
 class ToolLoop:
@@ -109,8 +118,9 @@ class ToolLoop:
         self._answering = call
         prompt = self.screen.prompt
         prompt.add_class("-answering")
-        prompt.border_title = ANSWER_TITLE.format(name=call.name)
-        prompt.border_subtitle = problem[:200] or None
+        prompt.border_title = literal_title("Result of ", call.name,
+                                            " · Enter sends · Ctrl+J new line")
+        prompt.border_subtitle = literal_title(problem[:200]) if problem else None
         prompt.focus()
 
     def end_answering(self) -> None:
@@ -123,6 +133,8 @@ class ToolLoop:
 
     async def submit_tool_result(self, call: ToolCall, text: str) -> bool:
         """Store and show the result of ``call``; then go on with the loop."""
+        if self.screen.reply_running or call not in pending_calls(self.screen.session):
+            return False  # the conversation moved on (regenerated, edited) meanwhile
         try:
             result = answer(call, text)
         except ValueError as exc:
@@ -144,7 +156,7 @@ class ToolLoop:
     async def _run_handler(self, call: ToolCall, handler: list[str]) -> None:
         """Run a confirmed handler; its output is the result, a failure is shown and the call
         stays open for an answer by hand."""
-        self.screen.prompt.border_title = f"Running the handler of {call.name}…"
+        self.screen.prompt.border_title = literal_title("Running the handler of ", call.name, "…")
         result = await run_handler(handler, call.arguments)
         if result.ok and result.output.strip():
             await self.submit_tool_result(call, result.output)
@@ -156,6 +168,6 @@ class ToolLoop:
         if result.stderr:
             details.append(f"stderr:\n{result.stderr[-2000:]}")
         details.append("Write the result by hand in the prompt.")
-        self.screen.app.notify("\n".join(details), title="Handler failed", severity="error",
-                        timeout=20, markup=False)
+        self.screen.app.notify(sanitize_for_display("\n".join(details)), title="Handler failed",
+                               severity="error", timeout=20, markup=False)
         self.begin_answering(call, problem=f"handler failed: {problem}")

@@ -15,7 +15,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from glm_tui.core.display_text import sanitize_for_display
-from glm_tui.ui.reply_worker import ReplyStats
+from glm_tui.core.reply_tracker import ReplyStats
 
 
 class ConnectionState(StrEnum):

@@ -1,10 +1,11 @@
 """What a streaming reply does to its message, kept apart from drawing and from the store.
 
-The conversation screen's worker feeds every :mod:`glm_tui.core.events` event into a
-:class:`ReplyTracker` and then draws. The tracker is the one place that decides a reply's status
-(complete, cancelled, interrupted, failed), the error text a person reads, the token counts and the
-timings shown in the status bar. It imports no Textual, so its rules are testable without a
-terminal and cannot drift between the screen and anything else that streams.
+It lives in ``core`` because it imports no Textual: the conversation screen's worker feeds every
+:mod:`glm_tui.core.events` event into a :class:`ReplyTracker` and then draws. The tracker is
+the one place that decides a reply's status (complete, cancelled, interrupted, failed), the error
+text a person reads, the token counts and the timings shown in the status bar. Its rules are
+therefore testable without a terminal and cannot drift between the screen and anything else that
+streams.
 
 Reply text is accumulated as a list of fragments and joined only when someone asks for it
 (:meth:`ReplyTracker.sync`): a 100 KB reply arrives as tens of thousands of deltas, and appending
@@ -43,11 +44,14 @@ class ReplyStats:
     tokens_per_s: float | None
 
 
-def describe_error(event: StreamError) -> str:
+def error_text(event: StreamError) -> str:
     """The error text stored on the message and shown in its error block.
 
-    The client already words ``message`` for a person; the server's own body follows when the
-    message does not quote it yet, so a 422 validation list or a 500 text body is never hidden.
+    Not to be confused with :func:`glm_tui.core.client_errors.describe_error`, which turns an
+    exception into a :class:`StreamError`; this turns that event into the one string a person
+    reads under the reply. The client already words ``message`` for a person; the server's own
+    body follows when the message does not quote it yet, so a 422 validation list or a 500 text
+    body is never hidden.
     """
     text = event.message.strip() or f"The request failed ({event.kind.value})."
     detail = (event.server_detail or "").strip()
@@ -105,7 +109,7 @@ class ReplyTracker:
             self._adopt_final_text(event.text)
             if event.tool_calls:
                 self.message.tool_calls = list(event.tool_calls)
-            self.message.error = describe_error(event)
+            self.message.error = error_text(event)
             self._close(self._status_for(event))
 
     def cancel(self) -> None:
