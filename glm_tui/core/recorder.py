@@ -5,7 +5,9 @@ the recorder writes it: at once for user messages and settings, at most ``interv
 behind for a streaming reply, always at once for a final status. When the disk refuses
 (read-only, full, locked for too long) the writes wait in memory, in order, and go out with the
 next write or :meth:`flush`; the conversation carries on meanwhile and ``last_error`` says why
-it is not saved yet.
+it is not saved yet. When there was no store at all (the data directory could not be opened at
+start), :meth:`attach` or the ``reopen`` hook brings one in later and the whole in-memory session
+is written then, so a conversation begun while the disk refused is not lost either.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ class SessionRecorder:
     """Keeps one session's store copy in step with the live one.
 
     With ``store=None`` (no usable data directory) every call is accepted and nothing is
-    written, so the UI needs no second code path.
+    written, so the UI needs no second code path. ``reopen``, if given, is asked for a store
+    before each write while there is none (streaming updates excepted: the final one follows);
+    the first store it returns is attached and the session written from the start.
     """
 
     def __init__(
@@ -44,8 +48,10 @@ class SessionRecorder:
         *,
         interval: float = DEFAULT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        reopen: Callable[[], SessionStore | None] | None = None,
     ) -> None:
         self.store = store
+        self.reopen = reopen
         self.session = session
         self.interval = interval
         self._clock = clock
@@ -89,12 +95,14 @@ class SessionRecorder:
         While a reply is streaming, writes are spaced ``interval`` apart; any other status is
         final and written at once, as is ``force=True``.
         """
+        final = message.status is not MessageStatus.STREAMING
         if self.store is None:
-            return False
+            if force or final:
+                self._retry()  # may reopen a store and write the whole session, this included
+            return self.store is not None and not self._queue
         if message.id is None and not self._has_pending_write(message):
             raise ValueError("update_message() of a message that was never added")
         key = id(message)
-        final = message.status is not MessageStatus.STREAMING
         now = self._clock()
         if not (force or final) and now - self._last_write.get(key, float("-inf")) < self.interval:
             self._dirty[key] = message
@@ -136,7 +144,30 @@ class SessionRecorder:
         self._retry()
         return not self._queue
 
+    def attach(self, store: SessionStore) -> bool:
+        """Start saving into ``store`` a session that so far lived only in memory.
+
+        Everything not yet in a store is written now, in order: the session, then each message
+        without an id (as it is now: a finished reply is stored finished). True if all of it
+        went out; otherwise the rest waits like any refused write. The ``reopen`` hook is
+        dropped: once attached, losing the store again (the session deleted by another glm-tui)
+        must not quietly write a partial copy back.
+        """
+        self.store = store
+        self.reopen = None
+        self._queue = self._replay_ops()
+        self._dirty.clear()
+        self._retry()
+        return not self._queue
+
     # --- writing ----------------------------------------------------------------------------
+
+    def _replay_ops(self) -> list[_Op]:
+        """The writes that put the whole in-memory session into a store that has never seen it."""
+        self._session_saved = True
+        ops = [_Op("save")]
+        ops.extend(_Op("add", m) for m in self.session.messages if m.id is None)
+        return ops
 
     def _has_pending_write(self, message: Message) -> bool:
         return any(op.message is message and op.kind in ("add", "update") for op in self._queue)
@@ -150,8 +181,15 @@ class SessionRecorder:
         """Run queued writes in order; stop at the first the disk refuses and keep the rest."""
         store = self.store
         if store is None:
-            self._queue.clear()
-            return
+            store = self.reopen() if self.reopen is not None else None
+            if store is None:
+                self._queue.clear()
+                return
+            # The queue only holds what came since the last try; the replay covers all of it.
+            self.store = store
+            self.reopen = None
+            self._queue = self._replay_ops()
+            self._dirty.clear()
         while self._queue:
             op = self._queue[0]
             try:

@@ -23,6 +23,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from glm_tui.config import ServerProfile, Settings
@@ -49,6 +50,9 @@ DEMO_TOKEN_RATE = 60.0
 """Tokens per second of the ``--demo`` server: fast enough to read, slow enough to see it stream."""
 
 EXIT_DAMAGED_DATABASE = 1
+
+STORE_RETRY_S = 3.0
+"""How often a data directory that could not be opened is tried again (each write tries too)."""
 
 
 class GlmTuiApp(App[int]):
@@ -123,7 +127,7 @@ class GlmTuiApp(App[int]):
     @work(exclusive=True, exit_on_error=False, group="connection-check")
     async def check_connection(self) -> None:
         """Ask the server for its models: sets the connection state and detects the kind."""
-        from glm_tui.core.client import ClientError
+        from glm_tui.core.client_errors import ClientError
         from glm_tui.core.events import ErrorKind
 
         self.set_connection(ConnectionState.CHECKING, "")
@@ -176,7 +180,9 @@ class GlmTuiApp(App[int]):
 
     async def start_new_session(self) -> None:
         session = self.new_session()
-        await self._show(ConversationScreen(session, SessionRecorder(self.store, session)))
+        reopen = self._reopen_store if self.store is None else None
+        recorder = SessionRecorder(self.store, session, reopen=reopen)
+        await self._show(ConversationScreen(session, recorder))
 
     async def open_session(self, session_id: str, *,
                            focus_message_id: int | None = None) -> bool:
@@ -256,10 +262,56 @@ class GlmTuiApp(App[int]):
             return DamagedDatabase(exc.path, exc.reason)
         except StoreError as exc:
             self.store = None
-            self.notify(f"{exc}\nThis conversation is kept in memory only.",
+            self.notify(f"{exc}\nThe conversation is kept in memory and saved as soon as "
+                        "the data directory can be written.",
                         title="Sessions are not saved", severity="error", timeout=15,
                         markup=False)
+            self._start_store_retry()
         return None
+
+    _store_retry: Timer | None = None
+
+    def _start_store_retry(self) -> None:
+        """Try the data directory again every few seconds until it opens."""
+        if self._store_retry is None:
+            self._store_retry = self.set_interval(STORE_RETRY_S, self._retry_store)
+
+    def _reopen_store(self) -> SessionStore | None:
+        """The store, opening it now if it failed before; None while it still cannot be opened.
+
+        A new session's recorder calls this before each write while it has no store, so what
+        is typed once the directory is fixed is saved at once, not at the next timer tick. A
+        damaged file is not touched here: moving it aside needs the user's word (at start).
+        """
+        if self._closed:
+            return None
+        if self.store is not None:
+            return self.store
+        try:
+            store = SessionStore(self.settings.data_dir)
+        except StoreError:
+            return None
+        self.store = store
+        if self._store_retry is not None:
+            self._store_retry.stop()
+            self._store_retry = None
+        self.notify(f"Sessions are saved again, in {store.db_path}.", title="Saving",
+                    markup=False)
+        return store
+
+    def _retry_store(self) -> None:
+        """Timer tick: once the store opens, write the in-memory conversation into it."""
+        store = self._reopen_store()
+        screen = self.conversation
+        if store is None or screen is None:
+            return
+        recorder = screen.recorder
+        if recorder.store is not None or recorder.reopen is None:
+            return
+        try:
+            recorder.attach(store)
+        except StoreError as exc:
+            self.notify(str(exc), title="Not saved", severity="error", markup=False)
 
     async def _open_first_session(self) -> None:
         store = self.store

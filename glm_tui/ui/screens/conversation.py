@@ -40,7 +40,7 @@ from glm_tui.core.conversation import (
     title_from_question,
 )
 from glm_tui.core.display_text import sanitize_for_display
-from glm_tui.core.events import ErrorKind, TextDelta
+from glm_tui.core.events import ErrorKind, TextDelta, ToolCallDelta
 from glm_tui.core.recorder import SessionRecorder
 from glm_tui.core.reply_tracker import ReplyTracker
 from glm_tui.core.server_kinds import send_warnings
@@ -218,36 +218,30 @@ class ConversationScreen(Screen[None]):
         if self.recorder.pending and self._tracker is None:
             self._record(self.recorder.flush)
 
-    async def _load_older(self, count: int) -> int:
-        """Fetch messages older than those in memory (scroll-back in a huge session)."""
+    def _fetch_older(self, count: int) -> int:
+        """Prepend up to ``count`` messages a huge session left in the store; -1 on failure."""
         store = self.recorder.store
-        if store is None or self._older_in_store <= 0:
+        if self._older_in_store <= 0:
             return 0
+        if store is None:
+            return -1
         try:
             batch = store.load_messages_before(self.session.id, self._older_in_store, count)
         except StoreError as exc:
-            self.app.notify(str(exc), severity="error", markup=False)
-            return 0
+            self.app.notify(f"Cannot read the earlier messages of this session: {exc}",
+                            severity="error", markup=False)
+            return -1
         self.session.messages[0:0] = batch
         self._older_in_store -= len(batch)
         return len(batch)
 
+    async def _load_older(self, count: int) -> int:
+        """Scroll-back: the message list asks for older messages than those in memory."""
+        return max(0, self._fetch_older(count))
+
     def _ensure_full_history(self) -> bool:
         """A request needs every message; load the ones a huge session left in the store."""
-        if self._older_in_store <= 0:
-            return True
-        store = self.recorder.store
-        if store is None:
-            return False
-        try:
-            batch = store.load_messages_before(self.session.id, self._older_in_store,
-                                               self._older_in_store)
-        except StoreError as exc:
-            self.app.notify(f"Cannot read the earlier messages of this session: {exc}",
-                            severity="error", markup=False)
-            return False
-        self.session.messages[0:0] = batch
-        self._older_in_store -= len(batch)
+        self._fetch_older(self._older_in_store)
         return self._older_in_store <= 0
 
     # -- sending ----------------------------------------------------------------------------
@@ -336,6 +330,7 @@ class ConversationScreen(Screen[None]):
         reply = tracker.message
         app.set_connection(ConnectionState.WAITING, "")
         written = 0
+        calls_changed = False
         saved_at = stats_at = time.monotonic()
         try:
             client = await app.get_client()
@@ -346,16 +341,22 @@ class ConversationScreen(Screen[None]):
                     written += len(event.text)
                     if app.connection_state is not ConnectionState.STREAMING:
                         app.set_connection(ConnectionState.STREAMING, "")
-                else:
+                elif not isinstance(event, ToolCallDelta):
                     view.refresh_state()
+                else:
+                    calls_changed = True  # drawn with the figures below, not per fragment
                 now = time.monotonic()
                 if now - stats_at >= STATS_INTERVAL_S:
                     stats_at = now
                     self.status.stats = tracker.stats()
+                    if calls_changed:
+                        calls_changed = False
+                        view.refresh_state()
                 if now - saved_at >= self.recorder.interval:
+                    # This gate is the only throttle: the recorder writes at once when forced.
                     saved_at = now
                     tracker.sync()
-                    self._record(lambda: self.recorder.update_message(reply))
+                    self._record(lambda: self.recorder.update_message(reply, force=True))
             tracker.end_of_stream()
         except asyncio.CancelledError:
             tracker.cancel()
