@@ -84,8 +84,26 @@ def run_ask(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
 
 
-def _ask(args: argparse.Namespace) -> int:
+def settings_from_args(args: argparse.Namespace) -> Settings | None:
+    """The settings the location flags ask for, or ``None`` after printing why they are unusable.
+
+    Shared by ``ask`` and the app (``glm_tui.cli`` imports it from here: this module is already
+    imported to build ``--help``, and cannot import the CLI back) so both word a broken config
+    file the same way. Warnings are not printed here: ``ask`` prints them, the app shows them.
+    """
     from glm_tui.config import SettingsError, load_settings
+
+    try:
+        return load_settings(
+            config_path=args.config, data_dir=args.data_dir, server=args.server,
+            base_url=args.base_url, api_key=args.api_key, model=args.model,
+        )
+    except SettingsError as exc:
+        print(f"glm-tui: error: {exc}", file=sys.stderr)
+        return None
+
+
+def _ask(args: argparse.Namespace) -> int:
     from glm_tui.core.sampling import SamplingError, parse_field
 
     # From stdin, the newline that ends the last line (`echo ... |`) is not part of the question.
@@ -107,13 +125,8 @@ def _ask(args: argparse.Namespace) -> int:
         return _usage_error(f"--tools {args.tools}: {exc}")
     if args.demo and (args.base_url is not None or args.server is not None):
         return _usage_error("--demo asks the built-in demo server; drop --base-url / --server")
-    try:
-        settings = load_settings(
-            config_path=args.config, data_dir=args.data_dir, server=args.server,
-            base_url=args.base_url, api_key=args.api_key, model=args.model,
-        )
-    except SettingsError as exc:
-        print(f"glm-tui: error: {exc}", file=sys.stderr)
+    settings = settings_from_args(args)
+    if settings is None:
         return EXIT_USAGE
     for warning in settings.warnings:
         print(f"glm-tui: warning: {warning}", file=sys.stderr)

@@ -12,15 +12,12 @@ config file gives).
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from glm_tui import __version__
-from glm_tui.ask import add_ask_parser, run_ask
-
-EXIT_USAGE = 2
+from glm_tui.ask import EXIT_USAGE, add_ask_parser, run_ask, settings_from_args
 
 RESUME_LATEST = "last"
 """The value of ``--resume`` given without an id: reopen the most recently updated session
@@ -144,15 +141,8 @@ def _serve_demo(args: argparse.Namespace) -> int:
 
 
 def _run_app(args: argparse.Namespace) -> int:
-    from glm_tui.config import SettingsError, load_settings
-
-    try:
-        settings = load_settings(
-            config_path=args.config, data_dir=args.data_dir, server=args.server,
-            base_url=args.base_url, api_key=args.api_key, model=args.model,
-        )
-    except SettingsError as exc:
-        print(f"glm-tui: error: {exc}", file=sys.stderr)
+    settings = settings_from_args(args)
+    if settings is None:
         return EXIT_USAGE
     from glm_tui.ui.app import run_app
 

@@ -18,9 +18,8 @@ This module is the conversation with the server: sending, the stream's timing (w
 reply stops waiting, draining for connection reuse) and the ``/models`` list. The pieces it is
 built from each have their own module: :mod:`~glm_tui.core.sse` (bytes to payloads),
 :mod:`~glm_tui.core.reply` (payloads to a reply and its events), :mod:`~glm_tui.core.usage`
-(token counts) and :mod:`~glm_tui.core.client_errors` (failures worded for a person). The names
-other code imports from here (``ClientError``, ``describe_error``, ``server_detail``, ...) stay
-importable from here.
+(token counts) and :mod:`~glm_tui.core.client_errors` (failures worded for a person, including
+:class:`~glm_tui.core.client_errors.ClientError`); import those names from their own modules.
 
 ``openai`` is imported on first use, never at module import: it costs about a third of a second
 and start-up time is a feature.
@@ -38,29 +37,20 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from glm_tui.core.client_errors import (
-    DEMO_HINT,
     ClientError,
     Unreadable,
     describe_error,
     is_transport_error,
 )
-from glm_tui.core.error_bodies import server_detail
+from glm_tui.core.display_text import sanitize_for_display
 from glm_tui.core.events import ChatEvent, Connected, ErrorKind, Finished, StreamError
 from glm_tui.core.reply import Reply
 from glm_tui.core.sse import EventStream, is_event_stream
-from glm_tui.core.usage import estimate_prompt_tokens
 
 if TYPE_CHECKING:
     import openai
 
-__all__ = [
-    "DEMO_HINT",
-    "ChatClient",
-    "ClientError",
-    "describe_error",
-    "estimate_prompt_tokens",
-    "server_detail",
-]
+__all__ = ["ChatClient"]
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +171,7 @@ class ChatClient:
             raise ClientError(failure.message, failure.status, failure.kind) from exc
         models = _model_ids(body)
         if models is None:
-            head = body[:200].decode("utf-8", "replace")
+            head = sanitize_for_display(body[:200].decode("utf-8", "replace"))
             raise ClientError(
                 f"The server at {self.display_url} answered /models with something that is not a "
                 f"model list (it began: {head!r}). Check that the base URL points at an "
@@ -290,7 +280,11 @@ def _create_parameters() -> frozenset[str]:
 
 
 def _model_ids(body: bytes) -> list[str] | None:
-    """Model ids from ``/models``: ``{"data": [{"id": ...}]}``, or a ``models`` list, or ids."""
+    """Model ids from ``/models``: ``{"data": [{"id": ...}]}``, or a ``models`` list, or ids.
+
+    Each id once, in the server's order: some proxies list a model once per backend, and a
+    picker cannot offer the same id twice (its options are keyed by id).
+    """
     try:
         parsed = json.loads(body)
     except ValueError:
@@ -300,14 +294,14 @@ def _model_ids(body: bytes) -> list[str] | None:
         entries = parsed.get("data", parsed.get("models"))
     if not isinstance(entries, list):
         return None
-    ids: list[str] = []
+    ids: dict[str, None] = {}  # insertion-ordered set
     for entry in entries:
-        if isinstance(entry, str):
-            ids.append(entry)
+        if isinstance(entry, str) and entry:
+            ids[entry] = None
         elif isinstance(entry, dict):
             for key in ("id", "name", "model"):
                 value = entry.get(key)
                 if isinstance(value, str) and value:
-                    ids.append(value)
+                    ids[value] = None
                     break
-    return ids
+    return list(ids)

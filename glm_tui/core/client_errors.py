@@ -6,6 +6,11 @@ status, a broken stream or a reply that is not a chat completion each become one
 message says what happened *and* what to try. That wording is long and has nothing to do with
 reading a stream, so it lives here, apart from :mod:`glm_tui.core.client`.
 
+Every message and ``server_detail`` that leaves this module has passed through
+:func:`~glm_tui.core.display_text.sanitize_for_display`: they quote the server (an error body, a
+reply's first bytes, a protocol complaint) and are printed to a terminal by the TUI and by
+``glm-tui ask``, so an escape sequence in a server's answer must arrive as visible text.
+
 ``openai``, ``httpx2`` and ``anyio`` are imported inside the functions, only once something has
 failed: importing this module must stay as cheap as importing the client.
 """
@@ -17,8 +22,9 @@ import http
 import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from glm_tui.core.display_text import sanitize_for_display
 from glm_tui.core.error_bodies import (
     detail_of,
     looks_like_html,
@@ -35,10 +41,14 @@ DEMO_HINT = "glm-tui --demo starts a built-in one"
 
 
 class ClientError(Exception):
-    """A failure outside a chat stream (listing models), already worded for a person."""
+    """A failure outside a chat stream (listing models), already worded for a person.
+
+    The message is made safe to display here, whoever words it: it may quote the server.
+    """
 
     def __init__(self, message: str, status: int | None = None,
                  kind: ErrorKind = ErrorKind.HTTP) -> None:
+        message = sanitize_for_display(message)
         super().__init__(message)
         self.message = message
         self.status = status
@@ -185,8 +195,26 @@ def describe_error(
     """A :class:`StreamError` (kind, message for a person, status, the server's words) for ``exc``.
 
     ``connected``: the response headers had arrived; ``received``: reply text or tool calls had
-    arrived (the message then says they are kept).
+    arrived (the message then says they are kept). The message and ``server_detail`` are safe to
+    display (see the module docstring).
     """
+    error = _describe(exc, base_url, model=model, connected=connected, received=received,
+                      connect_timeout=connect_timeout, read_timeout=read_timeout)
+    detail = error.server_detail
+    return replace(error, message=sanitize_for_display(error.message),
+                   server_detail=None if detail is None else sanitize_for_display(detail))
+
+
+def _describe(
+    exc: BaseException,
+    base_url: str,
+    *,
+    model: str | None,
+    connected: bool,
+    received: bool,
+    connect_timeout: float,
+    read_timeout: float,
+) -> StreamError:
     import openai
 
     base = base_url.rstrip("/")

@@ -62,6 +62,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import socket
 import sys
 import threading
@@ -215,7 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
             parts: list[bytes] = []
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                size = self._number(self.rfile.readline().split(b";")[0].strip() or b"0", 16,
+                                    "Invalid chunk size")
                 if size == 0:
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
@@ -225,11 +227,25 @@ class _Handler(BaseHTTPRequestHandler):
                 if sum(map(len, parts)) > MAX_BODY_BYTES:
                     self.close_connection = True
                     raise detail(413, "Request body too large")
-        length = int(self.headers.get("content-length") or 0)
+        length = self._number(self.headers.get("content-length", "0"), 10,
+                              "Invalid Content-Length header")
         if length > MAX_BODY_BYTES:
             self.close_connection = True
             raise detail(413, "Request body too large")
         return self.rfile.read(length) if length > 0 else b""
+
+    def _number(self, text: str | bytes, base: int, problem: str) -> int:
+        """A non-negative length from the request's framing, or a 400 in the flavour's words.
+
+        Where the body ends is unknown after a bad length, so the connection is closed too.
+        """
+        digits = (text.decode("latin-1") if isinstance(text, bytes) else text).strip()
+        if re.fullmatch("[0-9]+" if base == 10 else "[0-9A-Fa-f]+", digits):
+            return int(digits, base)
+        self.close_connection = True
+        if self.server.demo.flavor == "glm4":
+            raise detail(400, problem)
+        raise openai_error(400, problem, None)
 
     def _route(self, path: str, raw: bytes) -> None:
         demo = self.server.demo

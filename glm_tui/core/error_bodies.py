@@ -5,6 +5,10 @@ Servers word their errors as ``{"detail": ...}`` (GLM-4, FastAPI validation list
 person should see what the server said, once and briefly, whichever form it took; this module only
 extracts and trims that text. Choosing the sentence around it (and the hint) is
 :mod:`glm_tui.core.client_errors`'s job.
+
+The server's words are data from the network: :func:`server_detail` returns them with every
+terminal-active character (ESC, BEL, ...) made visible, because they end up on a screen (the TUI,
+or ``glm-tui ask``'s stderr) where a raw escape sequence would act instead of print.
 """
 
 from __future__ import annotations
@@ -12,13 +16,18 @@ from __future__ import annotations
 import json
 import re
 
+from glm_tui.core.display_text import sanitize_for_display
+
 DETAIL_LIMIT = 600
 
 _TAGS = re.compile(r"<[^>]+>")
 
 
 def server_detail(body: str, content_type: str = "") -> str | None:
-    """The server's own words from an error body (JSON ``detail``/``error`` forms, or text)."""
+    """The server's own words from an error body (JSON ``detail``/``error`` forms, or text).
+
+    Safe to display: control characters come back as visible stand-ins.
+    """
     text = body.strip()
     if not text:
         return None
@@ -29,10 +38,10 @@ def server_detail(body: str, content_type: str = "") -> str | None:
     else:
         detail = detail_of(parsed)
         if detail:
-            return shorten(detail)
+            return sanitize_for_display(shorten(detail))
     if looks_like_html(text, content_type):
         text = " ".join(_TAGS.sub(" ", text).split())
-    return shorten(text) if text else None
+    return sanitize_for_display(shorten(text)) if text else None
 
 
 def looks_like_html(text: str, content_type: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shlex
 from typing import Any
 
@@ -80,14 +81,17 @@ def authorization_header(api_key: str, key_env: str = KEY_ENV) -> str:
 
 
 def curl_command(
-    body: dict[str, Any], base_url: str, api_key: str, *, key_env: str = KEY_ENV
+    body: dict[str, Any], base_url: str, api_key: str, *, api_key_env: str | None = None
 ) -> str:
     """A shell command that sends exactly ``body`` to the server.
 
-    A secret key appears as ``$OPENAI_API_KEY`` (in double quotes, so the shell expands it) and
-    every other piece is single-quoted with :func:`shlex.quote`, so quotes, ``$`` and newlines in
-    a message reach the server unchanged. ``-N`` shows a streamed reply as it arrives.
+    A secret key appears as ``$OPENAI_API_KEY``, or as ``$<api_key_env>`` when the profile reads
+    its key from that variable (so the variable the person already exported works), in double
+    quotes so the shell expands it; every other piece is single-quoted with :func:`shlex.quote`,
+    so quotes, ``$`` and newlines in a message reach the server unchanged. ``-N`` shows a
+    streamed reply as it arrives.
     """
+    key_env = key_env_name(api_key_env)
     data = _scrub(json.dumps(body, ensure_ascii=False, separators=(",", ":")), api_key)
     if is_secret(api_key):
         auth = f'"Authorization: Bearer ${key_env}"'
@@ -99,6 +103,19 @@ def curl_command(
         "-H " + auth,
         "--data-binary " + shlex.quote(data),
     ])
+
+
+def key_env_name(api_key_env: str | None) -> str:
+    """The variable a copied command reads the key from: the profile's, or ``OPENAI_API_KEY``.
+
+    The name goes into a double-quoted shell word, so anything but a plain variable name is
+    refused (it could run a command when pasted).
+    """
+    if api_key_env is None:
+        return KEY_ENV
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", api_key_env):
+        raise ValueError(f"not an environment variable name: {api_key_env!r}")
+    return api_key_env
 
 
 def _scrub(text: str, api_key: str) -> str:

@@ -28,10 +28,6 @@ class HandlerResult:
     stderr: str = ""
     error: str | None = None
 
-    @property
-    def summary(self) -> str:
-        return "ok" if self.ok else (self.error or "failed")
-
 
 def describe_command(argv: list[str]) -> str:
     """The command as a person would read it (quoted exactly, for the confirmation dialog)."""
@@ -97,10 +93,10 @@ async def run_handler(
 
     timed_out = False
     try:
-        await asyncio.wait_for(run(), timeout)
-    except TimeoutError:
-        timed_out = True
-    finally:
+        try:
+            await asyncio.wait_for(run(), timeout)
+        except TimeoutError:
+            timed_out = True
         if timed_out or overflow:
             _kill(process)
         else:
@@ -111,6 +107,13 @@ async def run_handler(
                 _kill(process)
         with contextlib.suppress(ProcessLookupError):
             await process.wait()
+    except BaseException:
+        # Cancelled (the user, or the app closing, gave up on this call) or failed: stop the
+        # handler now, not after a grace period, and let the exception go on.
+        _kill(process)
+        with contextlib.suppress(ProcessLookupError):
+            await asyncio.shield(process.wait())
+        raise
 
     err_text = stderr.decode("utf-8", "replace").strip()
     if timed_out:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from glm_tui.core.client import ChatClient, ClientError
+from glm_tui.core.client import ChatClient
+from glm_tui.core.client_errors import ClientError
 from glm_tui.core.conversation import Message, Role, ServerKind, Session, ToolCall, build_request
 from glm_tui.core.events import (
     ChatEvent,
@@ -26,6 +27,7 @@ from glm_tui.core.events import (
 )
 from glm_tui.core.sse import EventStream
 from glm_tui.core.tokens import estimate_tokens
+from glm_tui.core.tools import WEATHER_TOOL
 from tests.support.raw_server import (
     BlackHole,
     Pause,
@@ -36,19 +38,6 @@ from tests.support.raw_server import (
     sse,
     stream_script,
 )
-
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_current_weather",
-        "description": "Get the current weather",
-        "parameters": {
-            "type": "object",
-            "properties": {"location": {"type": "string"}},
-            "required": ["location"],
-        },
-    },
-}
 
 
 @pytest.fixture
@@ -672,6 +661,48 @@ async def test_list_models_failures_are_worded_for_a_person(server: RawServer,
     assert unreachable.value.kind is ErrorKind.UNREACHABLE
 
 
+HOSTILE = "retitled \x1b]0;PWNED\x07 then cleared \x1b[2J"
+HOSTILE_SHOWN = "retitled \u241b]0;PWNED\u2407 then cleared \u241b[2J"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [({"detail": HOSTILE}, "application/json"), (HOSTILE, "text/plain; charset=utf-8"),
+     ({"error": {"message": HOSTILE, "code": "x"}}, "application/json")],
+    ids=["json-detail", "plain-text", "openai-error"],
+)
+async def test_escape_sequences_in_an_error_body_never_reach_the_terminal(
+    server: RawServer, client: ChatClient, body: object, content_type: str,
+) -> None:
+    server.add(json_script(500, body, content_type))
+    [error] = await collect(client)
+    assert isinstance(error, StreamError)
+    assert "\x1b" not in error.message and "\x07" not in error.message
+    assert error.server_detail is not None and "\x1b" not in error.server_detail
+    assert HOSTILE_SHOWN in error.message  # shown literally, not dropped
+
+
+async def test_escape_sequences_in_a_models_failure_never_reach_the_terminal(
+    server: RawServer, client: ChatClient,
+) -> None:
+    server.add(json_script(500, HOSTILE, "text/plain"))
+    with pytest.raises(ClientError) as failed:
+        await client.list_models()
+    assert "\x1b" not in failed.value.message and HOSTILE_SHOWN in failed.value.message
+    server.add(json_script(200, HOSTILE, "text/plain"))  # not a model list: quoted back
+    with pytest.raises(ClientError) as not_a_list:
+        await client.list_models()
+    assert "\x1b" not in not_a_list.value.message and "PWNED" in not_a_list.value.message
+
+
+async def test_models_listed_twice_are_offered_once_in_the_servers_order(
+    server: RawServer, client: ChatClient,
+) -> None:
+    server.add(json_script(200, {"data": [{"id": "glm-4"}, {"id": "b"}, {"id": "glm-4"},
+                                          {"id": "a"}, {"id": "b"}]}))
+    assert await client.list_models() == ["glm-4", "b", "a"]
+
+
 # --- start-up cost ------------------------------------------------------------------------------
 
 
@@ -734,7 +765,7 @@ async def test_demo_server_streamed_tool_call(demo: tuple[str, str]) -> None:
     assert finished.reason == "tool_calls"
     (call,) = finished.tool_calls
     assert call.name == "get_current_weather" and call.id
-    assert json.loads(call.arguments) == {"location": "San Francisco"}
+    assert json.loads(call.arguments) == {"location": "San Francisco", "format": "celsius"}
     assert deltas[-1].call == call
 
 

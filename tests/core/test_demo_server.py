@@ -27,10 +27,10 @@ from glm_tui.core.demo_replies import (
     tokenize,
 )
 from glm_tui.core.demo_server import DemoServer
+from glm_tui.core.tools import WEATHER_TOOL
 from tests.support.demo import (
     WEATHER_ARGUMENTS,
     WEATHER_QUESTION,
-    WEATHER_TOOL,
     address,
     chunks,
     data_url,
@@ -438,6 +438,41 @@ def test_openai_client_accumulates_streamed_tool_calls(
             finish = choice.finish_reason or finish
     assert [n for n in names if n] == ["get_current_weather"]
     assert "".join(arguments) == WEATHER_ARGUMENTS and finish == "tool_calls"
+
+
+def send_raw(url: str, request: bytes) -> tuple[int, dict[str, str], Any]:
+    """Write ``request`` on a bare socket and read the answer to the end (the server closes)."""
+    with socket.create_connection(address(url), timeout=30) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in header_lines)
+    return int(status_line.split()[1]), headers, json.loads(body)
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-5", b"1_0", b""])
+def test_a_malformed_content_length_is_a_400_in_each_flavours_form(
+    glm4: str, oai: str, length: bytes
+) -> None:
+    request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"Content-Type: application/json\r\nContent-Length: " + length + b"\r\n\r\n{}")
+    status, headers, body = send_raw(glm4, request)
+    assert (status, headers["connection"]) == (400, "close")
+    assert body == {"detail": "Invalid Content-Length header"}
+    status, _, body = send_raw(oai, request)
+    assert status == 400
+    assert body["error"]["message"] == "Invalid Content-Length header"
+    assert body["error"]["type"] == "invalid_request_error"
+
+
+def test_a_malformed_chunk_size_is_a_400(glm4: str) -> None:
+    request = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+    status, _, body = send_raw(glm4, request)
+    assert (status, body) == (400, {"detail": "Invalid chunk size"})
 
 
 def test_markdown_showcase(oai: str) -> None:

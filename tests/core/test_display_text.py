@@ -46,7 +46,7 @@ def test_markup_like_text_is_left_as_text() -> None:
     assert sanitize_for_display(text) == text
 
 
-def test_large_single_line_is_fast() -> None:
+def test_a_100_kb_single_line_is_sanitized_to_its_last_character() -> None:
     text = ("abc\x1b" * 25_000) + "\x9b"
     shown = sanitize_for_display(text)
-    assert len(shown) > len(text) - 1 and "\x1b" not in shown
+    assert shown == ("abc\u241b" * 25_000) + "\u27e89B\u27e9"

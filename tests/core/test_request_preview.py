@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
+from collections.abc import Callable
+
+import pytest
+from textual.app import App
+from textual.widgets import Static
 
 from glm_tui.core.conversation import Message, Role, ServerKind, Session, build_request
+from glm_tui.core.demo_server import DemoServer
 from glm_tui.core.request_preview import (
     REDACTED,
     authorization_header,
@@ -16,6 +24,7 @@ from glm_tui.core.request_preview import (
     redact_key,
 )
 from glm_tui.core.sampling import SamplingParams
+from glm_tui.ui.screens.request_view import RequestViewScreen
 
 SECRET = "sk-test-0123456789abcdef"
 
@@ -38,7 +47,8 @@ def test_preview_is_exactly_what_build_request_sends() -> None:
 def test_draft_is_shown_as_the_next_question_without_touching_the_session() -> None:
     session = make_session()
     body = preview_body(session, ServerKind.GLM4, draft="next question")
-    assert body["messages"][-1] == {"role": "user", "content": "next question"}
+    # The session's question has no answer yet, so the draft joins it as one user turn.
+    assert body["messages"][-1]["content"].endswith("\n\nnext question")
     assert len(session.messages) == 1
     assert preview_body(session, ServerKind.GLM4, draft="   ") == build_request(
         session, ServerKind.GLM4)
@@ -82,3 +92,52 @@ def test_curl_command_carries_the_body_exactly_and_no_secret() -> None:
 def test_curl_with_the_local_placeholder_key_works_as_is() -> None:
     command = curl_command({"model": "glm-4"}, "http://127.0.0.1:8000/v1/", "EMPTY")
     assert "'Authorization: Bearer EMPTY'" in command
+
+
+def test_curl_reads_the_profiles_own_key_variable() -> None:
+    command = curl_command({"model": "glm-4"}, "https://open.bigmodel.cn/api/paas/v4/", SECRET,
+                           api_key_env="ZHIPU_API_KEY")
+    words = shlex.split(command.replace("\\\n", ""))
+    assert "Authorization: Bearer $ZHIPU_API_KEY" in words
+    assert "OPENAI_API_KEY" not in command and SECRET not in command
+
+
+def test_a_key_variable_that_is_not_a_plain_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="not an environment variable name"):
+        curl_command({"model": "glm-4"}, "http://127.0.0.1:8000/v1/", SECRET,
+                     api_key_env="X$(touch /tmp/owned)")
+
+
+async def test_request_view_copies_a_curl_that_authenticates_with_the_profiles_variable(
+) -> None:
+    """The copied command, run in a shell where only ZHIPU_API_KEY is set, is let in."""
+    secret = "sk-zhipu-5d0c3b8a"
+    server = DemoServer(flavor="openai", token_rate=0, api_key=secret)
+    url = server.start()
+    body = {"model": "glm-4", "messages": [{"role": "user", "content": "hi"}]}
+    app = RequestViewHost(lambda: RequestViewScreen(body, url, secret,
+                                                    api_key_env="ZHIPU_API_KEY"))
+    try:
+        async with app.run_test(size=(110, 40)) as pilot:
+            hint = str(app.screen.query_one("#request-help", Static).render())
+            assert "$ZHIPU_API_KEY" in hint and "OPENAI_API_KEY" not in hint
+            await pilot.press("c")
+            copied = app.clipboard
+        env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+        result = subprocess.run(
+            ["bash", "-c", copied + " -w '\\n%{http_code}'"], capture_output=True, text=True,
+            timeout=60, env={**env, "ZHIPU_API_KEY": secret}, check=False)
+    finally:
+        server.stop()
+    assert secret not in copied
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("200")
+
+
+class RequestViewHost(App[None]):
+    def __init__(self, make_screen: Callable[[], RequestViewScreen]) -> None:
+        super().__init__()
+        self.make_screen = make_screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make_screen())

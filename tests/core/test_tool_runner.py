@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
+from pathlib import Path
+
+import pytest
 
 from glm_tui.core.tool_runner import describe_command, run_handler
 
@@ -38,6 +42,40 @@ async def test_a_hanging_handler_is_stopped_at_the_timeout() -> None:
     assert time.monotonic() - start < 10
     assert not result.ok
     assert "did not finish within 1 s" in (result.error or "")
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def test_cancelling_the_wait_kills_the_handler_and_its_children_at_once(
+    tmp_path: Path,
+) -> None:
+    pids = tmp_path / "pids"
+    script = f"sleep 60 & echo $$ $! > {pids}.tmp; mv {pids}.tmp {pids}; wait"
+    task = asyncio.create_task(run_handler(["sh", "-c", script], "{}", timeout=120))
+    deadline = time.monotonic() + 30
+    while not pids.exists():
+        assert time.monotonic() < deadline, "the handler never started"
+        await asyncio.sleep(0.02)
+    shell, sleeper = map(int, pids.read_text().split())
+    assert alive(shell) and alive(sleeper)
+
+    start = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert time.monotonic() - start < 2
+    assert not alive(shell)
+    deadline = time.monotonic() + 10  # the orphaned child is reaped by init, not by us
+    while alive(sleeper):
+        assert time.monotonic() < deadline, "the handler's child survived the cancel"
+        await asyncio.sleep(0.02)
 
 
 async def test_100_mb_of_output_is_capped() -> None:

@@ -14,21 +14,7 @@ from typing import Any
 
 import pytest
 
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_current_weather",
-        "description": "Get the current weather",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "location": {"type": "string", "description": "The city and state"},
-                "format": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["location", "format"],
-        },
-    },
-}
+from glm_tui.core.tools import WEATHER_TOOL
 
 
 def glm_tui(

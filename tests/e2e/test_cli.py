@@ -89,6 +89,20 @@ def test_ask_refuses_a_broken_config_too(tmp_path: Path, placement: str) -> None
     assert f"{bad}, line 2, key servers.local.kind: 'glm5'" in result.stderr
 
 
+def test_the_app_and_ask_word_a_broken_config_identically(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('read_timeout = 0\n', encoding="utf-8")
+    assert main(["--config", str(bad)]) == 2
+    from_app = capsys.readouterr()
+    assert main(["ask", "--config", str(bad), "hi"]) == 2
+    from_ask = capsys.readouterr()
+    assert from_app.err == from_ask.err
+    assert from_app.err.startswith(f"glm-tui: error: {bad}, line 1, key read_timeout: ")
+    assert from_app.err.count("\n") == 1 and from_app.out == from_ask.out == ""
+
+
 def test_the_config_file_can_come_from_the_environment(config_path: Path) -> None:
     config_path.write_text('server = "missing"\n', encoding="utf-8")
     result = glm_tui()  # GLM_TUI_CONFIG points at config_path (tests/conftest.py)

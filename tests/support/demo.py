@@ -106,23 +106,5 @@ def image_message(text: str, url: str) -> dict[str, Any]:
                                         {"type": "image_url", "image_url": {"url": url}}]}
 
 
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_current_weather",
-        "description": "Get the current weather",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "location": {"type": "string",
-                             "description": "The city and state, e.g. San Francisco, CA"},
-                "format": {"type": "string", "enum": ["celsius", "fahrenheit"],
-                           "description": "The temperature unit to use. Infer this from the "
-                                          "users location."},
-            },
-            "required": ["location", "format"],
-        },
-    },
-}
 WEATHER_QUESTION = "What's the Celsius temperature in San Francisco?"
 WEATHER_ARGUMENTS = '{"location": "San Francisco", "format": "celsius"}'

@@ -15,8 +15,11 @@ from textual.widgets import Input, OptionList, Static
 from glm_tui.config import load_settings
 from glm_tui.core.client import ChatClient
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
+from tests.support.raw_server import RawServer, json_script
 
 SIZE = (100, 40)
+RETITLE = "evil\x1b]0;PWNED\x07"
+CLEAR = "wipe\x1b[2J"
 
 
 class PickerHost(App[None]):
@@ -90,6 +93,82 @@ async def test_a_missing_models_endpoint_falls_back_to_typing(glm4_server: str) 
         assert app.results == ["glm-4"]
     finally:
         await client.aclose()
+
+
+def shown_options(option_list: OptionList) -> list[str]:
+    return [str(option_list.get_option_at_index(i).prompt)
+            for i in range(option_list.option_count)]
+
+
+async def test_escape_sequences_in_model_ids_are_shown_not_obeyed() -> None:
+    with RawServer() as server:
+        server.add(json_script(200, {"data": [{"id": "glm-4"}, {"id": RETITLE}, {"id": CLEAR}]}))
+        client = ChatClient(server.base_url, "EMPTY", connect_timeout=10, read_timeout=30)
+        app = PickerHost(lambda: ModelPickerScreen(client, "glm-4"))
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                screen = app.screen
+                await wait_until(pilot, lambda: bool(screen.models))
+                options = screen.query_one("#model-list", OptionList)
+                assert shown_options(options) == [
+                    "glm-4  (current)", "evil\u241b]0;PWNED\u2407", "wipe\u241b[2J"]
+                await pilot.press("down", "enter")
+                await pilot.pause()
+        finally:
+            await client.aclose()
+    assert app.results == [RETITLE]  # the real id is what gets chosen and sent
+
+
+async def test_escape_sequences_in_a_models_failure_are_shown_not_obeyed() -> None:
+    with RawServer() as server:
+        server.add(json_script(500, f"{RETITLE} {CLEAR}", "text/plain"))
+        client = ChatClient(server.base_url, "EMPTY", connect_timeout=10, read_timeout=30)
+        app = PickerHost(lambda: ModelPickerScreen(client, "glm-4"))
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                screen = app.screen
+                await wait_until(pilot, lambda: screen.failure is not None)
+                shown = status(app)
+        finally:
+            await client.aclose()
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "evil\u241b]0;PWNED\u2407 wipe\u241b[2J" in shown
+
+
+async def test_a_model_listed_twice_is_offered_once_and_the_picker_finishes_loading() -> None:
+    with RawServer() as server:
+        server.add(json_script(200, {"data": [{"id": "glm-4"}, {"id": "glm-4"},
+                                              {"id": "other"}, {"id": "glm-4"}]}))
+        client = ChatClient(server.base_url, "EMPTY", connect_timeout=10, read_timeout=30)
+        app = PickerHost(lambda: ModelPickerScreen(client, "glm-4"))
+        try:
+            async with app.run_test(size=SIZE) as pilot:
+                screen = app.screen
+                await wait_until(pilot, lambda: bool(screen.models))
+                assert not screen.query_one("#model-loading").display
+                assert shown_options(screen.query_one("#model-list", OptionList)) == [
+                    "glm-4  (current)", "other"]
+                assert "2 models on" in status(app)
+        finally:
+            await client.aclose()
+
+
+async def test_the_picker_itself_tolerates_a_repeated_id() -> None:
+    """Even if a list with repeats reaches the screen, it shows each id once, not a spinner."""
+
+    class Repeating(ChatClient):
+        async def list_models(self) -> list[str]:
+            return ["a", "b", "a"]
+
+    client = Repeating("http://127.0.0.1:9/v1", "EMPTY")
+    app = PickerHost(lambda: ModelPickerScreen(client, "b"))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: bool(screen.models) or screen.failure is not None)
+        assert screen.failure is None
+        options = screen.query_one("#model-list", OptionList)
+        assert shown_options(options) == ["a", "b  (current)"]
+        assert options.highlighted == 1
 
 
 async def test_escape_cancels_even_while_loading(dead_url: str) -> None:

@@ -3,6 +3,10 @@
 Listing models is a network call that may be slow, missing (llama.cpp builds, some proxies) or
 refused, so it runs in a worker behind a visible "asking" line, and the model id can always be
 typed by hand: a failed list says why and puts the cursor in the box, it never blocks the choice.
+
+Model ids come from the server, so they are drawn through ``sanitize_for_display`` (an escape
+sequence in an id shows as ``␛[2J``, it does not clear the screen); the option's id stays the
+real model id, which is what gets chosen and sent.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from textual.widgets import Input, LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
 from glm_tui.config import ServerProfile
-from glm_tui.core.client import ChatClient, ClientError
+from glm_tui.core.client import ChatClient
+from glm_tui.core.client_errors import ClientError
+from glm_tui.core.display_text import sanitize_for_display
 from glm_tui.core.server_kinds import describe_kind
 
 _PICKER_CSS = """
@@ -53,7 +59,8 @@ class ModelPickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Content(f"Model (now: {self.current})"), classes="picker-title")
+            yield Static(Content(f"Model (now: {sanitize_for_display(self.current)})"),
+                         classes="picker-title")
             yield Static(Content(f"Asking {self.client.display_url} for its models…"),
                          id="model-status", classes="picker-status")
             yield LoadingIndicator(id="model-loading")
@@ -74,7 +81,11 @@ class ModelPickerScreen(ModalScreen[str | None]):
         except ClientError as exc:
             self._show_failure(f"Could not list the models: {exc.message} Type the model id.")
             return
-        self._show_models(models)
+        try:
+            self._show_models(models)
+        except Exception as exc:  # a list it cannot draw must not leave the picker spinning
+            self._show_failure(f"Could not show the models ({type(exc).__name__}: {exc}). "
+                               "Type the model id.")
 
     def _show_models(self, models: list[str]) -> None:
         self.query_one("#model-loading", LoadingIndicator).display = False
@@ -84,10 +95,12 @@ class ModelPickerScreen(ModalScreen[str | None]):
             status.update(Content("The server listed no models. Type the model id."))
             status.add_class("-error")
             return
-        self.models = list(models)
+        self.models = list(dict.fromkeys(models))  # each id once: option ids must be unique
         option_list = self.query_one("#model-list", OptionList)
+        option_list.clear_options()
         option_list.add_options(
-            [Option(Content(m + ("  (current)" if m == self.current else "")), id=m)
+            [Option(Content(sanitize_for_display(m)
+                            + ("  (current)" if m == self.current else "")), id=m)
              for m in self.models]
         )
         option_list.remove_class("-empty")
@@ -102,7 +115,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
         self.failure = message
         self.query_one("#model-loading", LoadingIndicator).display = False
         status = self.query_one("#model-status", Static)
-        status.update(Content(message))
+        status.update(Content(sanitize_for_display(message)))
         status.add_class("-error")
         self.query_one("#model-input", Input).focus()
 

@@ -2,7 +2,8 @@
 
 Trust comes from seeing the bytes: the body here is the dict the client passes on, shown literally
 (a read-only TextArea: no markup, scrollable, selectable). The API key never appears; the copied
-command reads it from ``$OPENAI_API_KEY`` (see glm_tui.core.request_preview).
+command reads it from the profile's ``api_key_env`` variable, or ``$OPENAI_API_KEY`` when the
+profile names none (see glm_tui.core.request_preview).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from glm_tui.core.request_preview import (
     chat_completions_url,
     curl_command,
     is_secret,
+    key_env_name,
     redact_key,
 )
 
@@ -46,11 +48,14 @@ class RequestViewScreen(ModalScreen[None]):
         Binding("j", "copy_json", "Copy JSON"),
     ]
 
-    def __init__(self, request: dict[str, Any], base_url: str, api_key: str) -> None:
+    def __init__(self, request: dict[str, Any], base_url: str, api_key: str, *,
+                 api_key_env: str | None = None) -> None:
         super().__init__()
         self.request = request
         self.base_url = base_url
         self._api_key = api_key
+        self.api_key_env = api_key_env
+        self.key_env = key_env_name(api_key_env)
         self.json_text = body_json(request, api_key)
 
     def compose(self) -> ComposeResult:
@@ -64,7 +69,7 @@ class RequestViewScreen(ModalScreen[None]):
                            soft_wrap=True, id="request-body")
             hint = "c: copy as curl · j: copy the JSON · Esc: close"
             if is_secret(self._api_key):
-                hint += "  (the copied command reads the key from $OPENAI_API_KEY)"
+                hint += f"  (the copied command reads the key from ${self.key_env})"
             yield Static(Content(hint), id="request-help")
 
     def on_mount(self) -> None:
@@ -72,14 +77,15 @@ class RequestViewScreen(ModalScreen[None]):
 
     @property
     def curl(self) -> str:
-        """The command ``c`` copies (with the key as ``$OPENAI_API_KEY``)."""
-        return curl_command(self.request, self.base_url, self._api_key)
+        """The command ``c`` copies (with the key as ``$OPENAI_API_KEY`` or ``$api_key_env``)."""
+        return curl_command(self.request, self.base_url, self._api_key,
+                            api_key_env=self.api_key_env)
 
     def action_copy_curl(self) -> None:
         self.app.copy_to_clipboard(self.curl)
         message = "Copied the request as a curl command."
         if is_secret(self._api_key):
-            message += " It reads the key from $OPENAI_API_KEY: export it before running."
+            message += f" It reads the key from ${self.key_env}: export it before running."
         self.notify(message, markup=False, timeout=4)
 
     def action_copy_json(self) -> None:
