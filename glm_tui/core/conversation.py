@@ -203,6 +203,14 @@ def build_messages(
                 entry["content"] = parts
             else:
                 entry["content"] = text
+        previous = out[-1] if out else None
+        if (previous is not None and previous["role"] == "user" and entry["role"] == "user"
+                and isinstance(previous["content"], str) and isinstance(entry["content"], str)):
+            # A question whose reply failed is followed by the next one: servers whose chat
+            # template needs user/assistant turns to alternate refuse two user messages in a
+            # row, so both go as one turn (nothing typed is left out).
+            previous["content"] = f"{previous['content']}\n\n{entry['content']}"
+            continue
         out.append(entry)
     return out
 

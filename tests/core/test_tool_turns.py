@@ -72,4 +72,20 @@ def test_calls_of_a_cancelled_or_cut_reply_never_wait_and_are_not_sent() -> None
         assert sent[1] == {"role": "assistant", "content": "Let me check"}
         session.messages[1].content = ""
         sent = build_request(session, ServerKind.OPENAI)["messages"]
-        assert [m["role"] for m in sent] == ["user", "user"]
+        assert sent == [{"role": "user", "content": "weather?\n\nnever mind, hello"}]
+
+
+def test_questions_whose_replies_failed_are_joined_with_the_next_one() -> None:
+    from glm_tui.core.conversation import build_request
+
+    session = Session(messages=[
+        Message(Role.USER, "first"),
+        Message(Role.ASSISTANT, "", status=MessageStatus.FAILED, error="HTTP 500"),
+        Message(Role.USER, "second"),
+        Message(Role.ASSISTANT, "", status=MessageStatus.CANCELLED),
+        Message(Role.USER, "third"),
+    ])
+    sent = build_request(session, ServerKind.GLM4)["messages"]
+    assert sent == [{"role": "user", "content": "first\n\nsecond\n\nthird"}]
+    assert [m.content for m in session.messages if m.role is Role.USER] == [
+        "first", "second", "third"]  # the session itself keeps every question

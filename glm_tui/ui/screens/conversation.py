@@ -636,7 +636,8 @@ class ConversationScreen(Screen[None]):
             draft.messages.append(Message(Role.USER, content=typed))
         app = self.glm_app
         request = build_request(draft, app.server_kind)
-        self.app.push_screen(RequestViewScreen(request, app.profile_url, app.profile.api_key))
+        self.app.push_screen(RequestViewScreen(request, app.profile_url, app.profile.api_key,
+                                               api_key_env=app.profile.api_key_env))
 
     def action_pick_model(self) -> None:
         self._pick_model()

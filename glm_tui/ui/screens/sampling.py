@@ -210,7 +210,7 @@ class SamplingScreen(ModalScreen[None]):
                     id=f"field-{name}",
                     classes="field-input",
                     placeholder="not sent" if spec.empty_allowed else "",
-                    select_on_focus=False,
+                    select_on_focus=True,  # typing replaces the value, as in any form
                     compact=True,
                 )
                 info = f"{spec.range_text} · {_default_text(name, self.defaults)} · {spec.meaning}"
@@ -272,7 +272,9 @@ class SamplingScreen(ModalScreen[None]):
     @on(Input.Submitted, ".field-input")
     def _field_submitted(self, event: Input.Submitted) -> None:
         self.commit_pending()
-        self.focus_next()
+        name = (event.input.id or "").removeprefix("field-")
+        if name not in self._invalid:
+            self.focus_next()  # a refused value keeps the focus, so the next keys fix it
 
     @on(Input.Blurred, ".field-input")
     def _field_blurred(self, event: Input.Blurred) -> None:
