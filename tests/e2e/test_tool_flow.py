@@ -275,3 +275,38 @@ async def test_a_call_to_a_disabled_or_unknown_tool_is_flagged(glm4_server: str)
         assert "which is not defined in this session" in block()
         # It can still be answered by hand: the model asked for it.
         assert screen.tool_loop.answering is not None
+
+
+async def test_escape_declines_a_call_after_asking(glm4_server: str, request_log: Path) -> None:
+    from glm_tui.ui.screens.modals import ConfirmModal
+
+    app = make_app(glm4_server)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await enable_weather_tool(pilot)
+        await ask(pilot, QUESTION)
+        assert "Esc declines" in str(screen.prompt.placeholder)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question")
+        await pilot.click("#confirm")
+        final = await _wait_final_reply(pilot, screen)
+        assert final.role is Role.ASSISTANT
+        tool_message = screen.session.messages[-2]
+        assert tool_message.content == "The user declined to run get_current_weather."
+        assert "Ask something" in str(screen.prompt.placeholder)
+        assert logged_requests(request_log)[-1]["messages"][-1]["role"] == "tool"
+
+
+async def test_typing_while_a_message_has_focus_goes_to_the_prompt(glm4_server: str) -> None:
+    app = make_app(glm4_server)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        reply = await ask(pilot, "hello")
+        view = screen.messages.get_view(reply)
+        assert view is not None
+        view.focus()
+        await pilot.press("h", "i")
+        assert screen.prompt.has_focus and screen.prompt.text == "hi"
+        view.focus()
+        await pilot.press("escape")
+        assert screen.prompt.has_focus

@@ -435,6 +435,10 @@ class ConversationScreen(Screen[None]):
         elif self._editing is not None:
             self._end_editing()
             self.prompt.clear()
+        elif not self.prompt.has_focus:
+            self.prompt.focus()  # Esc on a focused message goes back to typing
+        elif self.tool_loop.answering is not None:
+            self.tool_loop.offer_decline()
 
     async def action_regenerate(self) -> None:
         """Ask again for the last reply (the previous answer is replaced)."""
@@ -521,6 +525,11 @@ class ConversationScreen(Screen[None]):
             self.app.notify("That message has no code block.")
             return
         self._copy(code, "the last code block")
+
+    @on(MessageView.TypedAway)
+    def _typed_on_a_message(self, event: MessageView.TypedAway) -> None:
+        self.prompt.focus()
+        self.prompt.insert(event.character)
 
     @on(MessageView.CopyRequested)
     def _copy_requested(self, event: MessageView.CopyRequested) -> None:

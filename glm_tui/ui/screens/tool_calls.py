@@ -29,10 +29,12 @@ from glm_tui.core.tools import (
     tool_settings,
     with_settings,
 )
-from glm_tui.ui.screens.modals import HandlerChoice, HandlerConfirmModal
+from glm_tui.ui.screens.modals import ConfirmModal, HandlerChoice, HandlerConfirmModal
 
 if TYPE_CHECKING:
     from glm_tui.ui.screens.conversation import ConversationScreen
+
+DECLINED = "The user declined to run {name}."
 
 
 def literal_title(*parts: str) -> Content:
@@ -49,6 +51,7 @@ class ToolLoop:
     def __init__(self, screen: ConversationScreen) -> None:
         self.screen = screen
         self._answering: ToolCall | None = None
+        self._question_placeholder: str | Content | None = None
 
     @property
     def answering(self) -> ToolCall | None:
@@ -117,6 +120,10 @@ class ToolLoop:
         """Turn the prompt into the result editor for ``call``."""
         self._answering = call
         prompt = self.screen.prompt
+        if self._question_placeholder is None:
+            self._question_placeholder = prompt.placeholder
+        prompt.placeholder = (f"The result of {sanitize_for_display(call.name)} (text or JSON)"
+                              " · Enter sends · Esc declines the call")
         prompt.add_class("-answering")
         prompt.border_title = literal_title("Result of ", call.name,
                                             " · Enter sends · Ctrl+J new line")
@@ -126,10 +133,30 @@ class ToolLoop:
     def end_answering(self) -> None:
         self._answering = None
         prompt = self.screen.prompt
+        if self._question_placeholder is not None:
+            prompt.placeholder = self._question_placeholder
+            self._question_placeholder = None
         prompt.remove_class("-answering")
         prompt.border_subtitle = None
         if not prompt.has_class("-editing"):
             prompt.border_title = None
+
+    def offer_decline(self) -> None:
+        """Esc while a call waits: ask, then tell the model the user declined to run it."""
+        call = self._answering
+        if call is None:
+            return
+        answer_text = DECLINED.format(name=call.name)
+
+        async def answered(decline: bool | None) -> None:
+            if decline and await self.submit_tool_result(call, answer_text):
+                self.screen.prompt.clear()
+
+        self.screen.app.push_screen(ConfirmModal(
+            f"Decline the call to {call.name}?",
+            f"The model is told: {answer_text}\nThen it goes on without the result.",
+            confirm="Decline", cancel="Keep answering",
+        ), answered)
 
     async def submit_tool_result(self, call: ToolCall, text: str) -> bool:
         """Store and show the result of ``call``; then go on with the loop."""

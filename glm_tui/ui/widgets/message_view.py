@@ -105,6 +105,8 @@ class MessageView(Vertical):
             label = f"{label} · {sanitize_for_display(self.message.name)}"
         parts: list[Content | str | tuple[str, str]] = [(label, "bold")]
         badge = _STATUS_BADGES.get(self.message.status)
+        if self.message.status is MessageStatus.STREAMING and not self.message.content:
+            badge = "waiting…"  # nothing has arrived yet (a server with tools sends it whole)
         if badge:
             parts.extend(["  ", (f"[{badge}]", "italic")])
         return Content.assemble(*parts)
@@ -133,6 +135,19 @@ class MessageView(Vertical):
 
     def last_code_block(self) -> str | None:
         return _last_fenced_block(self.message.content)
+
+    class TypedAway(TextualMessage):
+        """A key that writes text was pressed while a message had the focus."""
+
+        def __init__(self, character: str) -> None:
+            super().__init__()
+            self.character = character
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing while a message has the focus goes to the prompt instead of nowhere."""
+        if event.is_printable and event.character and event.key not in ("c", "b"):
+            event.stop()
+            self.post_message(self.TypedAway(event.character))
 
     def action_copy_message(self) -> None:
         self.post_message(self.CopyRequested(self, code=False))
