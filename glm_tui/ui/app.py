@@ -28,6 +28,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from glm_tui.config import ServerProfile, Settings
 from glm_tui.core.conversation import ServerKind, Session
+from glm_tui.core.last_session import last_shown_session, remember_last_session
 from glm_tui.core.recorder import SessionRecorder
 from glm_tui.core.server_kinds import detect_kind, kind_from_url
 from glm_tui.core.store import SessionStore, StoreCorruptError, StoreError
@@ -218,10 +219,14 @@ class GlmTuiApp(App[int]):
         """
         if session.server_profile == self.active_server:
             return
+        model_note = ""
+        if session.model != self.profile.model:
+            model_note = (f" It keeps its model {session.model!r}; F8 picks another if this "
+                          "server does not have it.")
         self.notify(
             f"This session was last used with the server {session.server_profile!r}; it "
-            f"continues on {self.active_server!r} (F9 switches servers).",
-            timeout=8, markup=False,
+            f"continues on {self.active_server!r} (F9 switches servers).{model_note}",
+            timeout=10, markup=False,
         )
         session.server_profile = self.active_server
 
@@ -229,6 +234,8 @@ class GlmTuiApp(App[int]):
         """Make ``screen`` the conversation (replacing the current one, if any)."""
         current = self.conversation
         self.conversation = screen
+        if self.store is not None:
+            remember_last_session(self.store.db_path.parent, screen.session.id)
         if current is not None and current.is_attached and self.screen is current:
             self._flush_recorder(current.recorder)
             await self.switch_screen(screen)
@@ -322,7 +329,7 @@ class GlmTuiApp(App[int]):
             await self.start_new_session()
             return
         try:
-            session_id = (store.last_session_id() if self.resume == "last"
+            session_id = (self._last_session(store) if self.resume == "last"
                           else store.resolve_id(self.resume))
         except StoreError as exc:
             self.notify(f"{exc} Started a new session instead.", title="Cannot resume",
@@ -335,6 +342,14 @@ class GlmTuiApp(App[int]):
             return
         if not await self.open_session(session_id):
             await self.start_new_session()
+
+    @staticmethod
+    def _last_session(store: SessionStore) -> str | None:
+        """The session last shown, if it is still saved; else the one updated last."""
+        shown = last_shown_session(store.db_path.parent)
+        if shown is not None and store.has_session(shown):
+            return shown
+        return store.last_session_id()
 
     async def _damaged_answered(self, choice: DamagedDatabaseChoice | None) -> None:
         if choice is not DamagedDatabaseChoice.MOVE_ASIDE:

@@ -131,3 +131,22 @@ async def test_the_demo_server_is_never_remembered_in_the_config(config_path: Pa
         assert not config_path.exists() or "demo" not in config_path.read_text()
     finally:
         server.stop()
+
+
+async def test_resume_reopens_the_session_last_shown_not_the_last_updated(
+    glm4_server: str
+) -> None:
+    app = make_app(glm4_server)
+    async with app.run_test(size=SIZE) as pilot:
+        first = await ready(pilot)
+        await ask(pilot, "the older chat")
+        older_id = first.session.id
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: conversation(app) is not first, what="a new session")
+        await ask(pilot, "the newer chat")
+        await app.open_session(older_id)  # read the older one again, then quit
+        await wait_for(pilot, lambda: conversation(app).session.id == older_id, what="older")
+    resumed = make_app(glm4_server, resume="last")
+    async with resumed.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        assert screen.session.id == older_id

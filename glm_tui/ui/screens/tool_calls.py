@@ -122,8 +122,8 @@ class ToolLoop:
         prompt = self.screen.prompt
         if self._question_placeholder is None:
             self._question_placeholder = prompt.placeholder
-        prompt.placeholder = (f"The result of {sanitize_for_display(call.name)} (text or JSON)"
-                              " · Enter sends · Esc declines the call")
+        prompt.placeholder = literal_title("The result of ", call.name,
+                                           " (text or JSON) · Enter sends · Esc declines the call")
         prompt.add_class("-answering")
         prompt.border_title = literal_title("Result of ", call.name,
                                             " · Enter sends · Ctrl+J new line")
