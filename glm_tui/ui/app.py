@@ -22,12 +22,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.timer import Timer
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from glm_tui.config import ServerProfile, Settings
 from glm_tui.core.conversation import ServerKind, Session
+from glm_tui.core.display_text import sanitize_for_display
 from glm_tui.core.last_session import last_shown_session, remember_last_session
 from glm_tui.core.recorder import SessionRecorder
 from glm_tui.core.server_kinds import detect_kind, kind_from_url
@@ -81,6 +83,25 @@ class GlmTuiApp(App[int]):
         self._kind: ServerKind | None = settings.profile.kind
         self._closed = False
         self.conversation: ConversationScreen | None = None
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every literal notification is sanitised here, once for all callers.
+
+        ``markup=False`` marks text that may quote a server, a model, a file or a handler; Textual
+        draws it as content, which does not stop escape sequences reaching the terminal.
+        """
+        if not markup:
+            message = sanitize_for_display(message)
+            title = sanitize_for_display(title)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     # -- server and client ------------------------------------------------------------------
 

@@ -150,3 +150,25 @@ async def test_resume_reopens_the_session_last_shown_not_the_last_updated(
     async with resumed.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         assert screen.session.id == older_id
+
+
+async def test_a_handlers_escape_sequences_never_reach_the_terminal(
+    glm4_server: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "noisy.py"
+    script.write_text("import sys\nsys.stderr.write('\\x1b]0;PWNED\\x07\\x1b[2J boom')\n"
+                      "sys.exit(2)\n", encoding="utf-8")
+    app = make_app(glm4_server)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        screen.apply_tools([with_settings(WEATHER_TOOL, handler=[sys.executable, str(script)])],
+                           "auto")
+        await send(pilot, "What's the Celsius temperature in San Francisco?")
+        await wait_for(pilot, lambda: isinstance(app.screen, HandlerConfirmModal),
+                       what="the handler question")
+        await pilot.click("#run-once")
+        await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
+        notes = [str(n.message) for n in app._notifications]
+        shown = [n for n in notes if "boom" in n]
+        assert shown and all("\x1b" not in n and "\x07" not in n for n in shown)
+        assert "␛]0;PWNED␇" in shown[0]

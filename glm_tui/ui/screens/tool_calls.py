@@ -195,6 +195,6 @@ class ToolLoop:
         if result.stderr:
             details.append(f"stderr:\n{result.stderr[-2000:]}")
         details.append("Write the result by hand in the prompt.")
-        self.screen.app.notify(sanitize_for_display("\n".join(details)), title="Handler failed",
+        self.screen.app.notify("\n".join(details), title="Handler failed",
                                severity="error", timeout=20, markup=False)
         self.begin_answering(call, problem=f"handler failed: {problem}")
