@@ -125,3 +125,36 @@ async def test_json_editor_smoke(data_dir: Path) -> None:
         assert editor.is_syntax_aware
         assert editor.text.startswith("{\nx")
         assert "not valid JSON" in problems_text(app)
+
+
+async def test_escape_asks_before_dropping_an_unapplied_edit(data_dir: Path) -> None:
+    from glm_tui.ui.screens.modals import ConfirmModal
+
+    app = ToolsHost([WEATHER_TOOL], data_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tools_screen = app.screen
+        editor = tools_screen.query_one("#tool-editor", TextArea)
+        editor.load_text('{"type": "function", "function": {"name": "half"')
+        await pilot.pause(0.3)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.click("#cancel")  # keep editing
+        await pilot.pause()
+        assert app.screen is tools_screen
+        assert editor.text.endswith('"half"')
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.click("#confirm")  # discard
+        await pilot.pause()
+        assert app.screen is not tools_screen
+        assert app.changes == []
+
+
+async def test_escape_closes_at_once_when_nothing_was_edited(data_dir: Path) -> None:
+    app = ToolsHost([WEATHER_TOOL], data_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tools_screen = app.screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is not tools_screen

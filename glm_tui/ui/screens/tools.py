@@ -38,6 +38,7 @@ from glm_tui.core.tools import (
     tool_settings,
     with_settings,
 )
+from glm_tui.ui.screens.modals import ConfirmModal
 
 ToolsChanged = Callable[[list[dict[str, Any]], str | dict[str, Any] | None], None]
 
@@ -99,6 +100,7 @@ class ToolsScreen(Screen[None]):
         self._on_change = on_change
         self._selected: int | None = 0 if tools else None
         self._check_timer: Any = None
+        self._loaded_text = ""  # what the editor showed before the person typed
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Tools for this session", style="bold"), id="tools-title")
@@ -159,11 +161,13 @@ class ToolsScreen(Screen[None]):
         handler_input = self.query_one("#tool-handler", Input)
         if self._selected is None or self._selected >= len(self.tools):
             editor.load_text("")
+            self._loaded_text = ""
             handler_input.value = ""
             self._show_problems([])
             return
         entry = self.tools[self._selected]
-        editor.load_text(json.dumps(spec_only(entry), indent=2, ensure_ascii=False))
+        self._loaded_text = json.dumps(spec_only(entry), indent=2, ensure_ascii=False)
+        editor.load_text(self._loaded_text)
         handler = handler_of(entry)
         handler_input.value = shlex.join(handler) if handler else ""
         self._show_problems([])
@@ -227,6 +231,7 @@ class ToolsScreen(Screen[None]):
             self._selected = len(self.tools) - 1
         else:
             self.tools[self._selected] = entry
+        self._loaded_text = self.query_one("#tool-editor", TextArea).text
         self._commit(f"Applied {tool_name(entry)}")
 
     @on(Input.Submitted, "#tool-handler")
@@ -332,4 +337,19 @@ class ToolsScreen(Screen[None]):
         self._commit(f"{tool_name(entry)} {state}")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        """Esc: close, but never drop an edit that was not applied without asking."""
+        editor_text = self.query_one("#tool-editor", TextArea).text
+        if editor_text.strip() == self._loaded_text.strip():
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmModal(
+            "Discard your edit?",
+            "The tool in the editor was changed but not applied (Ctrl+S applies it when it "
+            "passes the checks).",
+            confirm="Discard", cancel="Keep editing", danger=True,
+        ), answered)
