@@ -35,30 +35,27 @@ def request_log(tmp_path: Path) -> Path:
     return tmp_path / "requests.jsonl"
 
 
-@pytest.fixture
-def glm4_server(request_log: Path) -> Iterator[str]:
-    """A real GLM-4-flavoured demo server on a free loopback port; yields its base URL."""
+def _demo_server(flavor: str, log: Path) -> Iterator[str]:
     from glm_tui.core.demo_server import DemoServer
 
-    server = DemoServer(flavor="glm4", token_rate=2000.0, log_requests=request_log)
+    server = DemoServer(flavor=flavor, token_rate=2000.0, log_requests=log)
     url = server.start()
     try:
         yield url
     finally:
         server.stop()
+
+
+@pytest.fixture
+def glm4_server(request_log: Path) -> Iterator[str]:
+    """A real GLM-4-flavoured demo server on a free loopback port; yields its base URL."""
+    yield from _demo_server("glm4", request_log)
 
 
 @pytest.fixture
 def openai_server(request_log: Path) -> Iterator[str]:
     """A real clean-OpenAI-flavoured demo server on a free loopback port; yields its base URL."""
-    from glm_tui.core.demo_server import DemoServer
-
-    server = DemoServer(flavor="openai", token_rate=2000.0, log_requests=request_log)
-    url = server.start()
-    try:
-        yield url
-    finally:
-        server.stop()
+    yield from _demo_server("openai", request_log)
 
 
 @pytest.fixture

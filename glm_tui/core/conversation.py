@@ -171,8 +171,15 @@ def build_messages(
         out.append({"role": "system", "content": session.system_prompt})
     image_sent = False
     pending_system = system if kind is ServerKind.GLM4V else ""
-    for message in session.messages:
+    messages = session.messages
+    for index, message in enumerate(messages):
         if not message.is_sendable or message.role is Role.SYSTEM:
+            continue
+        if (message.role is Role.USER and index + 1 < len(messages)
+                and messages[index + 1].role is Role.ASSISTANT
+                and not messages[index + 1].is_sendable):
+            # A question whose reply failed before any text stays in the session (nothing
+            # typed is lost; Ctrl+R asks it again) but is not context for the next question.
             continue
         entry: dict[str, Any] = {"role": message.role.value}
         if message.role is Role.ASSISTANT and message.sendable_tool_calls:
@@ -206,9 +213,8 @@ def build_messages(
         previous = out[-1] if out else None
         if (previous is not None and previous["role"] == "user" and entry["role"] == "user"
                 and isinstance(previous["content"], str) and isinstance(entry["content"], str)):
-            # A question whose reply failed is followed by the next one: servers whose chat
-            # template needs user/assistant turns to alternate refuse two user messages in a
-            # row, so both go as one turn (nothing typed is left out).
+            # Two questions in a row (the first never got a reply at all): servers whose chat
+            # template needs user/assistant turns to alternate refuse that, so both go as one.
             previous["content"] = f"{previous['content']}\n\n{entry['content']}"
             continue
         out.append(entry)

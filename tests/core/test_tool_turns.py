@@ -72,10 +72,10 @@ def test_calls_of_a_cancelled_or_cut_reply_never_wait_and_are_not_sent() -> None
         assert sent[1] == {"role": "assistant", "content": "Let me check"}
         session.messages[1].content = ""
         sent = build_request(session, ServerKind.OPENAI)["messages"]
-        assert sent == [{"role": "user", "content": "weather?\n\nnever mind, hello"}]
+        assert sent == [{"role": "user", "content": "never mind, hello"}]
 
 
-def test_questions_whose_replies_failed_are_joined_with_the_next_one() -> None:
+def test_questions_whose_replies_failed_are_not_context_for_the_next_one() -> None:
     from glm_tui.core.conversation import build_request
 
     session = Session(messages=[
@@ -86,6 +86,14 @@ def test_questions_whose_replies_failed_are_joined_with_the_next_one() -> None:
         Message(Role.USER, "third"),
     ])
     sent = build_request(session, ServerKind.GLM4)["messages"]
-    assert sent == [{"role": "user", "content": "first\n\nsecond\n\nthird"}]
+    assert sent == [{"role": "user", "content": "third"}]
     assert [m.content for m in session.messages if m.role is Role.USER] == [
         "first", "second", "third"]  # the session itself keeps every question
+
+
+def test_two_questions_in_a_row_go_as_one_turn() -> None:
+    from glm_tui.core.conversation import build_request
+
+    session = Session(messages=[Message(Role.USER, "first"), Message(Role.USER, "second")])
+    sent = build_request(session, ServerKind.GLM4)["messages"]
+    assert sent == [{"role": "user", "content": "first\n\nsecond"}]
