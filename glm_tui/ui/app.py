@@ -27,7 +27,9 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from glm_tui.config import ServerProfile, Settings
+from glm_tui.config import DEMO_PROFILE, ServerProfile, Settings
+from glm_tui.config_writer import ConfigWriteError
+from glm_tui.config_writer import remember_choice as write_choice
 from glm_tui.core.conversation import ServerKind, Session
 from glm_tui.core.display_text import sanitize_for_display
 from glm_tui.core.last_session import last_shown_session, remember_last_session
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
     from glm_tui.core.client import ChatClient
     from glm_tui.core.demo_server import DemoServer
 
-DEMO_PROFILE = "demo"
 DEMO_TOKEN_RATE = 60.0
 """Tokens per second of the ``--demo`` server: fast enough to read, slow enough to see it stream."""
 
@@ -137,6 +138,25 @@ class GlmTuiApp(App[int]):
                     read_timeout=self.settings.read_timeout,
                 )
             return self._client
+
+    def remember_choice(self, *, server: str, model: str | None = None) -> None:
+        """New sessions start with the last server and model chosen: in this run (settings)
+        and in the next ones (config.toml).
+
+        The built-in demo server is never written to the file: it exists only for this run,
+        and a plain ``glm-tui`` tomorrow must still go to the user's own server.
+        """
+        if model is not None and server in self.settings.servers:
+            profile = self.settings.servers[server]
+            self.update_settings(servers={**self.settings.servers,
+                                          server: replace(profile, model=model)})
+        if self.demo_server is not None and server == DEMO_PROFILE:
+            return
+        try:
+            write_choice(self.settings.config_path, server=server, model=model)
+        except ConfigWriteError as exc:
+            self.notify(f"Not remembered for next time: {exc}", severity="warning",
+                        markup=False)
 
     def update_settings(self, **changes: Any) -> None:
         """Replace settings fields (presets or defaults saved from the settings screen)."""

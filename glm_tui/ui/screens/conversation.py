@@ -27,8 +27,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from glm_tui.config import DEMO_PROFILE
-from glm_tui.config_writer import ConfigWriteError, remember_choice
 from glm_tui.core.conversation import (
     Message,
     MessageStatus,
@@ -662,26 +660,7 @@ class ConversationScreen(Screen[None]):
         self.session.model = model
         self._record(self.recorder.save_session)
         self._refresh_status()
-        self._remember(server=self.glm_app.active_server, model=model)
-
-    def _remember(self, *, server: str, model: str | None = None) -> None:
-        """New sessions start with the last server and model chosen (written to config.toml).
-
-        The built-in demo server is never remembered: it exists only for this run, and a plain
-        ``glm-tui`` tomorrow must still go to the user's own server.
-        """
-        app = self.glm_app
-        if model is not None and server in app.settings.servers:
-            profile = app.settings.servers[server]
-            app.update_settings(servers={**app.settings.servers,
-                                         server: replace(profile, model=model)})
-        if app.demo_server is not None and server == DEMO_PROFILE:
-            return
-        try:
-            remember_choice(self.glm_app.settings.config_path, server=server, model=model)
-        except ConfigWriteError as exc:
-            self.app.notify(f"Not remembered for next time: {exc}", severity="warning",
-                            markup=False)
+        self.glm_app.remember_choice(server=self.glm_app.active_server, model=model)
 
     def action_switch_server(self) -> None:
         app = self.glm_app
@@ -698,7 +677,7 @@ class ConversationScreen(Screen[None]):
         self.session.model = app.profile.model
         self._record(self.recorder.save_session)
         self._refresh_status()
-        self._remember(server=name)
+        self.glm_app.remember_choice(server=name)
 
     # -- tools and streaming -----------------------------------------------------------------
 
