@@ -107,11 +107,9 @@ class RowSource(Protocol):
 
     def count(self) -> int:
         """How many rows there are."""
-        ...
 
     def fetch(self, offset: int, limit: int) -> Sequence[SessionRow]:
         """Rows ``offset`` to ``offset + limit`` (fewer at the end)."""
-        ...
 
 
 class StaticRows:
