@@ -85,6 +85,7 @@ class GlmTuiApp(App[int]):
         self._kind: ServerKind | None = settings.profile.kind
         self._closed = False
         self.conversation: ConversationScreen | None = None
+        self._unsaved: list[SessionRecorder] = []  # conversations left while nothing was saved
 
     def notify(
         self,
@@ -276,6 +277,8 @@ class GlmTuiApp(App[int]):
         """Make ``screen`` the conversation (replacing the current one, if any)."""
         current = self.conversation
         self.conversation = screen
+        if current is not None and current.recorder.store is None and current.session.messages:
+            self._unsaved.append(current.recorder)  # saved too once the store opens
         if self.store is not None:
             remember_last_session(self.store.db_path.parent, screen.session.id)
         if current is not None and current.is_attached and self.screen is current:
@@ -351,16 +354,19 @@ class GlmTuiApp(App[int]):
     def _retry_store(self) -> None:
         """Timer tick: once the store opens, write the in-memory conversation into it."""
         store = self._reopen_store()
-        screen = self.conversation
-        if store is None or screen is None:
+        if store is None:
             return
-        recorder = screen.recorder
-        if recorder.store is not None or recorder.reopen is None:
-            return
-        try:
-            recorder.attach(store)
-        except StoreError as exc:
-            self.notify(str(exc), title="Not saved", severity="error", markup=False)
+        recorders = list(self._unsaved)
+        if self.conversation is not None:
+            recorders.append(self.conversation.recorder)
+        self._unsaved.clear()
+        for recorder in recorders:
+            if recorder.store is not None or recorder.reopen is None:
+                continue
+            try:
+                recorder.attach(store)
+            except StoreError as exc:
+                self.notify(str(exc), title="Not saved", severity="error", markup=False)
 
     async def _open_first_session(self) -> None:
         store = self.store

@@ -172,3 +172,24 @@ async def test_a_handlers_escape_sequences_never_reach_the_terminal(
         shown = [n for n in notes if "boom" in n]
         assert shown and all("\x1b" not in n and "\x07" not in n for n in shown)
         assert "␛]0;PWNED␇" in shown[0]
+
+
+async def test_the_reply_badge_says_waiting_then_streaming(glm4_server: str) -> None:
+    from textual.widgets import Static
+
+    app = make_app(glm4_server)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "[[demo:delay=0.5]] [[demo:rate=40]] [[demo:size=3000]] go")
+        await wait_for(pilot, lambda: screen.reply_running, what="the reply")
+        reply = screen.session.messages[-1]
+        view = screen.messages.get_view(reply)
+        assert view is not None
+
+        def header() -> str:
+            return str(view.query_one(".message-header", Static).render())
+
+        assert "waiting" in header()
+        await wait_for(pilot, lambda: "streaming" in header(), what="the streaming badge")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: "cancelled" in header(), what="the cancelled badge")

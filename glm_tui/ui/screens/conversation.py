@@ -108,6 +108,7 @@ class ConversationScreen(Screen[None]):
         self._save_problem_shown = False
         self._internal_error = False
         self.tool_loop = ToolLoop(self)
+        self._refusal_accepted_for: SamplingParams | None = None
 
     @property
     def glm_app(self) -> GlmTuiApp:
@@ -248,6 +249,10 @@ class ConversationScreen(Screen[None]):
     def reply_running(self) -> bool:
         return self._tracker is not None
 
+    @property
+    def _handler_running(self) -> bool:
+        return any(w.group == "tool-handler" and not w.is_finished for w in self.workers)
+
     @on(PromptInput.Submitted)
     async def _prompt_submitted(self, event: PromptInput.Submitted) -> None:
         call = self.tool_loop.answering
@@ -275,9 +280,11 @@ class ConversationScreen(Screen[None]):
                             "instead.", severity="warning")
             return
         warnings = send_warnings(self.glm_app.server_kind, self.session.sampling)
-        if warnings and not refusal_accepted:
+        accepted = refusal_accepted or self._refusal_accepted_for == self.session.sampling
+        if warnings and not accepted:
             async def answered(send_anyway: bool | None) -> None:
                 if send_anyway:
+                    self._refusal_accepted_for = self.session.sampling  # asked once per values
                     await self.send(text, refusal_accepted=True)
                 else:
                     self.action_open_settings()
@@ -336,6 +343,9 @@ class ConversationScreen(Screen[None]):
                 tracker.apply(event)
                 if isinstance(event, TextDelta) and event.text:
                     view.write(event.text)
+                    if not written:
+                        tracker.sync()
+                        view.refresh_state()  # "waiting…" becomes "streaming…"
                     written += len(event.text)
                     if app.connection_state is not ConnectionState.STREAMING:
                         app.set_connection(ConnectionState.STREAMING, "")
@@ -406,7 +416,8 @@ class ConversationScreen(Screen[None]):
             if len(reply.content) > written:
                 # A server that buffers (tools passed) may hand the whole text over at the end.
                 view.write(reply.content[written:])
-            await view.finish()
+            # A new question may cancel this worker now; the end of this reply is drawn anyway.
+            await asyncio.shield(view.finish())
         if reply.status is MessageStatus.COMPLETE and reply.tool_calls:
             await self.tool_loop.continue_tool_loop()
 
@@ -433,6 +444,8 @@ class ConversationScreen(Screen[None]):
         elif self._editing is not None:
             self._end_editing()
             self.prompt.clear()
+            if self.tool_loop.answering is None and pending_calls(self.session):
+                self.call_later(self.tool_loop.continue_tool_loop)
         elif not self.prompt.has_focus:
             self.prompt.focus()  # Esc on a focused message goes back to typing
         elif self.tool_loop.answering is not None:
@@ -473,7 +486,9 @@ class ConversationScreen(Screen[None]):
         if last is None:
             self.app.notify("There is no question to edit yet.")
             return
-        await self.stop_activity()
+        if self._handler_running:
+            self.app.notify("A tool handler is running: Esc stops it first.", severity="warning")
+            return
         self._editing = last
         self.prompt.set_prompt(last.content)
         self.prompt.add_class("-editing")
@@ -491,6 +506,9 @@ class ConversationScreen(Screen[None]):
         self._editing = None
         self.prompt.remove_class("-editing")
         self.prompt.border_title = None
+        call = self.tool_loop.answering
+        if call is not None:
+            self.tool_loop.begin_answering(call)  # back to the result editor it was
 
     async def _drop_from(self, message: Message) -> None:
         """Remove a message and everything after it, from the screen, session and store."""

@@ -13,6 +13,7 @@ about chatting and this one about tools.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from textual.content import Content
@@ -186,7 +187,8 @@ class ToolLoop:
         self.screen.prompt.border_title = literal_title("Running the handler of ", call.name, "…")
         result = await run_handler(handler, call.arguments)
         if result.ok and result.output.strip():
-            await self.submit_tool_result(call, result.output)
+            # Esc from here on must not cut the result half-way into the conversation.
+            await asyncio.shield(self.submit_tool_result(call, result.output))
             return
         problem = result.error or "the handler printed nothing"
         details = [f"The handler of {call.name} failed: {problem}."]
