@@ -8,7 +8,6 @@ turn and the ``tool`` message exactly as the reference client sends them.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from glm_tui.ui.screens.modals import HandlerConfirmModal
 from glm_tui.ui.screens.tools import ToolsScreen
 from tests.ui.conftest import (
     ask,
+    ask_with_handler,
     logged_requests,
     make_app,
     ready,
@@ -141,12 +141,6 @@ async def test_an_empty_result_is_not_sent(glm4_server: str, request_log: Path) 
         assert len(logged_requests(request_log)) == 1
 
 
-def handler_tool(tmp_path: Path, code: str) -> dict[str, Any]:
-    script = tmp_path / "handler.py"
-    script.write_text(code, encoding="utf-8")
-    return with_settings(WEATHER_TOOL, handler=[sys.executable, str(script)])
-
-
 MARKING_HANDLER = """\
 import json, pathlib, sys
 args = json.load(sys.stdin)
@@ -155,20 +149,13 @@ print(f"23°C in {args['location']}")
 """
 
 
-async def apply_tool(screen: ConversationScreen, tool: dict[str, Any]) -> None:
-    screen.apply_tools([tool], None)
-
-
 async def test_no_handler_runs_without_the_users_say_so(glm4_server: str, tmp_path: Path,
                                                         request_log: Path) -> None:
     marker = tmp_path / "ran"
     app = make_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await apply_tool(screen, handler_tool(tmp_path, MARKING_HANDLER))
-        await send(pilot, QUESTION)
-        await wait_for(pilot, lambda: isinstance(app.screen, HandlerConfirmModal),
-                       what="the handler question")
+        await ask_with_handler(pilot, MARKING_HANDLER, tmp_path, choice=None)
         shown = " ".join(str(w.render()) for w in app.screen.query(Static))
         assert "handler.py" in shown and "San Francisco" in shown
         assert not marker.exists()
@@ -193,11 +180,7 @@ async def test_always_allow_runs_later_calls_without_asking(glm4_server: str,
     app = make_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await apply_tool(screen, handler_tool(tmp_path, MARKING_HANDLER))
-        await send(pilot, QUESTION)
-        await wait_for(pilot, lambda: isinstance(app.screen, HandlerConfirmModal),
-                       what="the handler question")
-        await pilot.click("#always")
+        await ask_with_handler(pilot, MARKING_HANDLER, tmp_path, choice="#always")
         await _wait_final_reply(pilot, screen)
         await send(pilot, "And the weather in Paris?")
         await wait_for(pilot, lambda: len(screen.session.messages) > 4, what="the second turn")
@@ -214,11 +197,7 @@ async def test_a_failing_handler_shows_why_and_the_call_can_be_answered_by_hand(
     app = make_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await apply_tool(screen, handler_tool(tmp_path, failing))
-        await send(pilot, QUESTION)
-        await wait_for(pilot, lambda: isinstance(app.screen, HandlerConfirmModal),
-                       what="the handler question")
-        await pilot.click("#run-once")
+        await ask_with_handler(pilot, failing, tmp_path)
         await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
         assert "status 4" in str(screen.prompt.border_subtitle)
         notes = [str(n.message) for n in app._notifications]

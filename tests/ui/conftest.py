@@ -111,3 +111,27 @@ def logged_requests(path: Path) -> list[dict[str, Any]]:
 @pytest.fixture
 def glm4_app(glm4_server: str) -> GlmTuiApp:
     return make_app(glm4_server)
+
+
+REFERENCE_QUESTION = "What's the Celsius temperature in San Francisco?"
+
+
+async def ask_with_handler(pilot: Pilot[Any], code: str, tmp_path: Path,
+                           choice: str | None = "#run-once") -> None:
+    """Give the session the weather tool with a local handler running Python ``code``, ask the
+    reference question, wait for the handler dialog and press ``choice`` (None: leave it open)."""
+    import sys
+
+    from glm_tui.core.tools import WEATHER_TOOL, with_settings
+    from glm_tui.ui.screens.modals import HandlerConfirmModal
+
+    script = tmp_path / "handler.py"
+    script.write_text(code, encoding="utf-8")
+    screen = conversation(pilot.app)  # type: ignore[arg-type]
+    screen.apply_tools([with_settings(WEATHER_TOOL, handler=[sys.executable, str(script)])],
+                       "auto")
+    await send(pilot, REFERENCE_QUESTION)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, HandlerConfirmModal),
+                   what="the handler question")
+    if choice is not None:
+        await pilot.click(choice)

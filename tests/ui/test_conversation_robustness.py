@@ -3,21 +3,21 @@ values the server will refuse, and the demo server never leaking into the user's
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from glm_tui.core.conversation import MessageStatus, Role, ServerKind
 from glm_tui.core.demo_server import DemoServer
-from glm_tui.core.tools import WEATHER_TOOL, with_settings
+from glm_tui.core.tools import WEATHER_TOOL
 from glm_tui.ui.app import GlmTuiApp, demo_settings
-from glm_tui.ui.screens.modals import ConfirmModal, HandlerConfirmModal
+from glm_tui.ui.screens.modals import ConfirmModal
 from glm_tui.ui.screens.sampling import SamplingScreen
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.raw_server import RawServer, json_script, stream_script
 from tests.ui.conftest import (
     ask,
+    ask_with_handler,
     conversation,
     logged_requests,
     make_app,
@@ -96,17 +96,10 @@ async def test_a_value_the_server_rejects_is_asked_about_before_sending(
 async def test_escape_stops_a_running_handler_and_the_call_can_be_answered_by_hand(
     glm4_server: str, tmp_path: Path
 ) -> None:
-    script = tmp_path / "slow.py"
-    script.write_text("import time\ntime.sleep(60)\n", encoding="utf-8")
     app = make_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        screen.apply_tools([with_settings(WEATHER_TOOL, handler=[sys.executable, str(script)])],
-                           "auto")
-        await send(pilot, "What's the Celsius temperature in San Francisco?")
-        await wait_for(pilot, lambda: isinstance(app.screen, HandlerConfirmModal),
-                       what="the handler question")
-        await pilot.click("#run-once")
+        await ask_with_handler(pilot, "import time\ntime.sleep(60)\n", tmp_path)
         await wait_for(pilot, lambda: any(w.group == "tool-handler" and not w.is_finished
                                           for w in screen.workers), what="the handler")
         await pilot.press("escape")
@@ -155,18 +148,11 @@ async def test_resume_reopens_the_session_last_shown_not_the_last_updated(
 async def test_a_handlers_escape_sequences_never_reach_the_terminal(
     glm4_server: str, tmp_path: Path
 ) -> None:
-    script = tmp_path / "noisy.py"
-    script.write_text("import sys\nsys.stderr.write('\\x1b]0;PWNED\\x07\\x1b[2J boom')\n"
-                      "sys.exit(2)\n", encoding="utf-8")
+    noisy = "import sys\nsys.stderr.write('\\x1b]0;PWNED\\x07\\x1b[2J boom')\nsys.exit(2)\n"
     app = make_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        screen.apply_tools([with_settings(WEATHER_TOOL, handler=[sys.executable, str(script)])],
-                           "auto")
-        await send(pilot, "What's the Celsius temperature in San Francisco?")
-        await wait_for(pilot, lambda: isinstance(app.screen, HandlerConfirmModal),
-                       what="the handler question")
-        await pilot.click("#run-once")
+        await ask_with_handler(pilot, noisy, tmp_path)
         await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
         notes = [str(n.message) for n in app._notifications]
         shown = [n for n in notes if "boom" in n]
