@@ -100,20 +100,11 @@ def run_once(args: list[str], env: dict[str, str], mark: bytes,
 
 
 def make_long_session(data_dir: Path) -> str:
-    from glm_tui.core.conversation import Message, Role, Session
-    from glm_tui.core.store import SessionStore
+    # Run by hand as a script: make the checkout importable for the shared test helpers.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests.support.sessions import store_long_session
 
-    session = Session(title="2,000 messages")
-    for index in range(1000):
-        session.messages.append(Message(Role.USER, content=f"Question number {index}"))
-        session.messages.append(Message(
-            Role.ASSISTANT,
-            content=f"Answer **{index}**:\n\n- point one\n- point two\n\n```py\nx = {index}\n```",
-        ))
-    store = SessionStore(data_dir)
-    store.create_session(session)
-    store.close()
-    return session.id
+    return store_long_session(data_dir).id
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from textual.command import CommandPalette
 
-from glm_tui.core.conversation import Message, MessageStatus, Role, Session
+from glm_tui.core.conversation import MessageStatus, Role
 from glm_tui.core.store import SessionStore
 from glm_tui.ui.app import GlmTuiApp
 from glm_tui.ui.commands import CONVERSATION_COMMANDS
@@ -23,6 +23,7 @@ from glm_tui.ui.widgets.message_view import (
     UserMessageView,
 )
 from glm_tui.ui.widgets.status_bar import ConnectionState
+from tests.support.sessions import store_long_session
 from tests.ui.conftest import (
     ask,
     conversation,
@@ -251,16 +252,7 @@ def _palette_text(app: GlmTuiApp) -> str:
 async def test_a_2000_message_session_opens_at_its_end_quickly(
     glm4_server: str, data_dir: Path
 ) -> None:
-    session = Session(title="Long one")
-    for index in range(1000):
-        session.messages.append(Message(Role.USER, content=f"Question number {index}"))
-        session.messages.append(Message(
-            Role.ASSISTANT,
-            content=f"Answer **{index}**:\n\n- point one\n- point two\n\n```py\nx = {index}\n```",
-        ))
-    store = SessionStore(data_dir)
-    store.create_session(session)
-    store.close()
+    session = store_long_session(data_dir, title="Long one")
 
     app = make_app(glm4_server, resume=session.id[:8])
     started = time.perf_counter()

@@ -54,6 +54,19 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("gfm-like", {"html": False})
 
 
+def last_fenced_block(markdown: str) -> str | None:
+    """Raw source of the last fenced code block in ``markdown`` (nested ones count), or None.
+
+    The one definition of "the last code block" for copying, parsed as the reply is drawn.
+    """
+    fences = [
+        token.content
+        for token in _parser().parse(markdown.replace("\r\n", "\n"))
+        if token.type == "fence"
+    ]
+    return fences[-1].removesuffix("\n") if fences else None
+
+
 def highlight_code(code: str, language: str, *, ansi: bool, dark: bool) -> Content:
     """Highlight ``code`` the way Textual's Markdown fences do.
 

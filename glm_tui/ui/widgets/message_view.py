@@ -27,6 +27,7 @@ from textual.widgets import Static
 from glm_tui.core.conversation import Message, MessageStatus, Role, ToolCall
 from glm_tui.core.display_text import sanitize_for_display
 from glm_tui.core.tools import call_warnings, pretty_arguments
+from glm_tui.ui.widgets.markdown_render import last_fenced_block
 from glm_tui.ui.widgets.streaming_markdown import StreamingMarkdown
 
 INITIAL_WINDOW = 40
@@ -134,7 +135,7 @@ class MessageView(Vertical):
         return self.message.content
 
     def last_code_block(self) -> str | None:
-        return _last_fenced_block(self.message.content)
+        return last_fenced_block(self.message.content)
 
     class TypedAway(TextualMessage):
         """A key that writes text was pressed while a message had the focus."""
@@ -226,11 +227,7 @@ class AssistantMessageView(MessageView):
             calls.remove()
 
     def last_code_block(self) -> str | None:
-        if self._markdown.is_mounted:
-            block = self._markdown.last_code_block()
-            if block is not None:
-                return block
-        return super().last_code_block()
+        return self._markdown.last_code_block()  # its text is current even mid-stream
 
 
 def view_for(message: Message, tools: Sequence[dict[str, Any]] = ()) -> MessageView:
@@ -243,28 +240,6 @@ def view_for(message: Message, tools: Sequence[dict[str, Any]] = ()) -> MessageV
     if message.role is Role.TOOL:
         return ToolMessageView(message)
     return SystemNoteView(message)
-
-
-def _last_fenced_block(text: str) -> str | None:
-    """The body of the last ``` fenced block in Markdown text (the fallback for unmounted views)."""
-    lines = text.splitlines()
-    blocks: list[list[str]] = []
-    current: list[str] | None = None
-    fence = ""
-    for line in lines:
-        stripped = line.lstrip()
-        if current is None:
-            if stripped.startswith("```") or stripped.startswith("~~~"):
-                fence = stripped[:3]
-                current = []
-        elif stripped.startswith(fence) and not stripped[3:].strip():
-            blocks.append(current)
-            current = None
-        else:
-            current.append(line)
-    if current is not None:  # an unclosed block at the end still counts (a reply cut mid-code)
-        blocks.append(current)
-    return "\n".join(blocks[-1]) if blocks else None
 
 
 class MessageList(VerticalScroll):

@@ -43,7 +43,6 @@ import asyncio
 import time
 from typing import ClassVar
 
-from markdown_it import MarkdownIt
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.geometry import NULL_SIZE, Size
@@ -53,7 +52,7 @@ from textual.visual import VisualType
 from textual.widget import Widget, _RenderCache
 
 from glm_tui.core.display_text import sanitize_for_display
-from glm_tui.ui.widgets.markdown_render import ProseVisual, highlight_code
+from glm_tui.ui.widgets.markdown_render import ProseVisual, highlight_code, last_fenced_block
 from glm_tui.ui.widgets.markdown_scanner import (
     BlockScanner,
     FrozenCode,
@@ -384,13 +383,7 @@ class StreamingMarkdown(Widget):
 
     def last_code_block(self) -> str | None:
         """Raw source of the last fenced code block (nested ones count), or None."""
-        parser = MarkdownIt("gfm-like", {"html": False})
-        fences = [
-            token.content
-            for token in parser.parse(self.text.replace("\r\n", "\n"))
-            if token.type == "fence"
-        ]
-        return fences[-1].removesuffix("\n") if fences else None
+        return last_fenced_block(self.text)
 
     # ------------------------------------------------------------ internals
 
