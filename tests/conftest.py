@@ -36,7 +36,7 @@ def request_log(tmp_path: Path) -> Path:
 
 
 def _demo_server(flavor: str, log: Path) -> Iterator[str]:
-    from glm_tui.core.demo_server import DemoServer
+    from glm_tui.demo.server import DemoServer
 
     server = DemoServer(flavor=flavor, token_rate=2000.0, log_requests=log)
     url = server.start()

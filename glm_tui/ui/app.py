@@ -1,7 +1,7 @@
 """The glm-tui application: settings in, a conversation screen up, services shared by screens.
 
 The App owns what outlives one conversation screen: the settings, the active server profile and
-its :class:`~glm_tui.core.client.ChatClient`, the server kind, the connection state shown in every
+its :class:`~glm_tui.client.client.ChatClient`, the server kind, the connection state shown in every
 status bar, the session store, and the in-process demo server. Screens ask it for these; they
 never build their own.
 
@@ -28,28 +28,28 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from glm_tui.config import DEMO_PROFILE, ServerProfile, Settings
-from glm_tui.config_writer import ConfigWriteError
-from glm_tui.config_writer import remember_choice as write_choice
-from glm_tui.core.conversation import ServerKind, Session
-from glm_tui.core.display_text import sanitize_for_display
-from glm_tui.core.last_session import last_shown_session, remember_last_session
-from glm_tui.core.recorder import SessionRecorder
-from glm_tui.core.server_kinds import detect_kind, kind_from_url
-from glm_tui.core.store import SessionStore, StoreCorruptError, StoreError
+from glm_tui.model.server_kind import ServerKind, detect_kind, kind_from_url
+from glm_tui.model.session import Session
+from glm_tui.model.text import sanitize_for_display
+from glm_tui.settings.config import DEMO_PROFILE, ServerProfile, Settings
+from glm_tui.settings.writer import ConfigWriteError
+from glm_tui.settings.writer import remember_choice as write_choice
+from glm_tui.storage.last_session import last_shown_session, remember_last_session
+from glm_tui.storage.recorder import SessionRecorder
+from glm_tui.storage.store import SessionStore, StoreCorruptError, StoreError
 from glm_tui.ui.commands import ConversationCommands
-from glm_tui.ui.screens.conversation import ConversationScreen
-from glm_tui.ui.screens.modals import (
+from glm_tui.ui.dialogs.modals import (
     DamagedDatabase,
     DamagedDatabaseChoice,
     DamagedDatabaseModal,
 )
+from glm_tui.ui.screens.conversation import ConversationScreen
 from glm_tui.ui.widgets.message_view import INITIAL_WINDOW
 from glm_tui.ui.widgets.status_bar import ConnectionState
 
 if TYPE_CHECKING:
-    from glm_tui.core.client import ChatClient
-    from glm_tui.core.demo_server import DemoServer
+    from glm_tui.client.client import ChatClient
+    from glm_tui.demo.server import DemoServer
 
 DEMO_TOKEN_RATE = 60.0
 """Tokens per second of the ``--demo`` server: fast enough to read, slow enough to see it stream."""
@@ -63,7 +63,7 @@ STORE_RETRY_S = 3.0
 class GlmTuiApp(App[int]):
     """Full-screen chat with GLM-4 / GLM-4V and OpenAI-compatible servers."""
 
-    CSS_PATH = Path(__file__).with_name("app.tcss")
+    CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"
     TITLE = "glm-tui"
     COMMANDS = App.COMMANDS | {ConversationCommands}
     BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+q", "quit", "Quit", priority=True)]
@@ -131,7 +131,7 @@ class GlmTuiApp(App[int]):
         async with self._client_lock:
             if self._client is None:
                 await asyncio.to_thread(importlib.import_module, "openai")
-                from glm_tui.core.client import ChatClient
+                from glm_tui.client.client import ChatClient
 
                 profile = self.profile
                 self._client = ChatClient(
@@ -171,8 +171,8 @@ class GlmTuiApp(App[int]):
     @work(exclusive=True, exit_on_error=False, group="connection-check")
     async def check_connection(self) -> None:
         """Ask the server for its models: sets the connection state and detects the kind."""
-        from glm_tui.core.client_errors import ClientError
-        from glm_tui.core.events import ErrorKind
+        from glm_tui.client.errors import ClientError
+        from glm_tui.client.events import ErrorKind
 
         self.set_connection(ConnectionState.CHECKING, "")
         client = await self.get_client()
@@ -477,7 +477,7 @@ def run_app(settings: Settings, *, demo: bool, resume: str | None) -> int:
     tune_gc()
     server: DemoServer | None = None
     if demo:
-        from glm_tui.core.demo_server import DemoServer
+        from glm_tui.demo.server import DemoServer
 
         server = DemoServer(flavor="glm4", token_rate=DEMO_TOKEN_RATE)
         settings = demo_settings(settings, server.start())

@@ -140,7 +140,7 @@ class Probe:
         self.seen_at: float | None = None
 
     def install(self, app_cls: type[Any]) -> None:
-        from glm_tui.ui.widgets.streaming_markdown import StreamingMarkdown
+        from glm_tui.ui.markdown.widget import StreamingMarkdown
 
         probe = self
         flush = StreamingMarkdown._flush
@@ -165,8 +165,8 @@ class Probe:
 def make_app(base_url: str) -> Any:
     from dataclasses import replace
 
-    from glm_tui.config import load_settings
-    from glm_tui.core.conversation import ServerKind
+    from glm_tui.model.server_kind import ServerKind
+    from glm_tui.settings.config import load_settings
     from glm_tui.ui.app import GlmTuiApp, tune_gc
 
     tune_gc()  # as run_app does: measure the app as people run it

@@ -31,8 +31,8 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.strip import Strip
 
-from glm_tui.core.conversation import Message, Role, Session
-from glm_tui.core.store import SessionStore
+from glm_tui.model.session import Message, Role, Session
+from glm_tui.storage.store import SessionStore
 from glm_tui.ui.screens.sessions import DEBOUNCE_S, SessionsScreen
 from glm_tui.ui.widgets.session_list import ROW_HEIGHT, SessionList
 

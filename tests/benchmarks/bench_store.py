@@ -23,8 +23,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from glm_tui.core.conversation import Message, MessageStatus, Role, Session, Timings, Usage
-from glm_tui.core.store import SessionStore
+from glm_tui.model.session import Message, MessageStatus, Role, Session, Timings, Usage
+from glm_tui.storage.store import SessionStore
 
 SESSIONS = 10_000
 MESSAGES = 500_000

@@ -33,7 +33,7 @@ from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
-from glm_tui.ui.widgets.streaming_markdown import StreamingMarkdown
+from glm_tui.ui.markdown.widget import StreamingMarkdown
 
 TOKENS_PER_SECOND = 2_000
 CHARS_PER_TOKEN = 4

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from glm_tui.config import load_settings
-from glm_tui.core.conversation import MessageStatus, Role, ServerKind
-from glm_tui.core.store import SessionStore
+from glm_tui.model.server_kind import ServerKind
+from glm_tui.model.session import MessageStatus, Role
+from glm_tui.settings.config import load_settings
+from glm_tui.storage.store import SessionStore
 from glm_tui.ui.app import GlmTuiApp
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.ui.conftest import ask, logged_requests, ready, wait_for

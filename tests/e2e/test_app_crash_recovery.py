@@ -26,8 +26,8 @@ from typing import TypeVar
 
 import pytest
 
-from glm_tui.core.conversation import MessageStatus, Role, Session
-from glm_tui.core.store import INTERRUPTED_ERROR, SessionStore
+from glm_tui.model.session import MessageStatus, Role, Session
+from glm_tui.storage.store import INTERRUPTED_ERROR, SessionStore
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pty and SIGKILL are POSIX")
 

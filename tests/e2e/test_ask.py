@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from glm_tui.core.tools import WEATHER_TOOL
+from glm_tui.chat.tools import WEATHER_TOOL
 
 
 def glm_tui(

@@ -15,8 +15,8 @@ import pytest
 
 from glm_tui import __version__
 from glm_tui.cli import RESUME_LATEST, main
-from glm_tui.config import Settings
-from tests.core.test_config import BROKEN
+from glm_tui.settings.config import Settings
+from tests.settings.test_config import BROKEN
 
 
 def glm_tui(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

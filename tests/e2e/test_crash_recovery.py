@@ -17,15 +17,15 @@ from pathlib import Path
 
 import pytest
 
-from glm_tui.core.conversation import MessageStatus, Role
-from glm_tui.core.store import INTERRUPTED_ERROR, SessionStore
+from glm_tui.model.session import MessageStatus, Role
+from glm_tui.storage.store import INTERRUPTED_ERROR, SessionStore
 
 CHILD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from glm_tui.core.conversation import Message, MessageStatus, Role, Session
-    from glm_tui.core.recorder import SessionRecorder
-    from glm_tui.core.store import SessionStore
+    from glm_tui.model.session import Message, MessageStatus, Role, Session
+    from glm_tui.storage.recorder import SessionRecorder
+    from glm_tui.storage.store import SessionStore
 
     store = SessionStore(Path(sys.argv[1]))
     session = Session(id="c0ffee" + "0" * 26, title="crash test")

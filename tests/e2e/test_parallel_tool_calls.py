@@ -10,8 +10,9 @@ from typing import Any
 
 from textual.widgets import Static
 
-from glm_tui.core.conversation import Role, ServerKind
-from glm_tui.core.tools import WEATHER_TOOL
+from glm_tui.chat.tools import WEATHER_TOOL
+from glm_tui.model.server_kind import ServerKind
+from glm_tui.model.session import Role
 from tests.support.raw_server import RawServer, json_script, stream_script
 from tests.ui.conftest import make_app, ready, send, wait_for, wait_reply_done
 

@@ -17,7 +17,7 @@ from typing import Any
 import openai
 import pytest
 
-from glm_tui.core.demo_server import DemoServer
+from glm_tui.demo.server import DemoServer
 from tests.support.demo import WEATHER_ARGUMENTS, image_bytes
 
 REFERENCE_PORT = 8000

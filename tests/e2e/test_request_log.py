@@ -18,12 +18,13 @@ import pytest
 from textual.app import App
 from textual.widgets import Static, TextArea
 
-from glm_tui.core.client import ChatClient
-from glm_tui.core.conversation import Message, Role, ServerKind, Session
-from glm_tui.core.demo_server import DemoServer
-from glm_tui.core.events import ChatEvent, Finished, StreamError, TextDelta
-from glm_tui.core.request_preview import curl_command, preview_body
-from glm_tui.core.sampling import FIELD_SPECS, SamplingParams
+from glm_tui.chat.preview import curl_command, preview_body
+from glm_tui.client.client import ChatClient
+from glm_tui.client.events import ChatEvent, Finished, StreamError, TextDelta
+from glm_tui.demo.server import DemoServer
+from glm_tui.model.sampling import FIELD_SPECS, SamplingParams
+from glm_tui.model.server_kind import ServerKind
+from glm_tui.model.session import Message, Role, Session
 from glm_tui.ui.screens.request_view import RequestViewScreen
 
 SETTINGS = [

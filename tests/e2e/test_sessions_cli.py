@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from glm_tui.core.conversation import Message, MessageStatus, Role, Session
-from glm_tui.core.export import export_json
-from glm_tui.core.store import SessionStore
-from glm_tui.sessions_cli import add_sessions_parser, run_sessions
-from tests.core.test_store import rich_session
+from glm_tui.chat.export import export_json
+from glm_tui.cli.sessions import add_sessions_parser, run_sessions
+from glm_tui.model.session import Message, MessageStatus, Role, Session
+from glm_tui.storage.store import SessionStore
+from tests.storage.test_store import rich_session
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from glm_tui.core.conversation import MessageStatus, Role, Session, title_from_question
-from glm_tui.core.store import SessionStore
+from glm_tui.model.session import MessageStatus, Role, Session
+from glm_tui.model.text import title_from_question
+from glm_tui.storage.store import SessionStore
 from tests.e2e.test_app_crash_recovery import (
     WAIT_S,
     TerminalApp,

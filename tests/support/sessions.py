@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from glm_tui.core.conversation import Message, Role, Session
-from glm_tui.core.store import SessionStore
+from glm_tui.model.session import Message, Role, Session
+from glm_tui.storage.store import SessionStore
 
 
 def store_long_session(data_dir: Path, title: str = "2,000 messages", turns: int = 1000) -> Session:

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from glm_tui.config import Settings, load_settings
-from glm_tui.core.conversation import Message, MessageStatus, Role, ServerKind
+from glm_tui.model.server_kind import ServerKind
+from glm_tui.model.session import Message, MessageStatus, Role
+from glm_tui.settings.config import Settings, load_settings
 from glm_tui.ui.app import GlmTuiApp
 from glm_tui.ui.screens.conversation import ConversationScreen
 
@@ -122,8 +123,8 @@ async def ask_with_handler(pilot: Pilot[Any], code: str, tmp_path: Path,
     reference question, wait for the handler dialog and press ``choice`` (None: leave it open)."""
     import sys
 
-    from glm_tui.core.tools import WEATHER_TOOL, with_settings
-    from glm_tui.ui.screens.modals import HandlerConfirmModal
+    from glm_tui.chat.tools import WEATHER_TOOL, with_settings
+    from glm_tui.ui.dialogs.modals import HandlerConfirmModal
 
     script = tmp_path / "handler.py"
     script.write_text(code, encoding="utf-8")

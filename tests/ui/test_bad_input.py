@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from glm_tui.core.conversation import MessageStatus, Role
-from glm_tui.core.demo_server import DemoServer
+from glm_tui.demo.server import DemoServer
+from glm_tui.model.session import MessageStatus, Role
 from glm_tui.ui.app import GlmTuiApp
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.ui.conftest import (
@@ -230,8 +230,8 @@ async def test_damaged_database_is_named_and_moved_aside_only_when_asked(
 ) -> None:
     from textual.widgets import Button
 
-    from glm_tui.core.store import SessionStore
-    from glm_tui.ui.screens.modals import DamagedDatabaseModal
+    from glm_tui.storage.store import SessionStore
+    from glm_tui.ui.dialogs.modals import DamagedDatabaseModal
 
     db = data_dir / "sessions.db"
     db.write_bytes(GARBAGE)
@@ -257,7 +257,7 @@ async def test_damaged_database_is_named_and_moved_aside_only_when_asked(
 
 async def test_damaged_database_quit_leaves_the_file_alone(glm4_server: str,
                                                            data_dir: Path) -> None:
-    from glm_tui.ui.screens.modals import DamagedDatabaseModal
+    from glm_tui.ui.dialogs.modals import DamagedDatabaseModal
 
     db = data_dir / "sessions.db"
     db.write_bytes(GARBAGE)
@@ -275,7 +275,7 @@ async def test_damaged_database_quit_leaves_the_file_alone(glm4_server: str,
 async def test_refused_writes_are_shown_and_saved_when_writing_works_again(
     glm4_server: str, data_dir: Path
 ) -> None:
-    from glm_tui.core.store import SessionStore
+    from glm_tui.storage.store import SessionStore
 
     app = make_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:

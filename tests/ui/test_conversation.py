@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from textual.command import CommandPalette
 
-from glm_tui.core.conversation import MessageStatus, Role
-from glm_tui.core.store import SessionStore
+from glm_tui.model.session import MessageStatus, Role
+from glm_tui.storage.store import SessionStore
 from glm_tui.ui.app import GlmTuiApp
 from glm_tui.ui.commands import CONVERSATION_COMMANDS
 from glm_tui.ui.screens.conversation import ConversationScreen
@@ -316,8 +316,8 @@ async def test_resume_unknown_id_starts_a_new_session_and_says_so(glm4_server: s
 async def test_links_in_replies_open_only_after_confirming(
     glm4_app: GlmTuiApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from glm_tui.ui.screens.modals import LinkConfirmModal
-    from glm_tui.ui.widgets.streaming_markdown import StreamingMarkdown
+    from glm_tui.ui.dialogs.modals import LinkConfirmModal
+    from glm_tui.ui.markdown.widget import StreamingMarkdown
 
     opened: list[str] = []
     monkeypatch.setattr(glm4_app, "open_url", lambda url, **_: opened.append(url))

@@ -7,11 +7,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from glm_tui.core.conversation import MessageStatus, Role, ServerKind
-from glm_tui.core.demo_server import DemoServer
-from glm_tui.core.tools import WEATHER_TOOL
+from glm_tui.chat.tools import WEATHER_TOOL
+from glm_tui.demo.server import DemoServer
+from glm_tui.model.server_kind import ServerKind
+from glm_tui.model.session import MessageStatus, Role
 from glm_tui.ui.app import GlmTuiApp, demo_settings
-from glm_tui.ui.screens.modals import ConfirmModal
+from glm_tui.ui.dialogs.modals import ConfirmModal
 from glm_tui.ui.screens.sampling import SamplingScreen
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.raw_server import RawServer, json_script, stream_script

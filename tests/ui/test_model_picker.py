@@ -12,8 +12,8 @@ from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
-from glm_tui.config import load_settings
-from glm_tui.core.client import ChatClient
+from glm_tui.client.client import ChatClient
+from glm_tui.settings.config import load_settings
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
 from tests.support.raw_server import RawServer, json_script
 

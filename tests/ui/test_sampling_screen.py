@@ -11,9 +11,9 @@ from textual.app import App
 from textual.binding import Binding
 from textual.widgets import Input, OptionList, Static
 
-from glm_tui.config import load_settings
-from glm_tui.core.conversation import ServerKind
-from glm_tui.core.sampling import BUILTIN_PRESETS, Preset, SamplingParams
+from glm_tui.model.sampling import BUILTIN_PRESETS, Preset, SamplingParams
+from glm_tui.model.server_kind import ServerKind
+from glm_tui.settings.config import load_settings
 from glm_tui.ui.screens.sampling import ConfirmScreen, SamplingScreen
 
 SIZE = (130, 60)

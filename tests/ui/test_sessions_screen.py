@@ -12,8 +12,8 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from glm_tui.core.conversation import Message, Role, Session
-from glm_tui.core.store import SessionStore
+from glm_tui.model.session import Message, Role, Session
+from glm_tui.storage.store import SessionStore
 from glm_tui.ui.screens.sessions import (
     ConfirmDeleteModal,
     ExportSessionModal,

@@ -13,8 +13,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from glm_tui.core.conversation import Message, MessageStatus, Role, Session
-from glm_tui.core.store import SessionStore
+from glm_tui.model.session import Message, MessageStatus, Role, Session
+from glm_tui.storage.store import SessionStore
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.ui.conftest import make_app
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import glm_tui.ui.app as app_module
-from glm_tui.core.conversation import Message, MessageStatus, Role, Session
-from glm_tui.core.recorder import SessionRecorder
-from glm_tui.core.store import SessionStore
+from glm_tui.model.session import Message, MessageStatus, Role, Session
+from glm_tui.storage.recorder import SessionRecorder
+from glm_tui.storage.store import SessionStore
 from tests.ui.conftest import ask, make_app, ready, wait_for
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from textual.app import App, ComposeResult
 
-from glm_tui.ui.widgets.streaming_markdown import (
+from glm_tui.ui.markdown.widget import (
     CodeChunk,
     FrozenPage,
     ProseBlock,

@@ -9,8 +9,8 @@ from typing import Any
 from textual.app import App
 from textual.widgets import OptionList, Select, Static, TextArea
 
-from glm_tui.core.tool_library import ToolLibrary
-from glm_tui.core.tools import WEATHER_TOOL, is_enabled, request_tools, tool_name
+from glm_tui.chat.tool_library import ToolLibrary
+from glm_tui.chat.tools import WEATHER_TOOL, is_enabled, request_tools, tool_name
 from glm_tui.ui.screens.tools import ToolsScreen
 
 
@@ -128,7 +128,7 @@ async def test_json_editor_smoke(data_dir: Path) -> None:
 
 
 async def test_escape_asks_before_dropping_an_unapplied_edit(data_dir: Path) -> None:
-    from glm_tui.ui.screens.modals import ConfirmModal
+    from glm_tui.ui.dialogs.modals import ConfirmModal
 
     app = ToolsHost([WEATHER_TOOL], data_dir)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -4,7 +4,8 @@ This module is the orchestration of one chat: what a key press does to the sessi
 cancel, regenerate, edit and resend, copy, system prompt) and the streaming worker that turns the
 client's events into widget updates and autosaves. The drawing lives in
 :mod:`glm_tui.ui.widgets.message_view`; the rules for a reply's status and figures in
-:mod:`glm_tui.core.reply_tracker`; the writing in :class:`~glm_tui.core.recorder.SessionRecorder`.
+:mod:`glm_tui.chat.reply_tracker`; the writing in
+:class:`~glm_tui.storage.recorder.SessionRecorder`.
 
 The session object is the single source of truth: the screen never keeps a second list of
 messages, so what is shown, what is stored and what is sent cannot disagree.
@@ -27,26 +28,19 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from glm_tui.core.conversation import (
-    Message,
-    MessageStatus,
-    Role,
-    ServerKind,
-    Session,
-    build_request,
-    requestable,
-    title_from_question,
-)
-from glm_tui.core.display_text import sanitize_for_display
-from glm_tui.core.events import ErrorKind, TextDelta, ToolCallDelta
-from glm_tui.core.recorder import SessionRecorder
-from glm_tui.core.reply_tracker import ReplyTracker
-from glm_tui.core.server_kinds import send_warnings
-from glm_tui.core.store import StoreError
-from glm_tui.core.tool_library import ToolLibrary
-from glm_tui.core.tool_turns import pending_calls, stream_for_request
-from glm_tui.core.tools import request_tools, tool_choice_label
-from glm_tui.ui.screens.modals import ConfirmModal, LinkConfirmModal, SystemPromptModal
+from glm_tui.chat.reply_tracker import ReplyTracker
+from glm_tui.chat.request import build_request, requestable
+from glm_tui.chat.tool_library import ToolLibrary
+from glm_tui.chat.tool_turns import pending_calls, stream_for_request
+from glm_tui.chat.tools import request_tools, tool_choice_label
+from glm_tui.client.events import ErrorKind, TextDelta, ToolCallDelta
+from glm_tui.model.server_kind import ServerKind, send_warnings
+from glm_tui.model.session import Message, MessageStatus, Role, Session
+from glm_tui.model.text import sanitize_for_display, title_from_question
+from glm_tui.storage.recorder import SessionRecorder
+from glm_tui.storage.store import StoreError
+from glm_tui.ui.dialogs.modals import ConfirmModal, LinkConfirmModal, SystemPromptModal
+from glm_tui.ui.markdown.widget import StreamingMarkdown
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
 from glm_tui.ui.screens.request_view import RequestViewScreen
 from glm_tui.ui.screens.sampling import SamplingScreen
@@ -60,10 +54,9 @@ from glm_tui.ui.widgets.message_view import (
 )
 from glm_tui.ui.widgets.prompt_input import PromptInput
 from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
-from glm_tui.ui.widgets.streaming_markdown import StreamingMarkdown
 
 if TYPE_CHECKING:
-    from glm_tui.core.sampling import SamplingParams
+    from glm_tui.model.sampling import SamplingParams
     from glm_tui.ui.app import GlmTuiApp
 
 STATS_INTERVAL_S = 0.2

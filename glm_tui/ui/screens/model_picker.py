@@ -22,11 +22,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
-from glm_tui.config import ServerProfile
-from glm_tui.core.client import ChatClient
-from glm_tui.core.client_errors import ClientError
-from glm_tui.core.display_text import sanitize_for_display
-from glm_tui.core.server_kinds import describe_kind
+from glm_tui.client.client import ChatClient
+from glm_tui.client.errors import ClientError
+from glm_tui.model.server_kind import describe_kind
+from glm_tui.model.text import sanitize_for_display
+from glm_tui.settings.config import ServerProfile
 
 _PICKER_CSS = """
 {name} {{ align: center middle; }}

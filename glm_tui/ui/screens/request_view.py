@@ -3,7 +3,7 @@
 Trust comes from seeing the bytes: the body here is the dict the client passes on, shown literally
 (a read-only TextArea: no markup, scrollable, selectable). The API key never appears; the copied
 command reads it from the profile's ``api_key_env`` variable, or ``$OPENAI_API_KEY`` when the
-profile names none (see glm_tui.core.request_preview).
+profile names none (see glm_tui.chat.preview).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
-from glm_tui.core.request_preview import (
+from glm_tui.chat.preview import (
     body_json,
     chat_completions_url,
     curl_command,

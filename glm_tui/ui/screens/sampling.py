@@ -26,15 +26,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from glm_tui.config_writer import (
-    ConfigWriteError,
-    delete_preset,
-    preset_name_problem,
-    save_default_sampling,
-    save_preset,
-)
-from glm_tui.core.conversation import ServerKind
-from glm_tui.core.sampling import (
+from glm_tui.model.sampling import (
     BUILTIN_PRESETS,
     FIELD_SPECS,
     Preset,
@@ -44,7 +36,20 @@ from glm_tui.core.sampling import (
     nudge,
     parse_field,
 )
-from glm_tui.core.server_kinds import Support, describe_kind, param_support, send_warnings
+from glm_tui.model.server_kind import (
+    ServerKind,
+    Support,
+    describe_kind,
+    param_support,
+    send_warnings,
+)
+from glm_tui.settings.writer import (
+    ConfigWriteError,
+    delete_preset,
+    preset_name_problem,
+    save_default_sampling,
+    save_preset,
+)
 
 FIELD_ORDER: tuple[str, ...] = tuple(FIELD_SPECS)
 NUMERIC_FIELDS = tuple(name for name in FIELD_ORDER if FIELD_SPECS[name].kind != "stops")

@@ -29,8 +29,8 @@ from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerState
 
-from glm_tui.core.export import export_json, export_markdown
-from glm_tui.core.store import (
+from glm_tui.chat.export import export_json, export_markdown
+from glm_tui.storage.store import (
     SearchHit,
     SessionStore,
     SessionSummary,

@@ -18,11 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from textual.content import Content
 
-from glm_tui.core.conversation import Message, MessageStatus, ToolCall
-from glm_tui.core.display_text import sanitize_for_display
-from glm_tui.core.tool_runner import describe_command, run_handler
-from glm_tui.core.tool_turns import answer, pending_calls, recognise_calls
-from glm_tui.core.tools import (
+from glm_tui.chat.tool_runner import describe_command, run_handler
+from glm_tui.chat.tool_turns import answer, pending_calls, recognise_calls
+from glm_tui.chat.tools import (
     handler_of,
     is_enabled,
     pretty_arguments,
@@ -30,7 +28,9 @@ from glm_tui.core.tools import (
     tool_settings,
     with_settings,
 )
-from glm_tui.ui.screens.modals import ConfirmModal, HandlerChoice, HandlerConfirmModal
+from glm_tui.model.session import Message, MessageStatus, ToolCall
+from glm_tui.model.text import sanitize_for_display
+from glm_tui.ui.dialogs.modals import ConfirmModal, HandlerChoice, HandlerConfirmModal
 
 if TYPE_CHECKING:
     from glm_tui.ui.screens.conversation import ConversationScreen

@@ -22,9 +22,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
-from glm_tui.core.display_text import sanitize_for_display
-from glm_tui.core.tool_library import ToolLibrary, ToolLibraryError
-from glm_tui.core.tools import (
+from glm_tui.chat.tool_library import ToolLibrary, ToolLibraryError
+from glm_tui.chat.tools import (
     TEMPLATES,
     TOOL_CHOICE_MODES,
     check_tool_set,
@@ -38,7 +37,8 @@ from glm_tui.core.tools import (
     tool_settings,
     with_settings,
 )
-from glm_tui.ui.screens.modals import ConfirmModal
+from glm_tui.model.text import sanitize_for_display
+from glm_tui.ui.dialogs.modals import ConfirmModal
 
 ToolsChanged = Callable[[list[dict[str, Any]], str | dict[str, Any] | None], None]
 

@@ -24,11 +24,11 @@ from textual.message import Message as TextualMessage
 from textual.widget import Widget
 from textual.widgets import Static
 
-from glm_tui.core.conversation import Message, MessageStatus, Role, ToolCall
-from glm_tui.core.display_text import sanitize_for_display
-from glm_tui.core.tools import call_warnings, pretty_arguments
-from glm_tui.ui.widgets.markdown_render import last_fenced_block
-from glm_tui.ui.widgets.streaming_markdown import StreamingMarkdown
+from glm_tui.chat.tools import call_warnings, pretty_arguments
+from glm_tui.model.session import Message, MessageStatus, Role, ToolCall
+from glm_tui.model.text import sanitize_for_display
+from glm_tui.ui.markdown.render import last_fenced_block
+from glm_tui.ui.markdown.widget import StreamingMarkdown
 
 INITIAL_WINDOW = 40
 """How many message widgets a freshly opened session mounts (the newest ones)."""

@@ -6,7 +6,7 @@ small LRU cache; the scroll height is simply ``count * ROW_HEIGHT``. The widget 
 the store: the sessions screen adapts `SessionStore` listings and search hits to `SessionRow`.
 
 Every title, preview and snippet is model or user text. It is drawn as plain segments (never parsed
-as markup) after :func:`glm_tui.core.display_text.sanitize_for_display` has made control characters
+as markup) after :func:`glm_tui.model.text.sanitize_for_display` has made control characters
 visible, so a title such as ``[@click=app.quit]x[/]`` or one holding an escape sequence shows
 exactly what it is and does nothing.
 """
@@ -31,7 +31,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from glm_tui.core.display_text import sanitize_for_display
+from glm_tui.model.text import sanitize_for_display
 
 ROW_HEIGHT = 2
 """Lines per session: title and facts, then the preview or the search snippet."""

@@ -14,8 +14,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from glm_tui.core.display_text import sanitize_for_display
-from glm_tui.core.reply_tracker import ReplyStats
+from glm_tui.chat.reply_tracker import ReplyStats
+from glm_tui.model.text import sanitize_for_display
 
 
 class ConnectionState(StrEnum):

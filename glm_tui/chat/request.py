@@ -1,0 +1,116 @@
+"""Turning a session into the request a given server kind accepts.
+
+Everything a server is picky about when *receiving* a conversation lives here (PROTOCOL.md): the
+GLM-4 text server wants string content, the GLM-4V server refuses a system message and accepts one
+JPEG data URL, and no server wants an assistant message last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from glm_tui.chat.tools import request_tools
+from glm_tui.model.server_kind import ServerKind
+from glm_tui.model.session import ImageAttachment, Message, Role, Session
+
+ImageLoader = Callable[[ImageAttachment], str]
+"""Returns a ``data:`` URL for an attachment (JPEG for GLM-4V); provided by the image store."""
+
+
+def build_messages(
+    session: Session,
+    kind: ServerKind,
+    image_loader: ImageLoader | None = None,
+) -> list[dict[str, Any]]:
+    """The OpenAI ``messages`` list for the next request, shaped for the server kind."""
+    system = session.system_prompt.strip()
+    out: list[dict[str, Any]] = []
+    if system and kind is not ServerKind.GLM4V:
+        out.append({"role": "system", "content": session.system_prompt})
+    image_sent = False
+    pending_system = system if kind is ServerKind.GLM4V else ""
+    messages = session.messages
+    for index, message in enumerate(messages):
+        if not message.is_sendable or message.role is Role.SYSTEM:
+            continue
+        if (message.role is Role.USER and index + 1 < len(messages)
+                and messages[index + 1].role is Role.ASSISTANT
+                and not messages[index + 1].is_sendable):
+            # A question whose reply failed before any text stays in the session (nothing
+            # typed is lost; Ctrl+R asks it again) but is not context for the next question.
+            continue
+        entry: dict[str, Any] = {"role": message.role.value}
+        if message.role is Role.ASSISTANT and message.sendable_tool_calls:
+            entry["content"] = message.content or None
+            entry["tool_calls"] = [call.to_openai() for call in message.sendable_tool_calls]
+        elif message.role is Role.TOOL:
+            entry = {
+                "tool_call_id": message.tool_call_id,
+                "role": "tool",
+                "name": message.name,
+                "content": message.content,
+            }
+        else:
+            text = message.content
+            if pending_system and message.role is Role.USER:
+                # GLM-4V answers a system message with HTTP 500: fold it into the first question.
+                text = f"{pending_system}\n\n{text}"
+                pending_system = ""
+            images = [] if kind is ServerKind.GLM4 else message.images
+            if kind is ServerKind.GLM4V:
+                # One image per request: the server uses the first and drops the rest.
+                images = [] if image_sent else images[:1]
+            if images and image_loader is not None:
+                parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+                for image in images:
+                    parts.append({"type": "image_url", "image_url": {"url": image_loader(image)}})
+                image_sent = True
+                entry["content"] = parts
+            else:
+                entry["content"] = text
+        previous = out[-1] if out else None
+        if (previous is not None and previous["role"] == "user" and entry["role"] == "user"
+                and isinstance(previous["content"], str) and isinstance(entry["content"], str)):
+            # Two questions in a row (the first never got a reply at all): servers whose chat
+            # template needs user/assistant turns to alternate refuse that, so both go as one.
+            previous["content"] = f"{previous['content']}\n\n{entry['content']}"
+            continue
+        out.append(entry)
+    return out
+
+
+def build_request(
+    session: Session,
+    kind: ServerKind,
+    *,
+    image_loader: ImageLoader | None = None,
+    stream: bool | None = None,
+) -> dict[str, Any]:
+    """The full keyword arguments for ``chat.completions.create`` (and the JSON body sent).
+
+    Unset sampling values are left out; ``max_tokens`` is sent as ``max_tokens`` (the GLM-4 server
+    ignores ``max_completion_tokens``). Tools and ``tool_choice`` are sent only when tools exist.
+    """
+    request: dict[str, Any] = {
+        "model": session.model,
+        "messages": build_messages(session, kind, image_loader),
+        "stream": session.stream if stream is None else stream,
+    }
+    request.update(session.sampling.to_request())
+
+    tools = request_tools(session.tools)
+    if tools:
+        request["tools"] = tools
+        if session.tool_choice is not None:
+            request["tool_choice"] = session.tool_choice
+    return request
+
+
+def requestable(messages: Sequence[Message]) -> bool:
+    """Whether a conversation ends in a turn the model can answer (not an assistant message)."""
+    for message in reversed(messages):
+        if not message.is_sendable:
+            continue
+        return message.role is not Role.ASSISTANT
+    return False

@@ -1,0 +1,359 @@
+"""``glm-tui ask PROMPT``: one question, the reply streamed to stdout, for scripts and pipes.
+
+stdout carries the model's text exactly as it arrived (or, with ``--json``, the final message
+object), so that ``glm-tui ask ... > answer.md`` is the answer and nothing else. Everything meant
+for the person (warnings, errors, tool calls in text mode) goes to stderr. Exit status: 0 for a
+reply, 1 when the server or the connection failed (any text already printed stays printed), 2 for
+a usage or configuration error, 130 when interrupted with Ctrl+C.
+
+Only when stdout is a terminal is the text passed through the display sanitiser, so that a reply
+cannot move the cursor, retitle the window or plant a hyperlink; a pipe gets the bytes unchanged.
+
+Heavy imports (the client, and through it ``openai``) happen inside :func:`run_ask`, never at
+module import, because the CLI imports this module to build ``--help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from glm_tui.model.server_kind import ServerKind
+    from glm_tui.model.session import ToolCall
+    from glm_tui.settings.config import ServerProfile, Settings
+
+# Flag -> SamplingParams field; values are parsed with core.sampling.parse_field.
+SAMPLING_FLAGS: tuple[tuple[str, str], ...] = (
+    ("--temperature", "temperature"),
+    ("--top-p", "top_p"),
+    ("--presence-penalty", "presence_penalty"),
+    ("--max-tokens", "max_tokens"),
+)
+
+EXIT_OK = 0
+EXIT_SERVER = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+def add_ask_parser(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    parents: list[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Add the ``ask`` subcommand. Options also given before ``ask`` are not overwritten."""
+    parser = subparsers.add_parser(
+        "ask",
+        parents=parents,
+        help="ask one question and print the reply (for scripts)",
+        description="Ask one question and stream the reply to stdout. Errors go to stderr; exit "
+        "status 1 for a server or connection error, 2 for a usage or config error.",
+    )
+    parser.add_argument("prompt", metavar="PROMPT",
+                        help="the question; '-' reads it from standard input")
+    parser.add_argument("--system", metavar="TEXT", default=None, help="a system prompt")
+    keep = argparse.SUPPRESS
+    parser.add_argument("--server", metavar="NAME", default=keep,
+                        help="the server profile from the config file")
+    parser.add_argument("--base-url", metavar="URL", default=keep, help="the server's base URL")
+    parser.add_argument("--api-key", metavar="KEY", default=keep, help="the api key to send")
+    parser.add_argument("--model", metavar="M", default=keep, help="the model name to request")
+    for flag, name in SAMPLING_FLAGS:
+        parser.add_argument(flag, dest=name, metavar="N", default=None,
+                            help=f"{name} for this request (default: the config's [sampling])")
+    parser.add_argument("--tools", metavar="FILE", type=Path, default=None,
+                        help="a JSON file with OpenAI tool entries (a list, or one entry); "
+                        "the model may call them (tool_choice auto)")
+    parser.add_argument("--no-stream", action="store_true",
+                        help="ask for the whole reply at once instead of streaming")
+    parser.add_argument("--json", action="store_true",
+                        help='print the final message as JSON: {"role", "content", "tool_calls"}')
+    parser.add_argument("--demo", action="store_true", default=keep,
+                        help="ask the built-in demo server (started in-process on loopback)")
+    return parser
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    """Run ``ask`` with parsed arguments; returns the exit status."""
+    try:
+        return _ask(args)
+    except KeyboardInterrupt:
+        print("\nglm-tui: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings | None:
+    """The settings the location flags ask for, or ``None`` after printing why they are unusable.
+
+    Shared by ``ask`` and the app (``glm_tui.cli`` imports it from here: this module is already
+    imported to build ``--help``, and cannot import the CLI back) so both word a broken config
+    file the same way. Warnings are not printed here: ``ask`` prints them, the app shows them.
+    """
+    from glm_tui.settings.config import SettingsError, load_settings
+
+    try:
+        return load_settings(
+            config_path=args.config, data_dir=args.data_dir, server=args.server,
+            base_url=args.base_url, api_key=args.api_key, model=args.model,
+        )
+    except SettingsError as exc:
+        print(f"glm-tui: error: {exc}", file=sys.stderr)
+        return None
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from glm_tui.model.sampling import SamplingError, parse_field
+
+    # From stdin, the newline that ends the last line (`echo ... |`) is not part of the question.
+    prompt = sys.stdin.read().rstrip("\r\n") if args.prompt == "-" else str(args.prompt)
+    if not prompt.strip():
+        return _usage_error("the prompt is empty; nothing was sent")
+    overrides: dict[str, Any] = {}
+    for flag, name in SAMPLING_FLAGS:
+        text = getattr(args, name, None)
+        if text is None:
+            continue
+        try:
+            overrides[name] = parse_field(name, text)
+        except SamplingError as exc:
+            return _usage_error(f"{flag}: {exc.reason}")
+    try:
+        tools = _load_tools(args.tools) if args.tools is not None else []
+    except ValueError as exc:
+        return _usage_error(f"--tools {args.tools}: {exc}")
+    if args.demo and (args.base_url is not None or args.server is not None):
+        return _usage_error("--demo asks the built-in demo server; drop --base-url / --server")
+    settings = settings_from_args(args)
+    if settings is None:
+        return EXIT_USAGE
+    for warning in settings.warnings:
+        print(f"glm-tui: warning: {warning}", file=sys.stderr)
+
+    request = _build(settings, prompt, args, overrides, tools)
+    if args.demo:
+        return _ask_demo(settings, request, json_mode=args.json)
+    profile = settings.profile
+    return _run(settings, profile.base_url, profile.api_key, request, json_mode=args.json)
+
+
+def _build(
+    settings: Settings,
+    prompt: str,
+    args: argparse.Namespace,
+    overrides: dict[str, Any],
+    tools: list[dict[str, Any]],
+) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from glm_tui.chat.request import build_request
+    from glm_tui.model.session import Message, Role, Session
+
+    profile = settings.profile
+    model = args.model if args.model is not None else ("glm-4" if args.demo else profile.model)
+    session = Session(
+        server_profile=profile.name,
+        model=model,
+        system_prompt=args.system or "",
+        sampling=replace(settings.sampling, **overrides),
+        tools=tools,
+        tool_choice="auto" if tools else None,
+        stream=settings.stream and not args.no_stream,
+        messages=[Message(Role.USER, prompt)],
+    )
+    return build_request(session, _kind(profile, model, demo=bool(args.demo)))
+
+
+def _kind(profile: ServerProfile, model: str, *, demo: bool) -> ServerKind:
+    """The configured kind, else a guess that is safe for any server without asking it first.
+
+    A hosted API is known by its host. GLM-4V refuses a system message, so a ``4v`` model gets
+    the GLM-4V shaping; anything else is sent the plain OpenAI way, which every server accepts for
+    a text-only question (one question does not justify a ``/v1/models`` round trip).
+    """
+    from glm_tui.model.server_kind import ServerKind, kind_from_url
+
+    if demo:
+        return ServerKind.GLM4V if "4v" in model.lower() else ServerKind.GLM4
+    if profile.kind is not None:
+        return profile.kind
+    by_url = kind_from_url(profile.base_url)
+    if by_url is not None:
+        return by_url
+    return ServerKind.GLM4V if "4v" in model.lower() else ServerKind.GENERIC
+
+
+def _load_tools(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot be read: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"is not valid JSON: {exc}") from None
+    entries = data if isinstance(data, list) else [data]
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            raise ValueError(f"entry {index} is not a tool object with a \"type\"")
+    return entries
+
+
+def _ask_demo(settings: Settings, request: dict[str, Any], *, json_mode: bool) -> int:
+    from glm_tui.demo.server import DemoServer
+
+    server = DemoServer(flavor="glm4")
+    url = server.start()
+    try:
+        return _run(settings, url, "EMPTY", request, json_mode=json_mode)
+    finally:
+        server.stop()
+
+
+def _run(
+    settings: Settings, base_url: str, api_key: str, request: dict[str, Any], *, json_mode: bool
+) -> int:
+    import asyncio
+
+    stdout = sys.stdout
+    tty = stdout.isatty()
+    sanitize: Callable[[str], str] | None = None
+    if tty:
+        from glm_tui.model.text import sanitize_for_display
+
+        sanitize = sanitize_for_display
+    writer = _TextWriter(stdout, sanitize, enabled=not json_mode)
+    try:
+        return asyncio.run(_stream(settings, base_url, api_key, request, writer, json_mode))
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other Unix tools do.
+        _silence_stdout()
+        return EXIT_SERVER
+
+
+async def _stream(
+    settings: Settings,
+    base_url: str,
+    api_key: str,
+    request: dict[str, Any],
+    writer: _TextWriter,
+    json_mode: bool,
+) -> int:
+    from contextlib import aclosing
+
+    from glm_tui.client.client import ChatClient
+    from glm_tui.client.events import Finished, StreamError, TextDelta
+
+    client = ChatClient(base_url, api_key, connect_timeout=settings.connect_timeout,
+                        read_timeout=settings.read_timeout)
+    try:
+        # aclosing: leaving early (a broken pipe, Ctrl+C) closes the HTTP stream at once.
+        async with aclosing(client.chat(request)) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    writer.write(event.text)
+                elif isinstance(event, Finished):
+                    writer.finish()
+                    if json_mode:
+                        _print_json(event.text, event.tool_calls)
+                    else:
+                        _describe_tool_calls(event.tool_calls)
+                    return EXIT_OK
+                elif isinstance(event, StreamError):
+                    writer.finish()
+                    _report_error(event, printed=writer.printed)
+                    return EXIT_SERVER
+    finally:
+        await client.aclose()
+    writer.finish()
+    print("glm-tui: error: the reply ended without finishing", file=sys.stderr)
+    return EXIT_SERVER
+
+
+def _print_json(text: str, tool_calls: tuple[ToolCall, ...]) -> None:
+    message = {
+        "role": "assistant",
+        "content": None if (tool_calls and not text) else text,
+        "tool_calls": [call.to_openai() for call in tool_calls],
+    }
+    sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _describe_tool_calls(tool_calls: tuple[ToolCall, ...]) -> None:
+    """In text mode a tool call is not reply text: tell the person on stderr how to get it."""
+    for call in tool_calls:
+        print(f"glm-tui: the model called the tool {call.name} with {call.arguments} "
+              "(use --json to get the call as data)", file=sys.stderr)
+
+
+def _report_error(event: Any, *, printed: bool) -> None:
+    message = str(event.message)
+    detail = event.server_detail
+    if detail and detail not in message:
+        message = f"{message}\n  the server said: {detail}"
+    print(f"glm-tui: error: {message}", file=sys.stderr)
+    if printed:
+        print("glm-tui: the reply was interrupted: the text printed is incomplete",
+              file=sys.stderr)
+
+
+def _usage_error(message: str) -> int:
+    print(f"glm-tui ask: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+class _TextWriter:
+    """Writes reply text as it streams; on a terminal, through the display sanitiser.
+
+    The sanitiser works character by character, so a control sequence split across two deltas
+    is made harmless either way. The one pair it reads together is ``\r\n`` (kept as a line
+    break), so a delta ending in ``\r`` is held back until the next one shows what follows.
+    """
+
+    def __init__(self, stream: TextIO, sanitize: Callable[[str], str] | None, *,
+                 enabled: bool = True) -> None:
+        self.stream = stream
+        self.sanitize = sanitize
+        self.enabled = enabled
+        self.pending = ""
+        self.printed = False
+        self.ends_with_newline = True
+
+    def write(self, text: str) -> None:
+        if not self.enabled or not text:
+            return
+        if self.sanitize is None:
+            self._emit(text)
+            return
+        text = self.pending + text
+        self.pending = "\r" if text.endswith("\r") else ""
+        self._emit(self.sanitize(text[: len(text) - len(self.pending)]))
+
+    def finish(self) -> None:
+        """Flush what is held; on a terminal end with a newline so the shell prompt starts clean."""
+        if not self.enabled:
+            return
+        if self.pending and self.sanitize is not None:
+            self._emit(self.sanitize(self.pending))
+        self.pending = ""
+        if self.sanitize is not None and self.printed and not self.ends_with_newline:
+            self._emit("\n")
+
+    def _emit(self, text: str) -> None:
+        if not text:
+            return
+        self.stream.write(text)
+        self.stream.flush()
+        self.printed = True
+        self.ends_with_newline = text.endswith("\n")

@@ -1,0 +1,80 @@
+"""The typed events a chat request turns into.
+
+`ChatClient.chat()` yields these; the UI worker and the `ask` command consume them. They are plain
+frozen dataclasses so that the UI can import them without importing ``openai``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from glm_tui.model.session import ToolCall
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The server accepted the request (response headers arrived); tokens may follow."""
+
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of reply text, in order."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A fragment of a tool call; fragments are accumulated by ``index``.
+
+    ``call`` is the accumulated state of that call so far, so a consumer can draw it without
+    keeping its own buffers.
+    """
+
+    index: int
+    arguments_fragment: str
+    call: ToolCall
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """Token counts. ``estimated`` is True when the server sent none and the client counted."""
+
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    estimated: bool = False
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The reply ended normally (with or without a finish_reason from the server)."""
+
+    reason: str | None
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+class ErrorKind(StrEnum):
+    UNREACHABLE = "unreachable"  # could not connect at all
+    TIMEOUT = "timeout"  # connect or idle-read timeout
+    HTTP = "http"  # the server answered with an error status
+    INTERRUPTED = "interrupted"  # the stream broke after it started
+    PROTOCOL = "protocol"  # the server sent something that cannot be understood
+
+
+@dataclass(frozen=True)
+class StreamError:
+    """A failure, already worded for a person; ``text`` is whatever reply text arrived before it."""
+
+    kind: ErrorKind
+    message: str
+    status: int | None = None
+    server_detail: str | None = None
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
+ChatEvent = Connected | TextDelta | ToolCallDelta | UsageReport | Finished | StreamError

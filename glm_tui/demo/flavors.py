@@ -1,0 +1,363 @@
+"""How each demo server flavour answers a chat request that passed its checks.
+
+Why it exists: the GLM-4 text server, the GLM-4V vision server and a clean OpenAI server differ
+in more than framing: which sampling values crash them, whether a text answer streams when tools
+are passed, how tool calls are streamed, what usage they report. This module decides, per
+flavour, what to send and when (in generated tokens); ``demo_replies`` supplies the reply text,
+``demo_wire`` the bytes, and ``demo_server`` sends the result at the paced times. Every answer
+is a value (``Reply`` or ``StreamPlan``); errors are raised as ``Reply``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from glm_tui.demo.replies import (
+    Conversation,
+    Directives,
+    ImageInfo,
+    ImageProblem,
+    ReplyPlan,
+    ToolPlan,
+    count_tokens,
+    decode_data_url,
+    inspect_image,
+    message_text,
+    plan_reply,
+    tokenize,
+)
+from glm_tui.demo.wire import (
+    Frame,
+    Glm4Chunks,
+    Glm4vChunks,
+    OpenAIChunks,
+    Reply,
+    StreamPlan,
+    call_id,
+    complete_reply,
+    glm4_tool_call,
+    openai_error,
+    plain_error,
+)
+
+GLM4_DEFAULT_MAX_TOKENS = 1024
+IMAGE_PROMPT_TOKENS = 1602  # what one image costs GLM-4V's prompt
+JPEG_PREFIX = "data:image/jpeg;base64,"
+
+Answer = Reply | StreamPlan
+
+
+@dataclass
+class Chat:
+    """A chat request after its flavour's checks, with what the reply needs."""
+
+    body: dict[str, Any]
+    model: str
+    messages: list[dict[str, Any]]
+    stream: bool
+    tools: list[dict[str, Any]]
+    tool_choice: Any
+    directives: Directives
+    max_tokens: int | None = None
+    include_usage: bool = False
+    image: ImageInfo | None = None
+    prompt_tokens: int = 0
+    created: int = field(default_factory=lambda: int(time.time()))
+
+
+def _prompt_tokens(body: dict[str, Any], messages: Sequence[dict[str, Any]], image: bool) -> int:
+    total = 2 + sum(count_tokens(message_text(m)) + 3 for m in messages)
+    if body.get("tools"):
+        total += count_tokens(json.dumps(body["tools"], ensure_ascii=False))
+    return total + (IMAGE_PROMPT_TOKENS if image else 0)
+
+
+@dataclass
+class _Tokens:
+    """The reply split into tokens, shortened by max_tokens and the cut directive."""
+
+    tokens: list[str]
+    finish: str
+    cut: bool
+
+    @property
+    def text(self) -> str:
+        return "".join(self.tokens)
+
+    @property
+    def cut_text(self) -> str | None:
+        """The text a non-streamed body is cut after, or None when it is sent whole."""
+        return self.text if self.cut else None
+
+
+def _reply_tokens(text: str, plan: ReplyPlan, chat: Chat) -> _Tokens:
+    tokens = tokenize(text)
+    finish = "stop"
+    if not plan.exact and chat.max_tokens is not None and len(tokens) > chat.max_tokens:
+        tokens = tokens[: chat.max_tokens]
+        finish = "length"
+    cut = chat.directives.cut
+    if cut is None:
+        return _Tokens(tokens, finish, False)
+    return _Tokens(_cut_tokens(tokens, cut), finish, True)
+
+
+def _cut_tokens(tokens: list[str], limit: int) -> list[str]:
+    """The tokens holding the first ``limit`` characters (the last one shortened)."""
+    out: list[str] = []
+    left = limit
+    for token in tokens:
+        if left <= 0:
+            break
+        out.append(token[:left])
+        left -= len(out[-1])
+    return out
+
+
+def _argument_tokens(call: ToolPlan, chat: Chat) -> list[str]:
+    """A tool call's argument text as streamed tokens, cut short by the cut directive."""
+    tokens = tokenize(call.arguments)
+    cut = chat.directives.cut
+    return tokens if cut is None else _cut_tokens(tokens, cut)
+
+
+def _raw_tool_text(call: ToolPlan) -> str:
+    """What GLM-4 generates for a tool call: the name, a newline, the JSON arguments."""
+    return f"{call.name}\n{call.arguments}"
+
+
+def _lead_tokens(call: ToolPlan) -> int:
+    """Tokens generated before the arguments start (the name and its newline)."""
+    return count_tokens(call.name + "\n")
+
+
+def _image_urls(messages: Sequence[dict[str, Any]]) -> list[str]:
+    urls: list[str] = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            urls.extend(
+                part["image_url"]["url"]
+                for part in content
+                if isinstance(part, dict) and part.get("type") == "image_url"
+            )
+    return urls
+
+
+# ---------------------------------------------------------------------------------------------
+# glm4 flavour: the GLM-4 text server
+
+
+def answer_glm4(chat: Chat) -> Answer:
+    """The GLM-4 text server (``basic_demo/glm_server.py``) answering ``chat``."""
+    body = chat.body
+    raw_tools = body.get("tools")
+    tools: list[dict[str, Any]] = (
+        [raw_tools] if isinstance(raw_tools, dict)
+        else [t for t in raw_tools or [] if isinstance(t, dict)]
+    )
+    temperature = body.get("temperature", 0.8)
+    top_p = body.get("top_p", 0.8)
+    penalty = body.get("repetition_penalty", 1.1)
+    max_tokens = body.get("max_tokens")
+    # vLLM's SamplingParams raises ValueError for these; FastAPI turns that into a bare 500.
+    if (
+        (temperature is not None and temperature < 0)
+        or (top_p is not None and not 0 < top_p <= 1)
+        or (penalty is not None and not 0 < penalty <= 2)
+        or (max_tokens is not None and max_tokens < 0)
+    ):
+        raise plain_error()
+    has_builtin = bool(raw_tools) and (
+        isinstance(raw_tools, dict) or any(not isinstance(t.get("function"), dict) for t in tools)
+    )
+    if chat.stream and has_builtin:
+        raise plain_error()  # tools without "function" raise KeyError before the stream starts
+    chat.max_tokens = int(max_tokens or GLM4_DEFAULT_MAX_TOKENS)
+    choice = chat.tool_choice
+    active = tools if choice != "none" else []
+    if isinstance(choice, dict):
+        wanted = (choice.get("function") or {}).get("name")
+        active = [t for t in tools if (t.get("function") or {}).get("name") == wanted]
+    chat.prompt_tokens = _prompt_tokens(body, chat.messages, False)
+    conv = Conversation(chat.messages, chat.model, active, choice, honour_system=not active)
+    plan = plan_reply(conv)
+    if plan.tool_call is not None and has_builtin:
+        # process_response fails on the tool without "function": the raw model text comes back.
+        plan = ReplyPlan(text=_raw_tool_text(plan.tool_call), exact=True)
+    withhold = bool(active) and choice != "none"
+    if not chat.stream:
+        return _glm4_complete(chat, plan)
+    if plan.tool_call is not None:
+        return _glm4_tool_stream(chat, plan.tool_call)
+    return _glm4_text_stream(chat, plan, withhold)
+
+
+def _glm4_complete(chat: Chat, plan: ReplyPlan) -> Reply:
+    message: dict[str, Any] = {"role": "assistant", "content": None, "function_call": None,
+                               "tool_calls": None}
+    call = plan.tool_call
+    if call is not None:
+        output = _raw_tool_text(call)
+        reply = _reply_tokens(output, ReplyPlan(text=output, exact=True), chat)
+        message["tool_calls"] = [glm4_tool_call(call_id(), call.name, call.arguments)]
+        finish, cut_text = "tool_calls", None  # a tool call is never cut
+    else:
+        reply = _reply_tokens(plan.text, plan, chat)
+        message["content"] = reply.text
+        finish, cut_text = "stop", reply.cut_text  # the server never reports "length" here
+    completion = len(reply.tokens)
+    data = Glm4Chunks(chat.model, chat.created).complete(
+        message, finish, chat.prompt_tokens, completion
+    )
+    return complete_reply(data, completion, cut_text)
+
+
+def _glm4_text_stream(chat: Chat, plan: ReplyPlan, withhold: bool) -> StreamPlan:
+    chunks = Glm4Chunks(chat.model, chat.created)
+    reply = _reply_tokens(plan.text, plan, chat)
+    tokens = reply.tokens or ([] if reply.cut else [""])  # an empty answer is one empty chunk
+    finish = None if reply.cut else reply.finish
+    if withhold:
+        # Tools passed and a text answer: nothing streams until the whole text is generated,
+        # then one chunk whose finish_reason the server hardcodes to "stop".
+        count = max(len(tokens), 1)
+        out = [Frame(count, chunks.text(reply.text, None if reply.cut else "stop"))]
+        if not reply.cut:
+            out.append(Frame(count, chunks.done))
+        return StreamPlan(out, headers_due=count, abort=reply.cut)
+    out = [
+        Frame(k + 1, chunks.text(token, finish if k == len(tokens) - 1 else None))
+        for k, token in enumerate(tokens)
+    ]
+    if not reply.cut:
+        out.append(Frame(len(tokens), chunks.done))
+    return StreamPlan(out, headers_due=1, abort=reply.cut)
+
+
+def _glm4_tool_stream(chat: Chat, call: ToolPlan) -> StreamPlan:
+    """An id+name chunk, one chunk per argument token, a ``tool_calls`` finish, no [DONE]."""
+    chunks = Glm4Chunks(chat.model, chat.created)
+    lead = _lead_tokens(call)
+    arguments = _argument_tokens(call, chat)
+    first = chunks.tool_delta(glm4_tool_call(call_id(), call.name, ""), first=True)
+    out = [Frame(lead + 1, chunks.chunk(first, None))]
+    for k, token in enumerate(arguments):
+        delta = chunks.tool_delta(glm4_tool_call(None, None, token), first=False)
+        out.append(Frame(lead + k + 1, chunks.chunk(delta, None)))
+    cut = chat.directives.cut is not None
+    if not cut:
+        last = chunks.chunk(chunks.tool_delta(None, first=False), "tool_calls", usage_null=True)
+        out.append(Frame(lead + len(arguments), last))
+    return StreamPlan(out, headers_due=lead + 1, abort=cut)
+
+
+# ---------------------------------------------------------------------------------------------
+# glm4 flavour with a "4v" model: the GLM-4V vision server
+
+
+def answer_glm4v(chat: Chat) -> Answer:
+    """The GLM-4V vision server answering ``chat``: strict history, JPEG data URLs only."""
+    previous = None
+    for message in chat.messages:
+        role = message.get("role")
+        # process_history_and_images asserts on these; FastAPI answers a bare 500.
+        if role == "system" or (role == "assistant" and previous in (None, "assistant")):
+            raise plain_error()
+        previous = role
+    for url in _image_urls(chat.messages):
+        if not url.startswith(JPEG_PREFIX):
+            raise plain_error()  # anything else is fetched over HTTP; the demo never does
+        try:
+            info = inspect_image(decode_data_url(url))
+        except ImageProblem:
+            raise plain_error() from None
+        chat.image = chat.image or info  # one image per request: the first one is used
+    chat.max_tokens = int(chat.body.get("max_tokens") or GLM4_DEFAULT_MAX_TOKENS)
+    chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, chat.image is not None)
+    plan = plan_reply(Conversation(chat.messages, chat.model, image=chat.image))
+    reply = _reply_tokens(plan.text, plan, chat)
+    chunks = Glm4vChunks(chat.model, chat.created)
+    if not chat.stream:
+        completion = len(reply.tokens)
+        data = chunks.complete(reply.text, chat.prompt_tokens, completion)
+        return complete_reply(data, completion, reply.cut_text)
+    # A role chunk, content chunks, an empty-content chunk and an empty delta; no [DONE].
+    out = [Frame(0, chunks.chunk({"role": "assistant"}))]
+    out.extend(
+        Frame(k + 1, chunks.chunk({"role": "assistant", "content": token}))
+        for k, token in enumerate(reply.tokens)
+    )
+    if not reply.cut:
+        out.append(Frame(len(reply.tokens), chunks.chunk({"role": "assistant", "content": ""})))
+        out.append(Frame(len(reply.tokens), chunks.chunk({})))
+    return StreamPlan(out, abort=reply.cut)
+
+
+# ---------------------------------------------------------------------------------------------
+# openai flavour
+
+
+def answer_openai(chat: Chat) -> Answer:
+    """A clean OpenAI server answering ``chat``: any data: URL image, usage when asked."""
+    for url in _image_urls(chat.messages):
+        if not url.startswith("data:"):
+            raise openai_error(
+                400, "The demo server does not download images; attach the image as a data: URL.",
+                "invalid_image_url",
+            )
+        try:
+            chat.image = inspect_image(decode_data_url(url))  # the latest image is described
+        except ImageProblem as problem:
+            raise openai_error(400, f"Could not read the attached image: {problem}.",
+                               "invalid_image") from None
+    tools = [t for t in chat.tools if t.get("type") == "function"]
+    limit = chat.body.get("max_tokens") or chat.body.get("max_completion_tokens")
+    chat.max_tokens = int(limit) if limit else None
+    options = chat.body.get("stream_options")
+    chat.include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, chat.image is not None)
+    plan = plan_reply(Conversation(chat.messages, chat.model, tools, chat.tool_choice,
+                                   image=chat.image))
+    chunks = OpenAIChunks(chat.model, chat.created, chat.prompt_tokens, chat.include_usage)
+    if plan.tool_call is not None:
+        return _openai_tool_call(chat, chunks, plan.tool_call)
+    reply = _reply_tokens(plan.text, plan, chat)
+    completion = len(reply.tokens)
+    if not chat.stream:
+        message = {"role": "assistant", "content": reply.text}
+        data = chunks.complete(message, reply.finish, completion)
+        return complete_reply(data, completion, reply.cut_text)
+    out = [chunks.opening()]
+    out.extend(Frame(k + 1, chunks.chunk({"content": token}))
+               for k, token in enumerate(reply.tokens))
+    if reply.cut:
+        return StreamPlan(out, abort=True)
+    return chunks.finish(out, reply.finish, completion)
+
+
+def _openai_tool_call(chat: Chat, chunks: OpenAIChunks, call: ToolPlan) -> Answer:
+    """A tool call: whole in one body, or streamed as id+name then argument fragments."""
+    ref = call_id()
+    completion = count_tokens(_raw_tool_text(call))
+    if not chat.stream:
+        message = {"role": "assistant", "content": None, "tool_calls": [{
+            "id": ref, "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments},
+        }]}
+        return complete_reply(chunks.complete(message, "tool_calls", completion), completion)
+    lead = _lead_tokens(call)
+    out = [chunks.opening(),
+           Frame(lead, chunks.chunk({"tool_calls": [{
+               "index": 0, "id": ref, "type": "function",
+               "function": {"name": call.name, "arguments": ""}}]}))]
+    out.extend(
+        Frame(lead + k + 1, chunks.chunk(
+            {"tool_calls": [{"index": 0, "function": {"arguments": token}}]}))
+        for k, token in enumerate(_argument_tokens(call, chat))
+    )
+    return chunks.finish(out, "tool_calls", completion)

@@ -1,0 +1,194 @@
+"""What each kind of server does with each sampling setting, and telling the kinds apart.
+
+A setting the server silently drops is worse than one it does not offer: the person tunes it,
+compares answers, and draws conclusions from noise. So every field of the settings screen says
+what *this* server does with it (PROTOCOL.md), and values a server is known to reject are named
+before the request goes out rather than after an opaque error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from glm_tui.model.sampling import FIELD_SPECS, SamplingParams
+
+
+class ServerKind(StrEnum):
+    """What a server profile talks to; decides request shaping and which settings are honoured."""
+
+    GLM4 = "glm4"
+    GLM4V = "glm4v"
+    OPENAI = "openai"
+    ZHIPU = "zhipu"  # the hosted GLM API (open.bigmodel.cn): rejects top_p = 1 and temperature = 0
+    GENERIC = "generic"
+
+
+class Support(StrEnum):
+    """How a server treats one sampling setting."""
+
+    HONOURED = "honoured"  # sent and used
+    IGNORED = "ignored"  # sent (or not) but dropped or without effect: changing it changes nothing
+    BOUNDED = "bounded"  # used, but some values inside glm-tui's range are rejected
+    UNKNOWN = "unknown"  # an unidentified server: sent as set, most servers use it
+
+
+@dataclass(frozen=True)
+class ParamSupport:
+    """One setting on one server kind: the verdict and the words shown beside the field."""
+
+    field: str
+    support: Support
+    note: str
+
+
+@dataclass(frozen=True)
+class SendWarning:
+    """A set value the server is known to refuse, with what to use instead."""
+
+    field: str
+    message: str
+
+
+KIND_LABELS: dict[ServerKind, str] = {
+    ServerKind.GLM4: "GLM-4 local server",
+    ServerKind.GLM4V: "GLM-4V local server",
+    ServerKind.OPENAI: "OpenAI",
+    ServerKind.ZHIPU: "hosted GLM API (Zhipu)",
+    ServerKind.GENERIC: "OpenAI-compatible server",
+}
+
+_GLM4_DROPPED = ("presence_penalty", "frequency_penalty", "seed", "stop")
+
+_NOTES: dict[ServerKind, dict[str, tuple[Support, str]]] = {
+    ServerKind.GLM4: {
+        "temperature": (Support.HONOURED, "used; the server's own default is 0.8"),
+        "top_p": (Support.HONOURED, "used; the server's own default is 0.8"),
+        "max_tokens": (Support.HONOURED, "used; empty means the server's 1024"),
+        **{
+            name: (Support.IGNORED, "ignored: the GLM-4 local server drops it")
+            for name in _GLM4_DROPPED
+        },
+        "presence_penalty": (
+            Support.IGNORED,
+            "ignored: the GLM-4 local server drops it (fixed at 1.0)",
+        ),
+    },
+    ServerKind.GLM4V: {
+        "temperature": (Support.IGNORED, "no effect: GLM-4V samples greedily (top_k 1)"),
+        "top_p": (Support.IGNORED, "no effect: GLM-4V samples greedily (top_k 1)"),
+        "max_tokens": (Support.HONOURED, "used; empty means the server's 1024"),
+        **{
+            name: (Support.IGNORED, "ignored: the GLM-4V local server drops it")
+            for name in _GLM4_DROPPED
+        },
+    },
+    ServerKind.ZHIPU: {
+        "temperature": (Support.BOUNDED, "used; the hosted GLM API rejects exactly 0"),
+        "top_p": (Support.BOUNDED, "used; the hosted GLM API rejects exactly 1"),
+        "max_tokens": (Support.HONOURED, "used"),
+        "presence_penalty": (Support.IGNORED, "not a hosted GLM API parameter: expect no effect"),
+        "frequency_penalty": (Support.IGNORED, "not a hosted GLM API parameter: expect no effect"),
+        "seed": (Support.IGNORED, "not a hosted GLM API parameter: expect no effect"),
+        "stop": (Support.HONOURED, "used"),
+    },
+    ServerKind.OPENAI: {name: (Support.HONOURED, "used") for name in FIELD_SPECS},
+    ServerKind.GENERIC: {
+        name: (Support.UNKNOWN, "sent as set; most OpenAI-compatible servers use it")
+        for name in FIELD_SPECS
+    },
+}
+
+
+def param_support(kind: ServerKind | None, field: str) -> ParamSupport:
+    """What ``kind`` does with ``field``; an unknown kind (``None``) is treated as generic."""
+    if field not in FIELD_SPECS:
+        raise KeyError(field)
+    support, note = _NOTES[kind or ServerKind.GENERIC][field]
+    return ParamSupport(field, support, note)
+
+
+def ignored_fields(kind: ServerKind | None, params: SamplingParams) -> list[str]:
+    """The fields that are set (so sent) but that this server drops or ignores."""
+    sent = params.to_request()
+    return [
+        name for name in FIELD_SPECS
+        if name in sent and param_support(kind, name).support is Support.IGNORED
+    ]
+
+
+def send_warnings(kind: ServerKind | None, params: SamplingParams) -> list[SendWarning]:
+    """Set values the server will reject; the caller warns before sending.
+
+    The hosted GLM API answers ``top_p = 1`` and ``temperature = 0`` with a 400 error (code 1210)
+    instead of treating them as "no nucleus cut" and "greedy".
+    """
+    warnings: list[SendWarning] = []
+    if kind is ServerKind.ZHIPU:
+        if params.temperature == 0:
+            warnings.append(SendWarning(
+                "temperature",
+                "the hosted GLM API rejects temperature 0; use 0.01 for near-greedy answers",
+            ))
+        if params.top_p == 1:
+            warnings.append(SendWarning(
+                "top_p", "the hosted GLM API rejects top_p 1; use 0.99, or leave it at 0.8",
+            ))
+    return warnings
+
+
+_OPENAI_MODEL = re.compile(r"^(gpt-|o\d|chatgpt-|text-embedding-|dall-e|whisper-|tts-)")
+
+
+def kind_from_url(base_url: str) -> ServerKind | None:
+    """The kind given away by the host alone (hosted APIs), or ``None`` when it says nothing."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host == "bigmodel.cn" or host.endswith(".bigmodel.cn"):
+        return ServerKind.ZHIPU
+    if host == "api.openai.com":
+        return ServerKind.OPENAI
+    return None
+
+
+_GLM_LOCAL_IDS = {"glm-4", "glm-4v-9b"}
+
+
+def detect_kind(
+    model_ids: Iterable[str], base_url: str, model: str | None = None
+) -> ServerKind:
+    """Guess the server kind from its ``/v1/models`` ids, its base URL and the chosen model.
+
+    The GLM-4 local servers list exactly one model: ``glm-4`` (text) or ``GLM-4v-9b`` (vision), so
+    such ids identify them (glm-tui's demo server lists both and answers as either, by model: so
+    ``model`` picks between them). vLLM or Ollama serving a GLM model list the checkpoint name
+    (``THUDM/glm-4-9b-chat``) and honour every setting, so they stay generic. Hosted APIs are
+    known by their host. Anything else is generic: nothing is claimed that was not seen.
+    """
+    by_url = kind_from_url(base_url)
+    if by_url is not None:
+        return by_url
+    lowered = [m.strip().lower() for m in model_ids if m.strip()]
+    if lowered and set(lowered) <= _GLM_LOCAL_IDS:
+        if "glm-4" not in lowered or (model is not None and "4v" in model.lower()):
+            return ServerKind.GLM4V
+        return ServerKind.GLM4
+    if lowered and all(_OPENAI_MODEL.match(m) for m in lowered):
+        return ServerKind.OPENAI
+    return ServerKind.GENERIC
+
+
+def describe_kind(kind: ServerKind | None) -> str:
+    """A short human name for the kind, for headings such as "On the GLM-4 local server"."""
+    return KIND_LABELS[kind or ServerKind.GENERIC]
+
+
+def supported_summary(kind: ServerKind | None, fields: Sequence[str] | None = None) -> str:
+    """One line naming the settings this kind ignores, or saying that all are used."""
+    names = list(fields) if fields is not None else list(FIELD_SPECS)
+    dropped = [n for n in names if param_support(kind, n).support is Support.IGNORED]
+    if not dropped:
+        return f"{describe_kind(kind)}: every setting is sent"
+    return f"{describe_kind(kind)} ignores: {', '.join(dropped)}"

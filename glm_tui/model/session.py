@@ -1,0 +1,134 @@
+"""Sessions, messages and their parts: the plain data every layer shares.
+
+Plain data and no rules about servers: turning a session into a request is
+:mod:`glm_tui.chat.request`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from glm_tui.model.sampling import SamplingParams
+
+
+class Role(StrEnum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+class MessageStatus(StrEnum):
+    COMPLETE = "complete"
+    STREAMING = "streaming"
+    CANCELLED = "cancelled"  # the user pressed Esc; the text so far is kept
+    FAILED = "failed"  # the request failed before or while streaming
+    INTERRUPTED = "interrupted"  # the stream broke (or the app died) mid-reply
+
+
+@dataclass(frozen=True)
+class ImageAttachment:
+    """An image in a message, stored content-addressed by SHA-256 beside the database."""
+
+    sha256: str
+    mime: str
+    width: int
+    height: int
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call the model asked for; ``arguments`` is the raw text the model produced."""
+
+    id: str
+    name: str
+    arguments: str
+    type: str = "function"
+
+    def to_openai(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    estimated: bool = False  # True when the server sent none and glm-tui counted
+
+
+@dataclass
+class Timings:
+    """When the request started (epoch seconds) and how long the first token and the reply took."""
+
+    started_at: float | None = None
+    first_token_s: float | None = None
+    duration_s: float | None = None
+
+
+@dataclass
+class Message:
+    role: Role
+    content: str = ""
+    images: list[ImageAttachment] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+    status: MessageStatus = MessageStatus.COMPLETE
+    error: str | None = None
+    usage: Usage | None = None
+    timings: Timings | None = None
+    id: int | None = None  # the store's row id once saved
+    created_at: float = field(default_factory=time.time)
+
+    @property
+    def is_sendable(self) -> bool:
+        """Whether this message belongs in the next request.
+
+        An assistant turn with no text and no complete tool calls (one that failed before the
+        first token, or was cut inside a call) carries nothing usable, and servers reject an
+        empty assistant message.
+        """
+        if self.role is Role.ASSISTANT:
+            return bool(self.content or self.sendable_tool_calls)
+        return True
+
+    @property
+    def sendable_tool_calls(self) -> list[ToolCall]:
+        """Tool calls fit to send back: only a complete turn's (a cut call's JSON is partial)."""
+        return self.tool_calls if self.status is MessageStatus.COMPLETE else []
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Session:
+    id: str = field(default_factory=new_session_id)
+    title: str = ""
+    created_at: float = field(default_factory=time.time)
+    updated_at: float = field(default_factory=time.time)
+    server_profile: str = "default"
+    model: str = "glm-4"
+    system_prompt: str = ""
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    # OpenAI tool entries; each may carry a "glm_tui" block (enabled, handler) that is never sent.
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str | dict[str, Any] | None = None
+    stream: bool = True
+    messages: list[Message] = field(default_factory=list)
+
+    def last_message(self, role: Role | None = None) -> Message | None:
+        for message in reversed(self.messages):
+            if role is None or message.role is role:
+                return message
+        return None

@@ -1,0 +1,194 @@
+"""Writes the few things glm-tui remembers into the user's config.toml, keeping the file theirs.
+
+The config file is hand-written: comments, ordering and spacing carry meaning to its owner. So it
+is edited as a document (tomlkit), never re-serialised from a dict: only the keys being saved
+change. What can be written is deliberately narrow: ``[sampling]`` defaults, ``[presets.NAME]``
+tables, the active profile (``server``) and a profile's ``model``. An API key is never written:
+there is no way to ask this module to write one.
+
+A file that is not valid TOML is left untouched and a :class:`ConfigWriteError` names it. Writes
+go to a temporary file in the same directory, then replace the original (atomic on POSIX), so a
+crash mid-write cannot leave half a config behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import Table
+from tomlkit.toml_document import TOMLDocument
+
+from glm_tui.model.sampling import BUILTIN_PRESETS, SamplingParams
+
+MAX_PRESET_NAME = 40
+
+
+class ConfigWriteError(Exception):
+    """The config file could not be updated; the message says which file and why."""
+
+
+def save_default_sampling(config_path: Path, params: SamplingParams) -> None:
+    """Write ``params`` as the ``[sampling]`` defaults that new sessions start from."""
+    document = _load(config_path)
+    table = _table(document, "sampling")
+    _write_sampling(table, params)
+    _save(config_path, document)
+
+
+def save_preset(config_path: Path, name: str, params: SamplingParams) -> None:
+    """Write (or replace) the user preset ``[presets.NAME]``.
+
+    Asking before replacing an existing name is the caller's job: it knows the full list of
+    presets, built-in ones included (a user preset named like a built-in one replaces it).
+    """
+    problem = preset_name_problem(name)
+    if problem:
+        raise ConfigWriteError(problem)
+    document = _load(config_path)
+    presets = _table(document, "presets", super_table=True)
+    if name not in presets:
+        presets[name] = tomlkit.table()
+    table = presets[name]
+    if not isinstance(table, Table):
+        raise ConfigWriteError(f"{config_path}: presets.{name} is not a table")
+    _write_sampling(table, params)
+    _save(config_path, document)
+
+
+def delete_preset(config_path: Path, name: str) -> bool:
+    """Remove the user preset ``[presets.NAME]``; ``False`` when the file has no such preset.
+
+    Removing a user preset that shared a built-in's name brings the built-in back.
+    """
+    document = _load(config_path)
+    presets = document.get("presets")
+    if not isinstance(presets, Table | dict) or name not in presets:
+        return False
+    del presets[name]
+    if not presets:
+        del document["presets"]
+    _save(config_path, document)
+    return True
+
+
+def remember_choice(
+    config_path: Path, *, server: str | None = None, model: str | None = None
+) -> None:
+    """Remember the active profile (``server = ...``) and/or its model (``[servers.NAME]``).
+
+    ``model`` is stored on the profile named by ``server`` or, without one, on the file's active
+    profile (``default`` when the file names none), so each server keeps its own model.
+    """
+    if server is not None and not server.strip():
+        raise ConfigWriteError("a server profile name cannot be empty")
+    if model is not None and not model.strip():
+        raise ConfigWriteError("a model name cannot be empty")
+    document = _load(config_path)
+    if server is not None:
+        document["server"] = server
+    if model is not None:
+        profile = server if server is not None else str(document.get("server", "default"))
+        servers = _table(document, "servers", super_table=True)
+        if profile not in servers:
+            servers[profile] = tomlkit.table()
+        table = servers[profile]
+        if not isinstance(table, Table):
+            raise ConfigWriteError(f"{config_path}: servers.{profile} is not a table")
+        table["model"] = model
+    _save(config_path, document)
+
+
+def preset_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a preset, or ``None`` when it can."""
+    if not name.strip():
+        return "a preset needs a name"
+    if name != name.strip():
+        return "a preset name cannot start or end with spaces"
+    if len(name) > MAX_PRESET_NAME:
+        return f"a preset name is at most {MAX_PRESET_NAME} characters"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return "a preset name cannot contain control characters"
+    return None
+
+
+def is_builtin_preset_name(name: str) -> bool:
+    return any(p.name == name for p in BUILTIN_PRESETS)
+
+
+def _write_sampling(table: Table, params: SamplingParams) -> None:
+    """Set each field in place, so a comment after ``temperature = 0.8  # warm`` survives.
+
+    An unset value whose built-in default is also unset is removed; an unset value whose default
+    is set (temperature, top_p) is written as ``""``, the config's spelling of "not sent".
+    """
+    defaults = SamplingParams()
+    for f in fields(SamplingParams):
+        value: Any = getattr(params, f.name)
+        if f.name == "stop":
+            if value:
+                table[f.name] = list(value)
+            elif f.name in table:
+                del table[f.name]
+            continue
+        if value is None:
+            if getattr(defaults, f.name) is None:
+                if f.name in table:
+                    del table[f.name]
+            else:
+                table[f.name] = ""
+            continue
+        table[f.name] = value
+
+
+def _table(document: TOMLDocument, key: str, *, super_table: bool = False) -> Table:
+    existing = document.get(key)
+    if existing is None:
+        created = tomlkit.table(is_super_table=super_table)
+        document[key] = created
+        existing = document[key]
+    if not isinstance(existing, Table):
+        raise ConfigWriteError(f"'{key}' in the config file is not a table; fix it by hand")
+    return existing
+
+
+def _load(path: Path) -> TOMLDocument:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return tomlkit.document()
+    except UnicodeDecodeError:
+        raise ConfigWriteError(f"{path} is not UTF-8 text; it was left unchanged") from None
+    except OSError as exc:
+        raise ConfigWriteError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return tomlkit.parse(text)
+    except TOMLKitError as exc:
+        raise ConfigWriteError(
+            f"{path} is not valid TOML ({exc}); it was left unchanged"
+        ) from None
+
+
+def _save(path: Path, document: TOMLDocument) -> None:
+    text = tomlkit.dumps(document)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+        fd, temp_name = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp_name, mode)
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ConfigWriteError(f"{path}: cannot be written ({exc.strerror or exc})") from None

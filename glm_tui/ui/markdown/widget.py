@@ -1,0 +1,504 @@
+"""One assistant reply rendered as Markdown while it streams, in linear time.
+
+The known trap: Textual's ``Markdown.append`` (what ``Markdown.get_stream()``
+drives) re-parses the whole last top-level block and rebuilds its widgets on
+every append, so a long code block is re-highlighted from the top and a
+300-item list is unmounted and remounted (1,200 widgets) each time: O(n^2).
+Even where ``get_stream`` is linear (a short last block) the frozen part is
+still one widget per block and four per list item, and every layout pass walks
+them all; at 100 KB a one-shot ``Markdown.update`` already costs 2.7 s CPU and
+each reflow 19 ms. So this widget goes beyond ``get_stream`` in two places:
+
+1. Structure: ``BlockScanner`` (markdown_scanner.py) reads each new line once
+   and cuts the reply at safe top-level boundaries. Finished pieces are mounted
+   once as frozen widgets and never touched again. Long fenced code becomes
+   ``CodeChunk`` widgets of 40 lines (first/last chunk carry the block's
+   padding, so they read as one block); long lists are frozen in groups of 60
+   items; an enormous paragraph is cut before a word.
+2. Drawing: a prose piece of any size is ONE widget (``ProseBlock``) whose
+   Visual draws all its blocks (markdown_render.py), instead of a widget tree.
+   Frozen pieces sit in ``FrozenPage`` containers of ``PAGE_SIZE`` so a layout
+   pass re-arranges pages, not pieces; pages well above the tail release their
+   parses, highlights and cached strips (rebuilt only if scrolled back to).
+
+What stays from the ``get_stream`` design is its contract: writes are cheap and
+only buffered; a timer (every ``FLUSH_INTERVAL``, 120 ms, within the 50-150 ms
+of DESIGN.md) applies them in one batch, re-rendering only the open tail: the
+block being written, plus a second widget for finished-but-not-yet-frozen
+blocks that changes only when a block ends. The tail is bounded by the
+scanner; for what it cannot bound (a huge table, a long code block nested in a
+list item) the flush interval grows with the tail's size (at most
+``MAX_FLUSH_INTERVAL``), which keeps total work linear. ``Markdown.get_stream``
+itself is not used: it is a loop around ``Markdown.append`` whose only job is
+coalescing, which the timer already does, and ``append`` is the part that is
+quadratic.
+
+Model text is data: it is passed through ``sanitize_for_display`` and only ever
+becomes plain ``Content``; links never open, they post ``LinkClicked``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.geometry import NULL_SIZE, Size
+from textual.message import Message
+from textual.timer import Timer
+from textual.visual import VisualType
+from textual.widget import Widget, _RenderCache
+
+from glm_tui.model.text import sanitize_for_display
+from glm_tui.ui.markdown.render import ProseVisual, highlight_code, last_fenced_block
+from glm_tui.ui.markdown.scanner import (
+    BlockScanner,
+    FrozenCode,
+    FrozenProse,
+    LiveProse,
+)
+
+__all__ = ["CodeChunk", "FrozenPage", "ProseBlock", "StreamingMarkdown"]
+
+_CONTEXT_LINES = 12
+"""Lines of the previous chunk lexed again before a chunk, so a string or
+comment that started there is still coloured correctly."""
+
+
+class ProseBlock(Widget):
+    """A run of finished (or the open) Markdown blocks drawn as one Visual."""
+
+    DEFAULT_CSS = """
+    ProseBlock {
+        height: auto;
+        width: 1fr;
+    }
+    """
+
+    def __init__(self, source: str, joins: str = "") -> None:
+        super().__init__()
+        self.source = source
+        self._joins = joins
+        self._visual: ProseVisual | None = None
+
+    def on_mount(self) -> None:
+        """Parse once the app (and so the theme) is known."""
+        self._rebuild()
+
+    def set_source(self, source: str) -> None:
+        """Replace what this block shows (only the live tail ever calls this)."""
+        self.source = source
+        if self._visual is not None:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        source = self.source
+        visual = ProseVisual.from_source(
+            source, ansi=self.app.native_ansi_color, dark=self.app.current_theme.dark
+        )
+        self._visual = visual
+        top, bottom = visual.margins
+        if self._joins:
+            bottom = 0
+        self.styles.margin = (top, 0, bottom, 0)
+        self.refresh(layout=True)
+
+    def render(self) -> VisualType:
+        """The Visual built from the source (empty until mounted)."""
+        return self._visual if self._visual is not None else Content("")
+
+    def release(self) -> None:
+        """Drop cached renders of a piece far above the view (see FrozenPage)."""
+        if self._visual is not None:
+            self._visual.release()
+        _drop_render_cache(self)
+
+    async def action_link(self, href: str) -> None:
+        """A Markdown link was clicked: tell the owner, never open it."""
+        for owner in self.ancestors:
+            if isinstance(owner, StreamingMarkdown):
+                owner.post_message(StreamingMarkdown.LinkClicked(owner, href))
+                return
+
+
+class CodeChunk(Widget):
+    """Up to 40 lines of one fenced code block; adjacent chunks look like one."""
+
+    DEFAULT_CSS = """
+    CodeChunk {
+        height: auto;
+        width: 1fr;
+        padding: 0 2;
+        color: rgb(210,210,210);
+        background: black 10%;
+        &:light { background: white 30%; }
+        &.-first { margin: 1 0 0 0; padding: 1 2 0 2; }
+        &.-last { margin: 0 0 1 0; padding: 0 2 1 2; }
+        &.-first.-last { margin: 1 0; padding: 1 2; }
+    }
+    """
+
+    def __init__(self, code: str, language: str, *, first: bool, last: bool, context: str) -> None:
+        super().__init__(classes=("-first" if first else "") + (" -last" if last else ""))
+        self.auto_links = False
+        self.code = code
+        self.language = language
+        self._lex_context = context
+        self._highlighted: Content | None = Content("")
+        self._released_height = (-1, 0)
+        self._ready = False
+
+    def on_mount(self) -> None:
+        """Highlight once the theme is known."""
+        self._ready = True
+        self._highlight()
+
+    def set_code(self, code: str, language: str, *, first: bool, context: str) -> None:
+        """Show new code (the live chunk only)."""
+        self.code = code
+        self.language = language
+        self._lex_context = context
+        self.set_class(first, "-first")
+        if self._ready:
+            self._highlight()
+
+    def _highlight(self, refresh: bool = True) -> None:
+        context = self._lex_context
+        ansi = self.app.native_ansi_color
+        dark = self.app.current_theme.dark
+        if context and self.language:
+            whole = highlight_code(f"{context}\n{self.code}", self.language, ansi=ansi, dark=dark)
+            content = whole[len(context) + 1 :]
+        else:
+            content = highlight_code(self.code, self.language, ansi=ansi, dark=dark)
+        self._highlighted = content
+        if refresh:
+            self.refresh(layout=True)
+
+    def render(self) -> Content:
+        """The highlighted code (highlighted again after ``release``)."""
+        if self._highlighted is None:
+            self._highlight(refresh=False)
+            assert self._highlighted is not None
+        return self._highlighted
+
+    def release(self) -> None:
+        """Drop the highlight and cached renders (see FrozenPage)."""
+        if self._highlighted is not None:
+            self._released_height = (self.size.width, self.size.height)
+        self._highlighted = None
+        _drop_render_cache(self)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """After ``release``, answer layout from the known height (no re-highlight)."""
+        if self._highlighted is None and self._released_height[0] == width:
+            return self._released_height[1]
+        return super().get_content_height(container, viewport, width)
+
+
+def _drop_render_cache(widget: Widget) -> None:
+    """Mark ``widget`` for repaint and free the strips Textual keeps for it.
+
+    ``refresh()`` clears the styles cache and marks the widget dirty, so the
+    next time it is visible it renders again; the per-widget line cache
+    (``_render_cache``, private in Textual 8) would otherwise hold every
+    rendered line of every piece for the life of the reply.
+    """
+    widget.refresh()
+    widget._render_cache = _RenderCache(NULL_SIZE, [])
+
+
+class FrozenPage(Widget):
+    """A fixed group of frozen pieces.
+
+    Textual caches a container's arrangement until its own children change, so
+    once a page is full its layout is never computed again; the reply's own
+    layout then only arranges pages, not every piece. Pages more than one page
+    behind the newest are released: their pieces drop parses, highlights and
+    cached strips, and rebuild them only if scrolled back into view.
+    """
+
+    def release(self) -> None:
+        """Release every piece on this page."""
+        for child in self.children:
+            if isinstance(child, ProseBlock | CodeChunk):
+                child.release()
+
+    DEFAULT_CSS = """
+    FrozenPage {
+        height: auto;
+        width: 1fr;
+        layout: vertical;
+    }
+    """
+
+
+class StreamingMarkdown(Widget):
+    """Markdown for one assistant reply; cheap to stream into, linear overall."""
+
+    PAGE_SIZE: ClassVar[int] = 6
+    """Frozen pieces per ``FrozenPage``."""
+
+    FLUSH_INTERVAL: ClassVar[float] = 0.12
+    MAX_FLUSH_INTERVAL: ClassVar[float] = 0.4
+    TAIL_CHARS_PER_SECOND: ClassVar[int] = 40_000
+    """A tail of N characters is re-rendered at most every N / this seconds."""
+    FROZEN_WIDGETS_PER_SECOND: ClassVar[int] = 800
+    """With N frozen widgets (pieces and pages) the reply flushes at most every
+    N / this seconds. Every flush changes the reply's height, and Textual's
+    reflow then walks every widget on the screen (``Compositor.reflow`` builds
+    the full map): O(N) per flush, so a fixed interval makes a long reply
+    O(n^2) (measured: x2.5 CPU for 200 KB over 100 KB, in the real app).
+    Spacing flushes in proportion to N keeps the layout work per second
+    constant. 100 KB is about 100 widgets (0.125 s, the usual interval),
+    200 KB about 200 (0.25 s); ``finish`` always flushes at once, so the last
+    token is never delayed by it."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "smd--code-inline",
+        "smd--em",
+        "smd--strong",
+        "smd--s",
+        "smd--h1",
+        "smd--h2",
+        "smd--h3",
+        "smd--h4",
+        "smd--h5",
+        "smd--h6",
+        "smd--bullet",
+        "smd--rule",
+        "smd--quote-bar",
+        "smd--code-block",
+        "smd--table-header",
+    }
+
+    DEFAULT_CSS = """
+    StreamingMarkdown {
+        height: auto;
+        width: 1fr;
+        layout: vertical;
+        padding: 0 2;
+        color: $foreground;
+        & > .smd--em { text-style: italic; }
+        & > .smd--strong { text-style: bold; }
+        & > .smd--s { text-style: strike; }
+        &:dark > .smd--code-inline { background: $warning 10%; color: $text-warning 95%; }
+        &:light > .smd--code-inline { background: $error 5%; color: $text-error 95%; }
+        & > .smd--h1 {
+            color: $markdown-h1-color; background: $markdown-h1-background;
+            text-style: $markdown-h1-text-style;
+        }
+        & > .smd--h2 {
+            color: $markdown-h2-color; background: $markdown-h2-background;
+            text-style: $markdown-h2-text-style;
+        }
+        & > .smd--h3 {
+            color: $markdown-h3-color; background: $markdown-h3-background;
+            text-style: $markdown-h3-text-style;
+        }
+        & > .smd--h4 {
+            color: $markdown-h4-color; background: $markdown-h4-background;
+            text-style: $markdown-h4-text-style;
+        }
+        & > .smd--h5 {
+            color: $markdown-h5-color; background: $markdown-h5-background;
+            text-style: $markdown-h5-text-style;
+        }
+        & > .smd--h6 {
+            color: $markdown-h6-color; background: $markdown-h6-background;
+            text-style: $markdown-h6-text-style;
+        }
+        & > .smd--bullet { color: $text-primary; }
+        & > .smd--rule { color: $secondary; }
+        & > .smd--quote-bar { color: $text-primary 50%; }
+        & > .smd--code-block { background: $foreground 6%; }
+        & > .smd--table-header { color: $primary; text-style: bold; }
+    }
+    """
+
+    class LinkClicked(Message):
+        """A link in the reply was clicked. Nothing is opened; the app decides."""
+
+        def __init__(self, markdown: StreamingMarkdown, href: str) -> None:
+            super().__init__()
+            self.markdown = markdown
+            self.href = href
+
+        @property
+        def control(self) -> StreamingMarkdown:
+            """The widget holding the link (for ``@on``)."""
+            return self.markdown
+
+    def __init__(
+        self,
+        markdown: str = "",
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._fragments: list[str] = [markdown] if markdown else []
+        self._pending: list[str] = [markdown] if markdown else []
+        self._held_cr = ""
+        self._scanner = BlockScanner()
+        self._live: ProseBlock | CodeChunk | None = None
+        self._recent: ProseBlock | None = None
+        self._page: FrozenPage | None = None
+        self._full_pages: list[FrozenPage] = []
+        self._code_context: dict[int, str] = {}
+        self._frozen_widgets = 0
+        self._lock = asyncio.Lock()
+        self._timer: Timer | None = None
+        self._last_flush = 0.0
+        self._finished = False
+        self.flushes = 0
+        """How many times the tail was re-rendered (for tests and benchmarks)."""
+
+    # ------------------------------------------------------------------ api
+
+    @property
+    def text(self) -> str:
+        """The full raw text received so far (not sanitised)."""
+        if len(self._fragments) > 1:
+            self._fragments = ["".join(self._fragments)]
+        return self._fragments[0] if self._fragments else ""
+
+    def write(self, fragment: str) -> None:
+        """Queue ``fragment``; it shows on the next timed flush. Never blocks."""
+        if not fragment:
+            return
+        self._fragments.append(fragment)
+        self._pending.append(fragment)
+
+    async def finish(self) -> None:
+        """Apply everything written so far now and draw the final form."""
+        self._finished = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        await self._flush(final=True)
+
+    def last_code_block(self) -> str | None:
+        """Raw source of the last fenced code block (nested ones count), or None."""
+        return last_fenced_block(self.text)
+
+    # ------------------------------------------------------------ internals
+
+    def compose(self) -> ComposeResult:
+        """No children up front: everything is mounted by flushes."""
+        yield from ()
+
+    async def on_mount(self) -> None:
+        """Render any initial text once, then start the flush timer."""
+        if self._pending:
+            await self._flush(final=False)
+        if not self._finished:
+            self._timer = self.set_interval(self.FLUSH_INTERVAL, self._tick)
+
+    async def _tick(self) -> None:
+        """Timer callback: flush when there is news and the tail allows it."""
+        if not self._pending or self._lock.locked():
+            return
+        tail = len(self._scanner.open_text)
+        interval = min(
+            max(
+                self.FLUSH_INTERVAL,
+                tail / self.TAIL_CHARS_PER_SECOND,
+                self._frozen_widgets / self.FROZEN_WIDGETS_PER_SECOND,
+            ),
+            self.MAX_FLUSH_INTERVAL,
+        )
+        if time.monotonic() - self._last_flush < interval - 0.01:
+            return
+        await self._flush(final=False)
+
+    def _take_pending(self, final: bool) -> str:
+        """Pending raw text, sanitised; a trailing CR waits for a possible LF."""
+        raw = self._held_cr + "".join(self._pending)
+        self._pending.clear()
+        self._held_cr = ""
+        if raw.endswith("\r") and not final:
+            raw, self._held_cr = raw[:-1], "\r"
+        return sanitize_for_display(raw)
+
+    async def _flush(self, final: bool) -> None:
+        """Freeze what the scanner finished, then redraw the live tail."""
+        async with self._lock:
+            text = self._take_pending(final)
+            frozen = self._scanner.feed(text) if text else []
+            widgets: list[Widget] = []
+            for piece in frozen:
+                if isinstance(piece, FrozenProse):
+                    widgets.append(ProseBlock(piece.source, piece.joins))
+                else:
+                    widgets.append(self._code_widget(piece))
+            with self.app.batch_update():
+                await self._mount_frozen(widgets)
+                await self._update_live(final)
+            self._last_flush = time.monotonic()
+            self.flushes += 1
+
+    async def _mount_frozen(self, widgets: list[Widget]) -> None:
+        """Add frozen pieces to the current page, opening new pages as they fill."""
+        while widgets:
+            page = self._page
+            if page is None or len(page.children) >= self.PAGE_SIZE:
+                if page is not None:
+                    self._full_pages.append(page)
+                    if len(self._full_pages) > 1:
+                        self._full_pages[-2].release()
+                page = self._page = FrozenPage()
+                self._frozen_widgets += 1
+                anchor = self._recent if self._recent is not None else self._live
+                if anchor is not None:
+                    await self.mount(page, before=anchor)
+                else:
+                    await self.mount(page)
+            room = self.PAGE_SIZE - len(page.children)
+            self._frozen_widgets += len(widgets[:room])
+            await page.mount_all(widgets[:room])
+            widgets = widgets[room:]
+
+    def _code_widget(self, piece: FrozenCode) -> CodeChunk:
+        context = "" if piece.first else self._code_context.get(piece.fence, "")
+        widget = CodeChunk(
+            piece.code, piece.language, first=piece.first, last=piece.last, context=context
+        )
+        self._code_context[piece.fence] = "\n".join(piece.code.split("\n")[-_CONTEXT_LINES:])
+        return widget
+
+    async def _update_live(self, final: bool) -> None:
+        """Redraw the open tail: prose as two blocks (settled + open), or code."""
+        live = self._scanner.live()
+        if isinstance(live, LiveProse):
+            settled, rest = live.source[: live.settled], live.source[live.settled :]
+            if isinstance(self._live, ProseBlock) and self._recent is not None:
+                if self._recent.source != settled:
+                    self._recent.set_source(settled)
+                if self._live.source != rest:
+                    self._live.set_source(rest)
+                return
+            await self._remove_live()
+            self._recent, self._live = ProseBlock(settled), ProseBlock(rest)
+            await self.mount_all([self._recent, self._live])
+            return
+        context = "" if live.first else self._code_context.get(live.fence, "")
+        if isinstance(self._live, CodeChunk):
+            self._live.set_code(live.code, live.language, first=live.first, context=context)
+            self._live.set_class(final, "-last")
+            return
+        await self._remove_live()
+        self._live = CodeChunk(
+            live.code, live.language, first=live.first, last=final, context=context
+        )
+        await self.mount(self._live)
+
+    async def _remove_live(self) -> None:
+        """Remove the live widget(s) before the tail changes kind."""
+        for widget in (self._recent, self._live):
+            if widget is not None:
+                await widget.remove()
+        self._recent = self._live = None
