@@ -37,7 +37,7 @@ class _CallBuffer:
         return ToolCall(id=self.id, name=self.name, arguments=self.arguments, type=self.type)
 
 
-class Reply:
+class ReplyAssembler:
     """What has arrived so far, and how one parsed chunk changes it."""
 
     def __init__(self) -> None:

@@ -36,7 +36,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from glm_tui.client.assembler import Reply
+from glm_tui.client.assembler import ReplyAssembler
 from glm_tui.client.errors import (
     ClientError,
     Unreadable,
@@ -120,7 +120,7 @@ class ChatClient:
         breaking out of ``async for`` does it when the generator is closed, so consumers should
         iterate inside ``contextlib.aclosing(client.chat(...))``.
         """
-        reply = Reply()
+        reply = ReplyAssembler()
         model = request.get("model")
         model_name = model if isinstance(model, str) else None
         wants_stream = bool(request.get("stream"))
@@ -193,7 +193,7 @@ class ChatClient:
 
 
 async def _read_event_stream(
-    chunks: AsyncIterator[bytes], reply: Reply,
+    chunks: AsyncIterator[bytes], reply: ReplyAssembler,
 ) -> AsyncGenerator[ChatEvent, None]:
     """The events of a server-sent-event body, until ``[DONE]`` or its end."""
     frames = EventStream()

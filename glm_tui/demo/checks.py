@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glm_tui.demo.wire import Reply, detail, field_error, openai_error
+from glm_tui.demo.wire import WholeResponse, detail, field_error, openai_error
 
 
 def _valid_part(part: Any) -> bool:
@@ -24,7 +24,7 @@ def _valid_part(part: Any) -> bool:
     )
 
 
-def json_error(glm4: bool, error: ValueError) -> Reply:
+def json_error(glm4: bool, error: ValueError) -> WholeResponse:
     """The answer to a body that is not JSON at all."""
     if glm4:
         problem = field_error("json_invalid", [0], "JSON decode error", {})

@@ -5,7 +5,7 @@ in more than framing: which sampling values crash them, whether a text answer st
 are passed, how tool calls are streamed, what usage they report. This module decides, per
 flavour, what to send and when (in generated tokens); ``demo_replies`` supplies the reply text,
 ``demo_wire`` the bytes, and ``demo_server`` sends the result at the paced times. Every answer
-is a value (``Reply`` or ``StreamPlan``); errors are raised as ``Reply``.
+is a value (``WholeResponse`` or ``StreamPlan``); errors are raised as ``WholeResponse``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glm_tui.demo.replies import (
-    Conversation,
     Directives,
     ImageInfo,
     ImageProblem,
     ReplyPlan,
+    ReplyRequest,
     ToolPlan,
     count_tokens,
     decode_data_url,
@@ -35,8 +35,8 @@ from glm_tui.demo.wire import (
     Glm4Chunks,
     Glm4vChunks,
     OpenAIChunks,
-    Reply,
     StreamPlan,
+    WholeResponse,
     call_id,
     complete_reply,
     glm4_tool_call,
@@ -48,7 +48,7 @@ GLM4_DEFAULT_MAX_TOKENS = 1024
 IMAGE_PROMPT_TOKENS = 1602  # what one image costs GLM-4V's prompt
 JPEG_PREFIX = "data:image/jpeg;base64,"
 
-Answer = Reply | StreamPlan
+Answer = WholeResponse | StreamPlan
 
 
 @dataclass
@@ -184,8 +184,8 @@ def answer_glm4(chat: Chat) -> Answer:
         wanted = (choice.get("function") or {}).get("name")
         active = [t for t in tools if (t.get("function") or {}).get("name") == wanted]
     chat.prompt_tokens = _prompt_tokens(body, chat.messages, False)
-    conv = Conversation(chat.messages, chat.model, active, choice, honour_system=not active)
-    plan = plan_reply(conv)
+    request = ReplyRequest(chat.messages, chat.model, active, choice, honour_system=not active)
+    plan = plan_reply(request)
     if plan.tool_call is not None and has_builtin:
         # process_response fails on the tool without "function": the raw model text comes back.
         plan = ReplyPlan(text=_raw_tool_text(plan.tool_call), exact=True)
@@ -197,7 +197,7 @@ def answer_glm4(chat: Chat) -> Answer:
     return _glm4_text_stream(chat, plan, withhold)
 
 
-def _glm4_complete(chat: Chat, plan: ReplyPlan) -> Reply:
+def _glm4_complete(chat: Chat, plan: ReplyPlan) -> WholeResponse:
     message: dict[str, Any] = {"role": "assistant", "content": None, "function_call": None,
                                "tool_calls": None}
     call = plan.tool_call
@@ -279,7 +279,7 @@ def answer_glm4v(chat: Chat) -> Answer:
         chat.image = chat.image or info  # one image per request: the first one is used
     chat.max_tokens = int(chat.body.get("max_tokens") or GLM4_DEFAULT_MAX_TOKENS)
     chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, chat.image is not None)
-    plan = plan_reply(Conversation(chat.messages, chat.model, image=chat.image))
+    plan = plan_reply(ReplyRequest(chat.messages, chat.model, image=chat.image))
     reply = _reply_tokens(plan.text, plan, chat)
     chunks = Glm4vChunks(chat.model, chat.created)
     if not chat.stream:
@@ -321,7 +321,7 @@ def answer_openai(chat: Chat) -> Answer:
     options = chat.body.get("stream_options")
     chat.include_usage = isinstance(options, dict) and options.get("include_usage") is True
     chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, chat.image is not None)
-    plan = plan_reply(Conversation(chat.messages, chat.model, tools, chat.tool_choice,
+    plan = plan_reply(ReplyRequest(chat.messages, chat.model, tools, chat.tool_choice,
                                    image=chat.image))
     chunks = OpenAIChunks(chat.model, chat.created, chat.prompt_tokens, chat.include_usage)
     if plan.tool_call is not None:

@@ -134,7 +134,7 @@ class ReplyPlan:
 
 
 @dataclass
-class Conversation:
+class ReplyRequest:
     """The parts of a chat request the reply depends on, already checked by the server."""
 
     messages: Sequence[dict[str, Any]]
@@ -166,24 +166,24 @@ def last_user_text(messages: Sequence[dict[str, Any]]) -> str:
     return ""
 
 
-def plan_reply(conv: Conversation) -> ReplyPlan:
+def plan_reply(request: ReplyRequest) -> ReplyPlan:
     """Decide what the demo model answers. Deterministic: same conversation, same plan."""
-    directives, question = parse_directives(last_user_text(conv.messages))
-    tool_answer = _answer_tool_result(conv)
+    directives, question = parse_directives(last_user_text(request.messages))
+    tool_answer = _answer_tool_result(request)
     if tool_answer is not None:
         return ReplyPlan(text=tool_answer)
     if directives.say is not None:
         return ReplyPlan(text=directives.say, exact=True)
     if directives.size is not None:
         return ReplyPlan(text=sized_markdown(directives.size), exact=True)
-    call = choose_tool_call(question, conv.tools, conv.tool_choice)
+    call = choose_tool_call(question, request.tools, request.tool_choice)
     if call is not None:
         return ReplyPlan(tool_call=call)
-    if conv.tool_choice != "none":
-        builtin = all_tools_text(question, conv.tools)
+    if request.tool_choice != "none":
+        builtin = all_tools_text(question, request.tools)
         if builtin is not None:
             return ReplyPlan(text=builtin)
-    return ReplyPlan(text=compose_text(question, conv))
+    return ReplyPlan(text=compose_text(question, request))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,26 +221,26 @@ def is_cjk(text: str) -> bool:
     return cjk > 0 and cjk >= sum(1 for char in text if char.isascii() and char.isalpha())
 
 
-def compose_text(question: str, conv: Conversation) -> str:
+def compose_text(question: str, request: ReplyRequest) -> str:
     """The text answer: optional opening phrase, the echoed question, image, showcase, notes."""
     chinese = is_cjk(question)
-    system = system_prompt(conv.messages) if conv.honour_system else ""
+    system = system_prompt(request.messages) if request.honour_system else ""
     phrase = opening_phrase(system) if system else None
     parts: list[str] = []
     if chinese:
         parts.append(f"你问：“{question}”" if question else "你发来了一条空消息。")
         parts.append(
-            f"我是 glm-tui 内置的演示服务器（模型 {conv.model}），"
+            f"我是 glm-tui 内置的演示服务器（模型 {request.model}），"
             "回答由你的请求确定地生成：同样的请求总是得到同样的回答。"
         )
     else:
         parts.append(f"You asked: “{question}”" if question else "You sent an empty message.")
         parts.append(
-            f"This is the glm-tui demo server answering as {conv.model}. Replies are built from "
+            f"This is the glm-tui demo server answering as {request.model}. Replies are built from "
             "your request, so the same request always gets the same answer."
         )
-    if conv.image is not None:
-        parts.append(describe(conv.image, chinese))
+    if request.image is not None:
+        parts.append(describe(request.image, chinese))
     if _SHOWCASE_RE.search(question):
         parts.append(SHOWCASE)
     if system and phrase is None:
@@ -484,19 +484,19 @@ def _plain_question(question: str) -> str:
     return question.strip().rstrip("?？!！.。")
 
 
-def _answer_tool_result(conv: Conversation) -> str | None:
+def _answer_tool_result(request: ReplyRequest) -> str | None:
     """The answer after a tool-result turn, built from the tool's content, or None."""
-    if not conv.messages or conv.messages[-1].get("role") != "tool":
+    if not request.messages or request.messages[-1].get("role") != "tool":
         return None
     results: list[dict[str, Any]] = []
-    for message in reversed(conv.messages):
+    for message in reversed(request.messages):
         if message.get("role") != "tool":
             break
         results.insert(0, message)
     calls: list[dict[str, Any]] = []
-    index = len(conv.messages) - len(results) - 1
-    if index >= 0 and conv.messages[index].get("role") == "assistant":
-        raw_calls = conv.messages[index].get("tool_calls")
+    index = len(request.messages) - len(results) - 1
+    if index >= 0 and request.messages[index].get("role") == "assistant":
+        raw_calls = request.messages[index].get("tool_calls")
         calls = [c for c in raw_calls if isinstance(c, dict)] if isinstance(raw_calls, list) else []
     sentences: list[str] = []
     for position, result in enumerate(results):

@@ -89,8 +89,8 @@ from glm_tui.demo.replies import last_user_text, parse_directives
 from glm_tui.demo.wire import (
     PLAIN_TEXT,
     Frame,
-    Reply,
     StreamPlan,
+    WholeResponse,
     detail,
     directed_error,
     dumps,
@@ -201,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body()
             self.server.demo.log_request(self.command, path, body)
             self._route(path, body)
-        except Reply as reply:
+        except WholeResponse as reply:
             self.send_reply(reply)
         except (_ClientGone, _Stopping):
             self.close_connection = True
@@ -258,11 +258,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != known[path]:
             raise detail(405, "Method Not Allowed")
         if path == "/health":
-            self.send_reply(Reply(200, b"", PLAIN_TEXT))
+            self.send_reply(WholeResponse(200, b"", PLAIN_TEXT))
             return
         self._check_key()
         if path == "/v1/models":
-            self.send_reply(Reply(200, dumps(demo.models())))
+            self.send_reply(WholeResponse(200, dumps(demo.models())))
             return
         self._chat(raw)
 
@@ -339,7 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
         clock.wait(answer.due)
         self.send_reply(answer)
 
-    def send_reply(self, reply: Reply) -> None:
+    def send_reply(self, reply: WholeResponse) -> None:
         """A whole response with a Content-Length (a cut one: announced whole, then dropped)."""
         if reply.partial is not None:
             self._send_head(reply.status, [("content-type", reply.content_type),

@@ -5,7 +5,7 @@ Why it exists: the point of the demo server is that its bytes match what real se
 (``demo_server``), request checks (``demo_checks``) and what to answer (``demo_flavors``):
 
 * JSON encoded the way FastAPI/pydantic write it, and the random ids real servers hand out;
-* responses as values: a whole body (``Reply``, possibly cut short) or paced frames
+* responses as values: a whole body (``WholeResponse``, possibly cut short) or paced frames
   (``StreamPlan``);
 * error bodies: GLM-4's ``{"detail": ...}`` and bare ``text/plain`` 500s, OpenAI's
   ``{"error": ...}``;
@@ -56,8 +56,8 @@ def sse(body: dict[str, Any] | str, separator: bytes) -> bytes:
 # Responses as values
 
 
-class Reply(Exception):
-    """A whole response with a Content-Length.
+class WholeResponse(Exception):
+    """A whole HTTP response with a Content-Length: an answer, or an error answered early.
 
     An exception so request checks can ``raise`` an error reply from any depth; successful
     answers are returned. ``due`` is how many generated tokens must be ready before it is sent
@@ -82,18 +82,18 @@ class Reply(Exception):
         self.partial = partial
 
 
-def complete_reply(body: bytes, due: int, cut_text: str | None = None) -> Reply:
+def complete_reply(body: bytes, due: int, cut_text: str | None = None) -> WholeResponse:
     """A 200 JSON body sent after ``due`` tokens; with ``cut_text``, cut after that content.
 
     The cut falls right after ``cut_text`` inside the ``"content"`` string (closing quote
     excluded), so the client sees the text it was promised and then a dead connection.
     """
     if cut_text is None:
-        return Reply(200, body, due=due)
+        return WholeResponse(200, body, due=due)
     marker = b'"content":'
     escaped = dumps(cut_text)[:-1]
     end = body.index(marker + escaped) + len(marker) + len(escaped)
-    return Reply(200, body, due=due, partial=body[:end])
+    return WholeResponse(200, body, due=due, partial=body[:end])
 
 
 @dataclass
@@ -118,14 +118,14 @@ class StreamPlan:
 # Error bodies
 
 
-def detail(status: int, value: Any) -> Reply:
+def detail(status: int, value: Any) -> WholeResponse:
     """FastAPI's error form: ``{"detail": ...}`` (a string, or pydantic's list for 422)."""
-    return Reply(status, dumps({"detail": value}))
+    return WholeResponse(status, dumps({"detail": value}))
 
 
-def plain_error(status: int = 500, text: str = "Internal Server Error") -> Reply:
+def plain_error(status: int = 500, text: str = "Internal Server Error") -> WholeResponse:
     """A bare ``text/plain`` error, what FastAPI answers when the GLM-4 server code raises."""
-    return Reply(status, text.encode("utf-8"), PLAIN_TEXT)
+    return WholeResponse(status, text.encode("utf-8"), PLAIN_TEXT)
 
 
 def field_error(kind: str, loc: list[Any], msg: str, value: Any) -> dict[str, Any]:
@@ -144,15 +144,17 @@ _OPENAI_ERROR_TYPES = {
 }
 
 
-def openai_error(status: int, message: str, code: str | None, param: str | None = None) -> Reply:
+def openai_error(
+    status: int, message: str, code: str | None, param: str | None = None
+) -> WholeResponse:
     """OpenAI's error form: ``{"error": {"message", "type", "param", "code"}}``."""
     fallback = "server_error" if status >= 500 else "invalid_request_error"
     kind = _OPENAI_ERROR_TYPES.get(status, fallback)
     error = {"message": message, "type": kind, "param": param, "code": code}
-    return Reply(status, dumps({"error": error}))
+    return WholeResponse(status, dumps({"error": error}))
 
 
-def directed_error(flavor: str, status: int) -> Reply:
+def directed_error(flavor: str, status: int) -> WholeResponse:
     """The error a ``[[demo:status=NNN]]`` directive asks for, in the flavour's own form."""
     message = f"The demo server was asked for HTTP {status} by [[demo:status={status}]]."
     if flavor == "openai":

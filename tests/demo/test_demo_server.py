@@ -20,7 +20,7 @@ import pytest
 
 from glm_tui.chat.tools import WEATHER_TOOL
 from glm_tui.demo.replies import (
-    Conversation,
+    ReplyRequest,
     choose_tool_call,
     parse_directives,
     plan_reply,
@@ -115,9 +115,9 @@ def test_sized_markdown_is_exact_and_deterministic() -> None:
 
 
 def test_system_prompt_asking_for_an_opening_phrase_is_followed() -> None:
-    plan = plan_reply(Conversation([{"role": "system", "content": MEOW_SYSTEM}, user("你是谁")]))
+    plan = plan_reply(ReplyRequest([{"role": "system", "content": MEOW_SYSTEM}, user("你是谁")]))
     assert plan.text.startswith("喵喵喵") and "你是谁" in plan.text
-    other = plan_reply(Conversation([{"role": "system", "content": "Be brief."}, user("hi")]))
+    other = plan_reply(ReplyRequest([{"role": "system", "content": "Be brief."}, user("hi")]))
     assert "Be brief." in other.text
 
 
