@@ -16,20 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from glm_tui.demo.replies import (
-    Directives,
-    ImageInfo,
-    ImageProblem,
-    ReplyPlan,
-    ReplyRequest,
-    ToolPlan,
-    count_tokens,
-    decode_data_url,
-    inspect_image,
-    message_text,
-    plan_reply,
-    tokenize,
-)
+from glm_tui.demo.directives import Directives
+from glm_tui.demo.image_reading import ImageInfo, ImageProblem, decode_data_url, inspect_image
+from glm_tui.demo.replies import ReplyPlan, ReplyRequest, plan_reply
+from glm_tui.demo.request_text import count_tokens, message_text, tokenize
+from glm_tui.demo.tool_replies import ToolPlan
 from glm_tui.demo.wire import (
     Frame,
     Glm4Chunks,

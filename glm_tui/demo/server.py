@@ -78,6 +78,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from glm_tui.demo.checks import glm4_checks, json_error, openai_checks
+from glm_tui.demo.directives import parse_directives
 from glm_tui.demo.flavors import (
     Answer,
     Chat,
@@ -85,7 +86,7 @@ from glm_tui.demo.flavors import (
     answer_glm4v,
     answer_openai,
 )
-from glm_tui.demo.replies import last_user_text, parse_directives
+from glm_tui.demo.request_text import last_user_text
 from glm_tui.demo.wire import (
     PLAIN_TEXT,
     Frame,

@@ -19,15 +19,12 @@ import openai
 import pytest
 
 from glm_tui.chat.tools import WEATHER_TOOL
-from glm_tui.demo.replies import (
-    ReplyRequest,
-    choose_tool_call,
-    parse_directives,
-    plan_reply,
-    sized_markdown,
-    tokenize,
-)
+from glm_tui.demo.directives import parse_directives
+from glm_tui.demo.markdown_samples import sized_markdown
+from glm_tui.demo.replies import ReplyRequest, plan_reply
+from glm_tui.demo.request_text import tokenize
 from glm_tui.demo.server import DemoServer
+from glm_tui.demo.tool_replies import choose_tool_call
 from tests.support.demo import (
     WEATHER_ARGUMENTS,
     WEATHER_QUESTION,
@@ -123,7 +120,7 @@ def test_system_prompt_asking_for_an_opening_phrase_is_followed() -> None:
 
 def test_importing_the_server_loads_neither_openai_textual_nor_pillow() -> None:
     code = (
-        "import sys, glm_tui.demo.server, glm_tui.demo.replies\n"
+        "import sys, glm_tui.demo.server, glm_tui.demo.replies, glm_tui.demo.image_reading\n"
         "print(sorted(m for m in ('openai', 'textual', 'PIL') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
