@@ -3,7 +3,7 @@
 Why it exists: the GLM-4 servers validate with pydantic and answer 422 with a list of field
 errors, while a clean OpenAI server answers 400 with one ``{"error": ...}``. Clients must cope
 with both, so the demo reproduces both; keeping the validation rules apart from the reply logic
-(``demo_flavors``) keeps each readable. Only shapes are checked here; value checks that the GLM-4
+(``flavors``) keeps each readable. Only shapes are checked here; value checks that the GLM-4
 server performs later (and turns into bare 500s) belong to the flavour that answers.
 """
 

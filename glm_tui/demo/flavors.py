@@ -3,8 +3,8 @@
 Why it exists: the GLM-4 text server, the GLM-4V vision server and a clean OpenAI server differ
 in more than framing: which sampling values crash them, whether a text answer streams when tools
 are passed, how tool calls are streamed, what usage they report. This module decides, per
-flavour, what to send and when (in generated tokens); ``demo_replies`` supplies the reply text,
-``demo_wire`` the bytes, and ``demo_server`` sends the result at the paced times. Every answer
+flavour, what to send and when (in generated tokens); ``replies`` supplies the reply text,
+``wire`` the bytes, and ``http_handler`` sends the result at the paced times. Every answer
 is a value (``WholeResponse`` or ``StreamPlan``); errors are raised as ``WholeResponse``.
 """
 
@@ -40,6 +40,11 @@ IMAGE_PROMPT_TOKENS = 1602  # what one image costs GLM-4V's prompt
 JPEG_PREFIX = "data:image/jpeg;base64,"
 
 Answer = WholeResponse | StreamPlan
+
+
+def is_vision_model(model: str) -> bool:
+    """Whether the glm4 flavour answers as the GLM-4V server (its model names contain "4v")."""
+    return "4v" in model.lower()
 
 
 @dataclass

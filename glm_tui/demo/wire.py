@@ -2,7 +2,7 @@
 
 Why it exists: the point of the demo server is that its bytes match what real servers send
 (PROTOCOL.md), so every byte-level decision lives here in one place, apart from HTTP handling
-(``demo_server``), request checks (``demo_checks``) and what to answer (``demo_flavors``):
+(``http_handler``), request checks (``checks``) and what to answer (``flavors``):
 
 * JSON encoded the way FastAPI/pydantic write it, and the random ids real servers hand out;
 * responses as values: a whole body (``WholeResponse``, possibly cut short) or paced frames
