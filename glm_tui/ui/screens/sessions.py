@@ -13,11 +13,8 @@ highlighted row when the list has focus; their keys would otherwise type into th
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -26,24 +23,21 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from glm_tui.chat.export import export_json, export_markdown
-from glm_tui.storage.store import (
-    SearchHit,
-    SessionStore,
-    SessionSummary,
-    StoreError,
-    snippet_parts,
-)
+from glm_tui.storage.store import SessionStore, StoreError
+from glm_tui.ui.dialogs.export_session import ExportChoice, ExportFormat, ExportSessionModal
+from glm_tui.ui.dialogs.rename_session import RenameSessionModal
+from glm_tui.ui.dialogs.titles import quoted_title
 from glm_tui.ui.widgets.session_list import (
     RowSource,
     SessionList,
-    SessionRow,
     StaticRows,
     one_line,
 )
+from glm_tui.ui.widgets.store_rows import StoreRows, hit_row
 
 DEBOUNCE_S = 0.08
 """Pause in typing before the filter or search runs; short enough to feel immediate."""
@@ -52,9 +46,6 @@ SEARCH_PREFIX = "/"
 EMPTY_STORE_TEXT = "No saved sessions yet · n starts one"
 SEARCH_PROMPT_TEXT = "Type words to search every message"
 SEARCH_LIMIT = 100
-EXPORT_DIR_NAME = "glm-tui-exports"
-
-ExportFormat = Literal["markdown", "json"]
 
 
 @dataclass(frozen=True)
@@ -73,87 +64,7 @@ class NewSession:
 SessionsResult = OpenSession | NewSession | None
 
 
-# -- rows from the store ------------------------------------------------------------------------
-
-
-def summary_row(summary: SessionSummary) -> SessionRow:
-    return SessionRow(
-        session_id=summary.id,
-        title=summary.title,
-        updated_at=summary.updated_at,
-        detail=summary.preview,
-        model=summary.model,
-        message_count=summary.message_count,
-    )
-
-
-def hit_row(hit: SearchHit) -> SessionRow:
-    """A search hit as a row: the snippet's marked stretches become highlights, marks dropped."""
-    pieces: list[str] = []
-    highlights: list[tuple[int, int]] = []
-    length = 0
-    for text, is_match in snippet_parts(hit.snippet):
-        if is_match:
-            highlights.append((length, length + len(text)))
-        pieces.append(text)
-        length += len(text)
-    return SessionRow(
-        session_id=hit.session_id,
-        title=hit.title,
-        updated_at=hit.updated_at,
-        detail="".join(pieces),
-        message_id=hit.message_id,
-        highlights=tuple(highlights),
-    )
-
-
-class StoreRows:
-    """A `RowSource` over `SessionStore.list_sessions`, fetched by offset as the list scrolls.
-
-    Pages are fetched while the list draws, where an exception would end the app; a store
-    failure there (a lock held too long by another glm-tui) is reported once through
-    ``on_error`` and the page is drawn empty; typing in the filter fetches again.
-    """
-
-    def __init__(
-        self,
-        store: SessionStore,
-        filter_text: str = "",
-        on_error: Callable[[StoreError], None] | None = None,
-    ) -> None:
-        self._store = store
-        self._filter = filter_text
-        self._on_error = on_error
-        self._reported = False
-
-    def count(self) -> int:
-        return self._store.count_sessions(self._filter)
-
-    def fetch(self, offset: int, limit: int) -> Sequence[SessionRow]:
-        try:
-            summaries = self._store.list_sessions(self._filter, limit=limit, offset=offset)
-        except StoreError as error:
-            if self._on_error is None:
-                raise
-            if not self._reported:
-                self._reported = True
-                self._on_error(error)
-            return []
-        return [summary_row(summary) for summary in summaries]
-
-
-# -- export helpers -----------------------------------------------------------------------------
-
-
-def safe_file_stem(title: str, session_id: str) -> str:
-    """A file name stem from a title: letters, digits, dot, dash and underscore only, plus id8."""
-    stem = re.sub(r"[^\w.-]+", "-", one_line(title)).strip("-._")[:60].rstrip("-._")
-    return f"{stem or 'session'}-{session_id[:8]}"
-
-
-def default_export_path(title: str, session_id: str, fmt: ExportFormat) -> Path:
-    suffix = ".md" if fmt == "markdown" else ".json"
-    return Path.home() / EXPORT_DIR_NAME / (safe_file_stem(title, session_id) + suffix)
+# -- export -------------------------------------------------------------------------------------
 
 
 def export_text(store: SessionStore, session_id: str, fmt: ExportFormat) -> str:
@@ -163,49 +74,7 @@ def export_text(store: SessionStore, session_id: str, fmt: ExportFormat) -> str:
     return json.dumps(export_json(session), indent=2, ensure_ascii=False) + "\n"
 
 
-# -- small modals -------------------------------------------------------------------------------
-
-
-def _quoted(title: str) -> Content:
-    return Content.styled(f"“{one_line(title) or 'Untitled'}”", "bold")
-
-
-class RenameSessionModal(ModalScreen[str | None]):
-    """Ask for a new title; dismisses with it (stripped), or None when cancelled or unchanged."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    DEFAULT_CSS = """
-    RenameSessionModal {
-        align: center middle;
-        & > Vertical {
-            width: 70; max-width: 90%; height: auto;
-            border: thick $primary; background: $surface; padding: 1 2;
-        }
-        & Input { margin-top: 1; }
-        & .modal-hint { color: $text-muted; margin-top: 1; }
-    }
-    """
-
-    def __init__(self, title: str) -> None:
-        super().__init__()
-        self._old_title = title
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                Content.assemble("Rename ", _quoted(self._old_title)), id="rename-question"
-            )
-            yield Input(value=one_line(self._old_title), id="rename-title", select_on_focus=True)
-            yield Label("Enter to save · Esc to cancel", classes="modal-hint")
-
-    @on(Input.Submitted, "#rename-title")
-    def _submitted(self, event: Input.Submitted) -> None:
-        title = event.value.strip()
-        self.dismiss(title if title and title != self._old_title else None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+# -- the delete question ------------------------------------------------------------------------
 
 
 class ConfirmDeleteModal(ModalScreen[bool]):
@@ -242,7 +111,7 @@ class ConfirmDeleteModal(ModalScreen[bool]):
         with Vertical():
             yield Static(
                 Content.assemble(
-                    "Delete ", _quoted(self._title), f"{count}? This cannot be undone."
+                    "Delete ", quoted_title(self._title), f"{count}? This cannot be undone."
                 ),
                 id="delete-question",
             )
@@ -263,101 +132,6 @@ class ConfirmDeleteModal(ModalScreen[bool]):
 
     def action_answer(self, delete: bool) -> None:
         self.dismiss(delete)
-
-
-@dataclass(frozen=True)
-class ExportChoice:
-    fmt: ExportFormat
-    path: Path
-
-
-class ExportSessionModal(ModalScreen[ExportChoice | None]):
-    """Choose Markdown or JSON and where to write it; the path follows the format until edited.
-
-    An existing file is replaced only after a second Enter, with a warning naming it in between.
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    DEFAULT_CSS = """
-    ExportSessionModal {
-        align: center middle;
-        & > Vertical {
-            width: 80; max-width: 95%; height: auto;
-            border: thick $primary; background: $surface; padding: 1 2;
-        }
-        & RadioSet { margin-top: 1; }
-        & Input { margin-top: 1; }
-        & #export-warning { color: $text-warning; margin-top: 1; display: none; }
-        & #export-warning.-shown { display: block; }
-        & Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
-        & Button { margin-left: 2; }
-    }
-    """
-
-    def __init__(self, title: str, session_id: str) -> None:
-        super().__init__()
-        self._title = title
-        self._session_id = session_id
-        self._fmt: ExportFormat = "markdown"
-        self._replace_confirmed: Path | None = None
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Content.assemble("Export ", _quoted(self._title)), id="export-question")
-            with RadioSet(id="export-format"):
-                yield RadioButton("Markdown", value=True, id="export-markdown")
-                yield RadioButton("JSON (OpenAI messages + settings)", id="export-json")
-            yield Input(
-                value=str(default_export_path(self._title, self._session_id, "markdown")),
-                id="export-path",
-            )
-            yield Static("", id="export-warning", markup=False)
-            with Horizontal():
-                yield Button("Cancel", id="export-cancel")
-                yield Button("Export", id="export-go", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#export-path", Input).focus()
-
-    @on(RadioSet.Changed, "#export-format")
-    def _format_changed(self, event: RadioSet.Changed) -> None:
-        fmt: ExportFormat = "json" if event.pressed.id == "export-json" else "markdown"
-        path_input = self.query_one("#export-path", Input)
-        if path_input.value == str(default_export_path(self._title, self._session_id, self._fmt)):
-            path_input.value = str(default_export_path(self._title, self._session_id, fmt))
-        self._fmt = fmt
-
-    @on(Input.Submitted, "#export-path")
-    @on(Button.Pressed, "#export-go")
-    def _go(self) -> None:
-        raw = self.query_one("#export-path", Input).value.strip()
-        if not raw:
-            self.notify("Give a file path to export to.", severity="warning")
-            return
-        path = Path(raw).expanduser()
-        if path.is_dir():
-            self._warn(f"{path} is a folder: add a file name.")
-            return
-        if path.exists() and path != self._replace_confirmed:
-            self._replace_confirmed = path
-            self._warn(f"{path} already exists. Export again to replace it.")
-            return
-        self.dismiss(ExportChoice(self._fmt, path))
-
-    def _warn(self, text: str) -> None:
-        warning = self.query_one("#export-warning", Static)
-        warning.update(text)
-        warning.add_class("-shown")
-
-    @on(Input.Changed, "#export-path")
-    def _path_changed(self) -> None:
-        self._replace_confirmed = None
-        self.query_one("#export-warning", Static).remove_class("-shown")
-
-    @on(Button.Pressed, "#export-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # -- the screen ---------------------------------------------------------------------------------
