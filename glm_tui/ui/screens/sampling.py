@@ -20,7 +20,7 @@ from textual import on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
@@ -38,9 +38,7 @@ from glm_tui.model.sampling import (
 )
 from glm_tui.model.server_kind import (
     ServerKind,
-    Support,
     describe_kind,
-    param_support,
     send_warnings,
 )
 from glm_tui.settings.writer import (
@@ -50,54 +48,11 @@ from glm_tui.settings.writer import (
     save_default_sampling,
     save_preset,
 )
+from glm_tui.ui.dialogs.replace_preset import ConfirmScreen
+from glm_tui.ui.widgets.sampling_field import SamplingField
 
 FIELD_ORDER: tuple[str, ...] = tuple(FIELD_SPECS)
 NUMERIC_FIELDS = tuple(name for name in FIELD_ORDER if FIELD_SPECS[name].kind != "stops")
-
-
-def _default_text(name: str, defaults: SamplingParams) -> str:
-    value = getattr(defaults, name)
-    if value is None or value == ():
-        return "default: not sent"
-    return f"default {format_value(name, value)}"
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes/no question; dismisses with True for yes. Used before replacing a preset."""
-
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical {
-        width: 60; height: auto; padding: 1 2; border: thick $warning; background: $surface;
-    }
-    ConfirmScreen Horizontal { height: auto; margin-top: 1; }
-    ConfirmScreen Button { margin-right: 2; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Content(self.question), id="question")
-            with Horizontal():
-                yield Button("Yes, replace (y)", id="yes", variant="warning")
-                yield Button("No (n)", id="no")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
-
-    @on(Button.Pressed)
-    def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
 
 
 class SamplingScreen(ModalScreen[None]):
@@ -187,7 +142,7 @@ class SamplingScreen(ModalScreen[None]):
             note.set_class(not self._streaming, "-hidden")
             yield note
             for name in FIELD_ORDER:
-                yield from self._compose_field(name)
+                yield SamplingField(name, getattr(self.params, name), self.kind, self.defaults)
             yield Static("", id="send-warnings", classes="-empty")
             yield Label(Content("Presets"), classes="section")
             yield OptionList(*self._preset_options(), id="presets")
@@ -203,32 +158,6 @@ class SamplingScreen(ModalScreen[None]):
                 "default · stop: a JSON list or one string (\\n = newline) · presets: Enter "
                 "applies, Delete deletes · Esc: apply and close"
             ), id="keys-help")
-
-    def _compose_field(self, name: str) -> ComposeResult:
-        spec = FIELD_SPECS[name]
-        support = param_support(self.kind, name)
-        with Vertical(classes="field", id=f"box-{name}"):
-            with Horizontal(classes="field-row"):
-                yield Label(Content(name), classes="field-name")
-                yield Input(
-                    format_value(name, getattr(self.params, name)),
-                    id=f"field-{name}",
-                    classes="field-input",
-                    placeholder="not sent" if spec.empty_allowed else "",
-                    select_on_focus=True,  # typing replaces the value, as in any form
-                    compact=True,
-                )
-                info = f"{spec.range_text} · {_default_text(name, self.defaults)} · {spec.meaning}"
-                yield Static(Content(info), classes="field-info", id=f"info-{name}")
-            support_line = Static(
-                Content(f"↳ this server: {support.note}"),
-                classes="field-support",
-                id=f"support-{name}",
-            )
-            support_line.set_class(support.support is Support.IGNORED, "-ignored")
-            support_line.set_class(support.support is Support.BOUNDED, "-bounded")
-            yield support_line
-            yield Static("", classes="field-error -empty", id=f"error-{name}")
 
     def _kind_text(self) -> str:
         if self.kind is None:
@@ -319,16 +248,15 @@ class SamplingScreen(ModalScreen[None]):
         self._refresh_warnings()
 
     def _show_error(self, name: str, reason: str | None) -> None:
-        error = self.query_one(f"#error-{name}", Static)
         if reason is None:
             self._invalid.pop(name, None)
-            error.update("")
-            error.add_class("-empty")
         else:
             self._invalid[name] = reason
-            kept = format_value(name, getattr(self.params, name)) or "not sent"
-            error.update(Content(f"✗ {reason} · in use: {kept}"))
-            error.remove_class("-empty")
+        kept = format_value(name, getattr(self.params, name)) or "not sent"
+        self._field(name).show_error(reason, kept)
+
+    def _field(self, name: str) -> SamplingField:
+        return self.query_one(f"#box-{name}", SamplingField)
 
     def _refresh_warnings(self) -> None:
         warnings = send_warnings(self.kind, self.params)
@@ -343,9 +271,7 @@ class SamplingScreen(ModalScreen[None]):
 
     def _set_field_text(self, name: str, value: Any) -> None:
         """Show a value in its field; the resulting Changed event finds nothing new to apply."""
-        field = self.query_one(f"#field-{name}", Input)
-        field.value = format_value(name, value)
-        field.cursor_position = len(field.value)
+        self._field(name).show_value(value)
         self._show_error(name, None)
 
     def _focused_field(self) -> str | None:
@@ -514,13 +440,11 @@ class SamplingScreen(ModalScreen[None]):
             return
         self.defaults = self.params
         for name in FIELD_ORDER:
-            spec = FIELD_SPECS[name]
-            info = f"{spec.range_text} · {_default_text(name, self.defaults)} · {spec.meaning}"
-            self.query_one(f"#info-{name}", Static).update(Content(info))
+            self._field(name).show_defaults(self.defaults)
         if self._on_defaults_saved is not None:
             self._on_defaults_saved(self.params)
         self.notify(f"Saved as your defaults in {self.config_path}; new sessions start from "
                     "them.", markup=False, timeout=4)
 
 
-__all__ = ["ConfirmScreen", "SamplingScreen"]
+__all__ = ["SamplingScreen"]
