@@ -59,11 +59,14 @@ class DemoHost(Protocol):
     stopping: threading.Event
     access_log: TextIO | None
 
-    def log_request(self, method: str, path: str, raw: bytes) -> None: ...
+    def log_request(self, method: str, path: str, raw: bytes) -> None:
+        """Append the request to the request log, if there is one."""
 
-    def models(self) -> dict[str, Any]: ...
+    def models(self) -> dict[str, Any]:
+        """The ``GET /v1/models`` body in the flavour's shape."""
 
-    def track(self, connection: socket.socket, active: bool) -> None: ...
+    def track(self, connection: socket.socket, active: bool) -> None:
+        """Note an open (or closed) connection, so that stopping can cut it."""
 
 
 class _ClientGone(Exception):
