@@ -153,11 +153,12 @@ class ChatClient:
                 failure = self._describe(exc, model=model_name, connected=connected,
                                          received=bool(reply.parts or reply.calls))
         if failure is not None:
-            yield dataclasses.replace(failure, text=reply.text(), tool_calls=reply.final_calls())
+            yield dataclasses.replace(failure, text=reply.text(), tool_calls=reply.final_calls(),
+                                      unreadable=reply.unreadable)
             return
         yield reply.usage_report(request)
         yield Finished(reason=reply.finish_reason, text=reply.text(),
-                       tool_calls=reply.final_calls())
+                       tool_calls=reply.final_calls(), unreadable=reply.unreadable)
 
     async def list_models(self) -> list[str]:
         """The model ids the server offers (``GET /models``); raises :class:`ClientError`."""
@@ -186,6 +187,7 @@ class ChatClient:
         return describe_error(
             exc, self.display_url, model=model, connected=connected, received=received,
             connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+            secret=self.api_key,
         )
 
 
