@@ -121,3 +121,27 @@ def test_retry_after_forms() -> None:
     assert retry_after_seconds({}) is None
     past = formatdate(time.time() - 60, usegmt=True)
     assert retry_after_seconds({"retry-after": past}) == 0.0
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_a_huge_chunk_is_handed_on_in_pieces(server: RawServer, client: ChatClient,
+                                                    stream: bool) -> None:
+    """One 10 MB delta becomes many small ones, so the screen can draw and read keys between."""
+    text = "word " * 2_000_000
+    if stream:
+        server.add(Script(body=sse(chunk(text), chunk("", "stop"))))
+    else:
+        body = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "finish_reason": "stop"}]}
+        server.add(json_script(200, body))
+    request = dict(REQUEST, stream=stream)
+    async with aclosing(client.chat(request)) as stream_events:
+        events = [event async for event in stream_events]
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert len(deltas) > 500 and max(map(len, deltas)) <= 16_384
+    assert "".join(deltas) == text
+    finished = events[-1]
+    assert isinstance(finished, Finished) and finished.text == text
+    report = events[-2]
+    # The sampled estimate of a huge text stays close to the exact count (one token a word).
+    assert 1_900_000 <= (report.completion_tokens or 0) <= 2_100_000
