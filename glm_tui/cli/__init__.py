@@ -125,10 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "ask":
         return run_ask(args)
     if args.command == "sessions":
+        from glm_tui.cli.output import quiet_on_broken_pipe
         from glm_tui.cli.sessions import run_sessions
         from glm_tui.settings.config import resolve_data_dir
 
-        return run_sessions(args, resolve_data_dir(args.data_dir))
+        return quiet_on_broken_pipe(lambda: run_sessions(args, resolve_data_dir(args.data_dir)))
     return _run_app(args)
 
 

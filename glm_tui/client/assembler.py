@@ -46,7 +46,8 @@ class ReplyAssembler:
         self.finish_reason: str | None = None
         self.usage: Counts | None = None
         self.understood = 0  # chunks that had choices or usage
-        self.skipped = 0  # payloads that were not JSON objects
+        self.skipped = 0  # payloads that were not JSON objects, or objects of no known shape
+        self.unreadable = 0  # of those, payloads that were not JSON objects at all: text lost
         self.done = False  # saw [DONE]
         self.head = b""  # the first bytes of the body, to quote when nothing made sense
         self._text: str | None = None
@@ -83,12 +84,14 @@ class ReplyAssembler:
             chunk = json.loads(raw)
         except ValueError:
             self.skipped += 1
+            self.unreadable += 1
             return
         self._apply(chunk, events)
 
     def _apply(self, chunk: object, events: list[ChatEvent]) -> None:
         if not isinstance(chunk, dict):
             self.skipped += 1
+            self.unreadable += 1
             return
         error = chunk.get("error")
         if error:

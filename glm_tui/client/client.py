@@ -43,7 +43,14 @@ from glm_tui.client.errors import (
     describe_error,
     is_transport_error,
 )
-from glm_tui.client.events import ChatEvent, Connected, ErrorKind, Finished, StreamError
+from glm_tui.client.events import (
+    ChatEvent,
+    Connected,
+    ErrorKind,
+    Finished,
+    StreamError,
+    TextDelta,
+)
 from glm_tui.client.sse import EventStream, is_event_stream
 from glm_tui.model.text import sanitize_for_display
 
@@ -56,6 +63,9 @@ log = logging.getLogger(__name__)
 
 _DRAIN_SECONDS = 0.25  # reading on after [DONE], only so the connection can be reused
 _AFTER_FINISH_SECONDS = 5.0  # waiting for a usage chunk / [DONE] / the end after finish_reason
+_MAX_DELTA_CHARS = 16_384
+"""A text delta longer than this is handed on in pieces of this size, with the event loop free
+between them: a careless server's 10 MB chunk must not hold key presses for seconds."""
 
 
 class ChatClient:
@@ -138,10 +148,18 @@ class ChatClient:
                     events = _read_event_stream(response.aiter_bytes(), reply)
                     async with aclosing(events):
                         async for event in events:
-                            yield event
+                            if isinstance(event, TextDelta) and len(event.text) > _MAX_DELTA_CHARS:
+                                async for piece in _paced(event.text):
+                                    yield piece
+                            else:
+                                yield event
                 else:
                     for event in reply.take_whole(await response.aread()):
-                        yield event
+                        if isinstance(event, TextDelta) and len(event.text) > _MAX_DELTA_CHARS:
+                            async for piece in _paced(event.text):
+                                yield piece
+                        else:
+                            yield event
                 if not reply.done and not reply.understood:
                     raise Unreadable(content_type, reply.head)
         except Exception as exc:
@@ -153,11 +171,12 @@ class ChatClient:
                 failure = self._describe(exc, model=model_name, connected=connected,
                                          received=bool(reply.parts or reply.calls))
         if failure is not None:
-            yield dataclasses.replace(failure, text=reply.text(), tool_calls=reply.final_calls())
+            yield dataclasses.replace(failure, text=reply.text(), tool_calls=reply.final_calls(),
+                                      unreadable=reply.unreadable)
             return
         yield reply.usage_report(request)
         yield Finished(reason=reply.finish_reason, text=reply.text(),
-                       tool_calls=reply.final_calls())
+                       tool_calls=reply.final_calls(), unreadable=reply.unreadable)
 
     async def list_models(self) -> list[str]:
         """The model ids the server offers (``GET /models``); raises :class:`ClientError`."""
@@ -186,10 +205,19 @@ class ChatClient:
         return describe_error(
             exc, self.display_url, model=model, connected=connected, received=received,
             connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+            secret=self.api_key,
         )
 
 
 # --- reading a reply ---------------------------------------------------------------------------
+
+
+async def _paced(text: str) -> AsyncGenerator[TextDelta, None]:
+    """A huge delta as deltas of at most ``_MAX_DELTA_CHARS``, yielding to the loop between."""
+    for start in range(0, len(text), _MAX_DELTA_CHARS):
+        if start:
+            await asyncio.sleep(0)
+        yield TextDelta(text[start:start + _MAX_DELTA_CHARS])
 
 
 async def _read_event_stream(

@@ -21,8 +21,11 @@ import functools
 import http
 import json
 import logging
-from collections.abc import Iterable
+import re
+import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
 
 from glm_tui.client.error_bodies import (
     detail_of,
@@ -191,18 +194,69 @@ def describe_error(
     received: bool = False,
     connect_timeout: float = 10.0,
     read_timeout: float = 120.0,
+    secret: str | None = None,
 ) -> StreamError:
     """A :class:`StreamError` (kind, message for a person, status, the server's words) for ``exc``.
 
     ``connected``: the response headers had arrived; ``received``: reply text or tool calls had
     arrived (the message then says they are kept). The message and ``server_detail`` are safe to
-    display (see the module docstring).
+    display (see the module docstring) and hold no credential: ``secret`` (the API key sent) and
+    any ``Bearer`` token a server echoes back are removed here, at the edge, so they are never
+    shown, stored in the session or exported.
     """
     error = _describe(exc, base_url, model=model, connected=connected, received=received,
                       connect_timeout=connect_timeout, read_timeout=read_timeout)
     detail = error.server_detail
-    return replace(error, message=sanitize_for_display(error.message),
-                   server_detail=None if detail is None else sanitize_for_display(detail))
+    return replace(
+        error,
+        message=sanitize_for_display(redact_secrets(error.message, secret)),
+        server_detail=None if detail is None else sanitize_for_display(
+            redact_secrets(detail, secret)),
+    )
+
+
+REDACTED = "<redacted>"
+_BEARER = re.compile(r"(?i)\b(bearer)(\s+)[A-Za-z0-9._~+/=-]{8,}")
+
+
+def redact_secrets(text: str, secret: str | None = None) -> str:
+    """``text`` without ``secret`` and without any ``Bearer <token>`` value.
+
+    Servers sometimes quote the request's ``Authorization`` header in an error body; that text
+    is shown and stored, so the key must not survive in it. Keys shorter than 8 characters
+    (``EMPTY``, a local server's placeholder) are not secrets and are left alone, and a bearer
+    value must look like a token (8+ token characters), so ordinary words are never blanked.
+    """
+    if secret and len(secret) >= 8 and secret in text:
+        text = text.replace(secret, REDACTED)
+    return _BEARER.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}", text)
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """A ``Retry-After`` header (delta seconds or an HTTP date) as seconds from now, if usable."""
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def _wait_words(seconds: float) -> str:
+    """``30 s`` / ``4 min 10 s`` / ``2 h 5 min``, and the local clock time it ends."""
+    whole = round(seconds)
+    if whole < 60:
+        span = f"{whole} s"
+    elif whole < 3600:
+        span = f"{whole // 60} min" + (f" {whole % 60} s" if whole % 60 else "")
+    else:
+        span = f"{whole // 3600} h" + (f" {whole % 3600 // 60} min" if whole % 3600 // 60 else "")
+    at = time.strftime("%H:%M:%S", time.localtime(time.time() + seconds))
+    return f"{span} (at {at})"
 
 
 def _describe(
@@ -226,7 +280,13 @@ def _describe(
         except Exception:  # the body could not be read; the status alone still says a lot
             body = ""
         detail = server_detail(body, response.headers.get("content-type", ""))
-        return _http_error(exc.status_code, detail, base, model)
+        error = _http_error(exc.status_code, detail, base, model)
+        wait = retry_after_seconds(response.headers)
+        if wait is not None:
+            error = replace(error, retry_after_s=wait,
+                            message=f"{error.message} The server asks to wait "
+                                    f"{_wait_words(wait)} before trying again.")
+        return error
     if isinstance(exc, ServerReportedError):
         detail = detail_of(exc.body) or shorten(json.dumps(exc.body, ensure_ascii=False))
         return StreamError(

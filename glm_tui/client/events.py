@@ -50,11 +50,16 @@ class UsageReport:
 
 @dataclass(frozen=True)
 class Finished:
-    """The reply ended normally (with or without a finish_reason from the server)."""
+    """The reply ended normally (with or without a finish_reason from the server).
+
+    ``unreadable``: how many pieces of the stream were not JSON and were skipped; whatever text
+    they held is missing from ``text``, so a consumer must say the reply may be incomplete.
+    """
 
     reason: str | None
     text: str
     tool_calls: tuple[ToolCall, ...] = ()
+    unreadable: int = 0
 
 
 class ErrorKind(StrEnum):
@@ -75,6 +80,8 @@ class StreamError:
     server_detail: str | None = None
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
+    unreadable: int = 0  # as on Finished: pieces skipped before the failure
+    retry_after_s: float | None = None  # a 429/503's Retry-After, in seconds from now
 
 
 ChatEvent = Connected | TextDelta | ToolCallDelta | UsageReport | Finished | StreamError

@@ -27,13 +27,23 @@ class EventStream:
     chat servers put everything in ``data``.
     """
 
-    __slots__ = ("_data", "_pending")
+    __slots__ = ("_data", "_pending", "_unbroken")
 
     def __init__(self) -> None:
         self._pending = b""
+        # Pieces of one line still without its end: joined once when the line ends, so a huge
+        # frame (a 10 MB chunk arriving in 64 KB reads) costs linear time, not quadratic.
+        self._unbroken: list[bytes] = []
         self._data: list[bytes] = []
 
     def feed(self, chunk: bytes) -> list[bytes]:
+        if b"\n" not in chunk and b"\r" not in chunk:
+            if chunk:
+                self._unbroken.append(chunk)
+            return []
+        if self._unbroken:
+            self._pending = b"".join([self._pending, *self._unbroken])
+            self._unbroken.clear()
         buffer = self._pending + chunk if self._pending else chunk
         held_cr = b""
         if b"\r" in buffer:
@@ -46,7 +56,8 @@ class EventStream:
 
     def finish(self) -> list[bytes]:
         """The end of the body: a last event without its blank line still counts."""
-        pending, self._pending = self._pending, b""
+        pending, self._pending = b"".join([self._pending, *self._unbroken]), b""
+        self._unbroken.clear()
         lines = pending.replace(b"\r", b"").split(b"\n") if pending else []
         lines.append(b"")
         return self._lines(lines)

@@ -1,0 +1,69 @@
+"""What the command line prints: outside text made safe on a terminal, a quiet end on a closed pipe.
+
+Titles, model names, tool names and arguments, server words and stored replies come from outside
+(a model, a server, an imported file). On a terminal they pass the same sanitiser the app draws
+with (:func:`glm_tui.model.text.sanitize_for_display`), so none of them can set the clipboard
+(OSC 52), retitle the window, plant a hyperlink or clear the screen. Written to a pipe or a file
+they stay byte-exact: a script asked for the data, and the terminal is not involved.
+
+Every command writes through :func:`emit`, so the rule is in one place; :func:`quiet_on_broken_pipe`
+makes a command end quietly when its reader goes away (``glm-tui sessions list | head -3``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from glm_tui.model.text import sanitize_for_display
+
+EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE (128 + 13)
+
+
+def safe_for(stream: TextIO, text: str) -> str:
+    """``text`` as it may be written to ``stream``: sanitised when that is a terminal."""
+    return sanitize_for_display(text) if _is_terminal(stream) else text
+
+
+def emit(text: str = "", *, stream: TextIO | None = None, end: str = "\n") -> None:
+    """Write one piece of output that may hold outside text (stdout unless told otherwise)."""
+    out = sys.stdout if stream is None else stream
+    out.write(safe_for(out, text) + end)
+
+
+def error(text: str) -> None:
+    """A message for the person on stderr, with the ``glm-tui:`` prefix; outside text made safe."""
+    emit(f"glm-tui: {text}", stream=sys.stderr)
+
+
+def quiet_on_broken_pipe(command: Callable[[], int]) -> int:
+    """Run ``command``; if the reader of stdout goes away, stop without a traceback.
+
+    Python reports the closed pipe as ``BrokenPipeError`` on the write (or the final flush at
+    exit); stdout is pointed at ``/dev/null`` so that the interpreter's own flush at exit cannot
+    raise it a second time.
+    """
+    try:
+        status = command()
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or stand-in stream is not a terminal
+        return False
