@@ -255,6 +255,11 @@ def _read_document(path: Path) -> tuple[str, dict[str, Any]]:
         raise ConfigError(path, bad_line, None, "is not valid UTF-8 text") from None
     try:
         return text, tomllib.loads(text)
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively: a file nested thousands
+        # of levels deep exhausts the stack. No real config nests more than a few levels.
+        raise ConfigError(path, None, None, "is not valid TOML: its arrays or tables are "
+                          "nested too deeply to read") from None
     except tomllib.TOMLDecodeError as exc:
         message, line = split_toml_error(exc, text)
         key_path = KeyLocator(text).path_at(line) if line is not None else None

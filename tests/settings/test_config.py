@@ -356,3 +356,12 @@ def test_config_loads_neither_textual_nor_openai() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("levels", [600, 100_000])
+def test_a_deeply_nested_file_is_a_clear_error_not_a_crash(cfg: Path, levels: int) -> None:
+    """Issue 13 item 7: a RecursionError traceback became "nested too deeply", exit 2."""
+    cfg.write_text("[sampling]\ntemperature = " + "[" * levels + "]" * levels + "\n")
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config_path=cfg)
+    assert str(cfg) in str(caught.value) and "nested too deeply" in str(caught.value)
