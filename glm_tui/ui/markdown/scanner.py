@@ -305,6 +305,11 @@ class BlockScanner:
             self._drop(cut)
             self._cut = 0
             return
+        if self._kind == "none" and _SAFE_START.match(self.open_text, self._scan):
+            # A paragraph whose first line has not ended yet (a reply that is one huge line):
+            # a letter cannot open a list, fence, heading, quote, table or indented code.
+            self._kind = "other"
+            self._block_start = self._scan
         block = len(self.open_text) - self._block_start
         if paragraphs and self._kind == "other" and block > PARAGRAPH_CAP:
             first = self.open_text[self._block_start : self._block_start + 1]

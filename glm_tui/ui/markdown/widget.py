@@ -52,6 +52,7 @@ from textual.visual import VisualType
 from textual.widget import Widget, _RenderCache
 
 from glm_tui.model.text import sanitize_for_display
+from glm_tui.ui.markdown.backlog import Backlog, estimated_height
 from glm_tui.ui.markdown.render import ProseVisual, highlight_code, last_fenced_block
 from glm_tui.ui.markdown.scanner import (
     BlockScanner,
@@ -77,15 +78,26 @@ class ProseBlock(Widget):
     }
     """
 
-    def __init__(self, source: str, joins: str = "") -> None:
+    def __init__(self, source: str, joins: str = "", *, deferred: bool = False) -> None:
         super().__init__()
         self.source = source
         self._joins = joins
         self._visual: ProseVisual | None = None
+        self._deferred = deferred
+        """Not parsed until first drawn; until then layout uses an estimated height."""
+        if deferred:
+            self.styles.margin = (0, 0, 0 if joins else 1, 0)
 
     def on_mount(self) -> None:
-        """Parse once the app (and so the theme) is known."""
-        self._rebuild()
+        """Parse once the app (and so the theme) is known (a deferred piece: once seen)."""
+        if not self._deferred:
+            self._rebuild()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """A deferred piece answers layout from an estimate, without parsing."""
+        if self._deferred:
+            return estimated_height(self.source, width)
+        return super().get_content_height(container, viewport, width)
 
     def set_source(self, source: str) -> None:
         """Replace what this block shows (only the live tail ever calls this)."""
@@ -106,7 +118,14 @@ class ProseBlock(Widget):
         self.refresh(layout=True)
 
     def render(self) -> VisualType:
-        """The Visual built from the source (empty until mounted)."""
+        """The Visual built from the source (empty until mounted).
+
+        A deferred piece is parsed here, the first time any of it is on screen; its real
+        height then replaces the estimate on the next layout.
+        """
+        if self._deferred and self.is_mounted:
+            self._deferred = False
+            self._rebuild()
         return self._visual if self._visual is not None else Content("")
 
     def release(self) -> None:
@@ -242,6 +261,19 @@ class StreamingMarkdown(Widget):
     """Frozen pieces per ``FrozenPage``."""
 
     FLUSH_INTERVAL: ClassVar[float] = 0.12
+    FLUSH_CHARS: ClassVar[int] = 65_536
+    """At most this much new text is applied per flush; the rest waits (see backlog.py).
+    Ordinary streaming brings far less per interval; a server that sends megabytes in one
+    chunk (or a stored reply of megabytes being opened) is applied slice by slice, the
+    event loop free for key presses between slices."""
+    FEED_CHARS: ClassVar[int] = 8_192
+    """The scanner is fed a slice in parts of this size: it cuts an over-long paragraph
+    once per feed, so a megabyte line still becomes pieces of about this size."""
+    DRAWN_PIECES: ClassVar[int] = 2
+    """Of the prose pieces one flush freezes, all but the last this many are deferred:
+    mounted with an estimated height and parsed only when first on screen. Streaming
+    freezes one piece at a time, so this only matters for a backlog, whose pieces scroll
+    past unseen; drawing them all would cost a parse and a wrap of every character."""
     MAX_FLUSH_INTERVAL: ClassVar[float] = 0.4
     TAIL_CHARS_PER_SECOND: ClassVar[int] = 40_000
     """A tail of N characters is re-rendered at most every N / this seconds."""
@@ -341,7 +373,8 @@ class StreamingMarkdown(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._fragments: list[str] = [markdown] if markdown else []
-        self._pending: list[str] = [markdown] if markdown else []
+        self._pending = Backlog()
+        self._pending.append(markdown)
         self._held_cr = ""
         self._scanner = BlockScanner()
         self._live: ProseBlock | CodeChunk | None = None
@@ -374,11 +407,18 @@ class StreamingMarkdown(Widget):
         self._pending.append(fragment)
 
     async def finish(self) -> None:
-        """Apply everything written so far now and draw the final form."""
+        """Apply everything written so far and draw the final form.
+
+        A backlog bigger than one slice is drawn a slice at a time with the loop free in
+        between (``FLUSH_INTERVAL``), so finishing a huge reply never freezes the app.
+        """
         self._finished = True
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        while len(self._pending) > self.FLUSH_CHARS and self.is_attached:
+            await self._flush(final=False)
+            await asyncio.sleep(self.FLUSH_INTERVAL)
         await self._flush(final=True)
 
     def last_code_block(self) -> str | None:
@@ -416,11 +456,10 @@ class StreamingMarkdown(Widget):
         await self._flush(final=False)
 
     def _take_pending(self, final: bool) -> str:
-        """Pending raw text, sanitised; a trailing CR waits for a possible LF."""
-        raw = self._held_cr + "".join(self._pending)
-        self._pending.clear()
+        """The next slice of pending raw text, sanitised; a trailing CR waits for an LF."""
+        raw = self._held_cr + self._pending.take(self.FLUSH_CHARS)
         self._held_cr = ""
-        if raw.endswith("\r") and not final:
+        if raw.endswith("\r") and not (final and not self._pending):
             raw, self._held_cr = raw[:-1], "\r"
         return sanitize_for_display(raw)
 
@@ -428,11 +467,16 @@ class StreamingMarkdown(Widget):
         """Freeze what the scanner finished, then redraw the live tail."""
         async with self._lock:
             text = self._take_pending(final)
-            frozen = self._scanner.feed(text) if text else []
+            frozen = []
+            for start in range(0, len(text), self.FEED_CHARS):
+                frozen += self._scanner.feed(text[start : start + self.FEED_CHARS])
+            deferred = len(frozen) - self.DRAWN_PIECES
             widgets: list[Widget] = []
-            for piece in frozen:
+            for index, piece in enumerate(frozen):
                 if isinstance(piece, FrozenProse):
-                    widgets.append(ProseBlock(piece.source, piece.joins))
+                    widgets.append(
+                        ProseBlock(piece.source, piece.joins, deferred=index < deferred)
+                    )
                 else:
                     widgets.append(self._code_widget(piece))
             with self.app.batch_update():
