@@ -54,9 +54,10 @@ from bench_keypress import PER_LINE, KeyProbe, _frame_text, _summary  # noqa: E4
 GAP_S = 0.1
 END_MARK = "ENDOFHUGEREPLY"
 WAIT_S = 600.0
-WORDS = ("the model answers every question with care and a long list of reasons why tokens "
-         "stream slowly over a busy network while the terminal keeps drawing lines of text "
-         "about parsers widgets layouts frames memory and time").split()
+_PHRASE = ("the model answers every question with care and a long list of reasons why tokens "
+           "stream slowly over a busy network while the terminal keeps drawing lines of text "
+           "about parsers widgets layouts frames memory and time")
+WORDS = _PHRASE.split(" ")
 
 
 def huge_text(size: int, case: str, seed: int = 13) -> str:
