@@ -12,9 +12,12 @@ big one is read from an offset, so draining a 10 MB fragment in 16 KB slices is 
 
 from __future__ import annotations
 
+import re
 from collections import deque
 
-__all__ = ["Backlog"]
+from glm_tui.ui.markdown.scanner import Frozen, FrozenCode, FrozenProse, Joins
+
+__all__ = ["Backlog", "estimated_height", "merge_unseen"]
 
 
 class Backlog:
@@ -87,3 +90,49 @@ def estimated_height(source: str, width: int) -> int:
             gap = False
         lines += -(-len(line) // room)
     return max(lines, 1)
+
+
+def _fenced(piece: FrozenCode) -> str:
+    """A whole code block as Markdown again, behind a fence longer than any run inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", piece.code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{piece.language}\n{piece.code}\n{fence}\n\n"
+
+
+def merge_unseen(pieces: list[Frozen], limit: int) -> list[Frozen]:
+    """Join runs of pieces that will scroll past unseen into pieces of about ``limit`` chars.
+
+    Every widget costs the layout pass that follows each flush (Textual places every widget
+    of the screen each time), so a backlog of megabytes in 4 KB pieces makes each later flush
+    slower. Consecutive prose pieces and whole code blocks (both the first and last chunk)
+    become one Markdown source; each cut the scanner made is a safe block boundary, so joining
+    them only undoes the cut. A chunk of a longer code block stays as it is.
+    """
+    out: list[Frozen] = []
+    run: list[str] = []
+    size = 0
+    joins: Joins = ""
+
+    def close() -> None:
+        nonlocal size
+        if run:
+            out.append(FrozenProse("".join(run), joins))
+            run.clear()
+            size = 0
+
+    for piece in pieces:
+        if isinstance(piece, FrozenProse):
+            text, piece_joins = piece.source, piece.joins
+        elif piece.first and piece.last:
+            text, piece_joins = _fenced(piece), ""
+        else:
+            close()
+            out.append(piece)
+            continue
+        run.append(text)
+        size += len(text)
+        joins = piece_joins
+        if size >= limit:
+            close()
+    close()
+    return out

@@ -52,7 +52,7 @@ from textual.visual import VisualType
 from textual.widget import Widget, _RenderCache
 
 from glm_tui.model.text import sanitize_for_display
-from glm_tui.ui.markdown.backlog import Backlog, estimated_height
+from glm_tui.ui.markdown.backlog import Backlog, estimated_height, merge_unseen
 from glm_tui.ui.markdown.render import ProseVisual, highlight_code, last_fenced_block
 from glm_tui.ui.markdown.scanner import (
     BlockScanner,
@@ -269,11 +269,12 @@ class StreamingMarkdown(Widget):
     FEED_CHARS: ClassVar[int] = 8_192
     """The scanner is fed a slice in parts of this size: it cuts an over-long paragraph
     once per feed, so a megabyte line still becomes pieces of about this size."""
-    DRAWN_PIECES: ClassVar[int] = 2
-    """Of the prose pieces one flush freezes, all but the last this many are deferred:
-    mounted with an estimated height and parsed only when first on screen. Streaming
-    freezes one piece at a time, so this only matters for a backlog, whose pieces scroll
-    past unseen; drawing them all would cost a parse and a wrap of every character."""
+    DRAWN_PIECES: ClassVar[int] = 1
+    """Of the pieces one flush freezes, all but the last this many are joined into pieces of
+    half a slice (``merge_unseen``) and deferred: mounted with an estimated height and
+    parsed only when first on screen. Streaming freezes one piece at a time, so this only
+    matters for a backlog, whose pieces scroll past unseen; drawing them all would cost a
+    parse and a wrap of every character, and a widget each in every later layout pass."""
     MAX_FLUSH_INTERVAL: ClassVar[float] = 0.4
     TAIL_CHARS_PER_SECOND: ClassVar[int] = 40_000
     """A tail of N characters is re-rendered at most every N / this seconds."""
@@ -470,9 +471,12 @@ class StreamingMarkdown(Widget):
             frozen = []
             for start in range(0, len(text), self.FEED_CHARS):
                 frozen += self._scanner.feed(text[start : start + self.FEED_CHARS])
-            deferred = len(frozen) - self.DRAWN_PIECES
+            unseen = max(0, len(frozen) - self.DRAWN_PIECES)
+            pieces = merge_unseen(frozen[:unseen], self.FLUSH_CHARS // 2)
+            deferred = len(pieces)
+            pieces += frozen[unseen:]
             widgets: list[Widget] = []
-            for index, piece in enumerate(frozen):
+            for index, piece in enumerate(pieces):
                 if isinstance(piece, FrozenProse):
                     widgets.append(
                         ProseBlock(piece.source, piece.joins, deferred=index < deferred)
