@@ -85,6 +85,7 @@ class ProseBlock(Widget):
         self._visual: ProseVisual | None = None
         self._deferred = deferred
         """Not parsed until first drawn; until then layout uses an estimated height."""
+        self._estimate = (-1, 0)
         if deferred:
             self.styles.margin = (0, 0, 0 if joins else 1, 0)
 
@@ -96,7 +97,9 @@ class ProseBlock(Widget):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """A deferred piece answers layout from an estimate, without parsing."""
         if self._deferred:
-            return estimated_height(self.source, width)
+            if self._estimate[0] != width:
+                self._estimate = (width, estimated_height(self.source, width))
+            return self._estimate[1]
         return super().get_content_height(container, viewport, width)
 
     def set_source(self, source: str) -> None:
@@ -244,6 +247,17 @@ class FrozenPage(Widget):
         for child in self.children:
             if isinstance(child, ProseBlock | CodeChunk):
                 child.release()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """The pieces' heights at ``width``, from the cached arrangement while they are unchanged.
+
+        Textual arranges a container of ``height: auto`` children at the size of ITS container
+        (the reply, which grows with every flush), so every page was arranged again on every
+        layout pass: O(pages) per flush. The pieces are all ``height: auto`` and do not depend
+        on that height; asking at height 0 keeps the key stable, and a piece that changes
+        still clears the cache (``refresh(layout=True)`` clears its ancestors' arrangements).
+        """
+        return super().get_content_height(Size(container.width, 0), viewport, width)
 
     DEFAULT_CSS = """
     FrozenPage {
