@@ -414,6 +414,11 @@ class StreamingMarkdown(Widget):
             self._fragments = ["".join(self._fragments)]
         return self._fragments[0] if self._fragments else ""
 
+    @property
+    def undrawn(self) -> int:
+        """Characters written but not yet drawn (a backlog is drawn a slice per flush)."""
+        return len(self._pending)
+
     def write(self, fragment: str) -> None:
         """Queue ``fragment``; it shows on the next timed flush. Never blocks."""
         if not fragment:
