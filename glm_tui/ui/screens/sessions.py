@@ -12,12 +12,11 @@ highlighted row when the list has focus; their keys would otherwise type into th
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,7 +28,8 @@ from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerState
 
-from glm_tui.chat.export import export_json, export_markdown
+from glm_tui.chat.export import FILE_SUFFIXES, ExportFormat, render
+from glm_tui.storage.files import atomic_write
 from glm_tui.storage.store import (
     SearchHit,
     SessionStore,
@@ -53,8 +53,6 @@ EMPTY_STORE_TEXT = "No saved sessions yet · n starts one"
 SEARCH_PROMPT_TEXT = "Type words to search every message"
 SEARCH_LIMIT = 100
 EXPORT_DIR_NAME = "glm-tui-exports"
-
-ExportFormat = Literal["markdown", "json"]
 
 
 @dataclass(frozen=True)
@@ -152,15 +150,12 @@ def safe_file_stem(title: str, session_id: str) -> str:
 
 
 def default_export_path(title: str, session_id: str, fmt: ExportFormat) -> Path:
-    suffix = ".md" if fmt == "markdown" else ".json"
-    return Path.home() / EXPORT_DIR_NAME / (safe_file_stem(title, session_id) + suffix)
+    return Path.home() / EXPORT_DIR_NAME / (safe_file_stem(title, session_id) + FILE_SUFFIXES[fmt])
 
 
 def export_text(store: SessionStore, session_id: str, fmt: ExportFormat) -> str:
-    session = store.load_session(session_id)
-    if fmt == "markdown":
-        return export_markdown(session)
-    return json.dumps(export_json(session), indent=2, ensure_ascii=False) + "\n"
+    """The export file's text, from the one renderer the CLI uses too."""
+    return render(store.load_session(session_id), fmt)
 
 
 # -- small modals -------------------------------------------------------------------------------
@@ -650,7 +645,7 @@ class SessionsScreen(Screen[SessionsResult]):
             try:
                 text = export_text(self._store, row.session_id, choice.fmt)
                 choice.path.parent.mkdir(parents=True, exist_ok=True)
-                choice.path.write_text(text, encoding="utf-8")
+                atomic_write(choice.path, text)  # never half a file, even on a full disk
             except StoreError as error:
                 self._store_failed(error)
                 return
