@@ -186,6 +186,7 @@ class ToolsScreen(Screen[None]):
     def _show_handler_state(self, entry: dict[str, Any] | None) -> None:
         """Say so under the field when the handler shown there is switched off."""
         state = self.query_one("#tool-handler-state", Static)
+        state.display = entry is not None and handler_is_off(entry)
         if entry is not None and handler_is_off(entry):
             state.update(Text(
                 "⚠ Switched off: this handler came from an imported file and never runs. "
