@@ -246,9 +246,9 @@ def test_export_to_a_file_is_private_and_whole(
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(files.os, "fsync", disk_full)
-    assert run(data_dir, "export", "bbbb", "-o", str(target)) == 1
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(files.os, "fsync", disk_full)
+        assert run(data_dir, "export", "bbbb", "-o", str(target)) == 1
     assert "No space left on device" in capsys.readouterr().err
     assert target.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".chat")) == []
