@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from glm_tui.chat.export import ImportProblems, export_json, export_markdown, import_json
+from glm_tui.chat.export import EXPORT_FORMATS, ExportFormat, render
+from glm_tui.chat.importing import ImportProblems, import_json
 from glm_tui.model.session import new_session_id
+from glm_tui.storage.files import atomic_write
 from glm_tui.storage.store import SessionStore, StoreCorruptError, StoreError
 
 EXIT_OK = 0
@@ -49,7 +49,7 @@ def add_sessions_parser(
     export = commands.add_parser("export", parents=inherited,
                                  help="write a session as Markdown or JSON")
     export.add_argument("id", metavar="ID", help="session id or a unique start of it")
-    export.add_argument("--format", choices=("markdown", "json"), default="json",
+    export.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="json",
                         help="json (lossless, re-importable; the default) or markdown")
     export.add_argument("-o", "--output", metavar="FILE", type=Path,
                         help="write to FILE instead of standard output")
@@ -129,17 +129,14 @@ def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(epoch))
 
 
-def _export(store: SessionStore, prefix: str, fmt: str, output: Path | None) -> int:
+def _export(store: SessionStore, prefix: str, fmt: ExportFormat, output: Path | None) -> int:
     session = store.load_session(store.resolve_id(prefix))
-    if fmt == "json":
-        text = json.dumps(export_json(session), ensure_ascii=False, indent=2) + "\n"
-    else:
-        text = export_markdown(session)
+    text = render(session, fmt)
     if output is None:
         _write_stdout(text, sys.stdout)
         return EXIT_OK
     try:
-        _write_atomically(output, text)
+        atomic_write(output, text)
     except OSError as exc:
         _err(f"cannot write {output}: {exc.strerror or exc}")
         return EXIT_ERROR
@@ -150,19 +147,6 @@ def _export(store: SessionStore, prefix: str, fmt: str, output: Path | None) -> 
 def _write_stdout(text: str, stream: TextIO) -> None:
     stream.write(text)
     stream.flush()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a failure never leaves half an export."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _import(store: SessionStore, file: str) -> int:
