@@ -15,6 +15,7 @@ tool) imports too. No API key is ever part of a session, so none can be exported
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import asdict
 from typing import Any, Literal
@@ -26,7 +27,7 @@ from glm_tui.model.session import Message, MessageStatus, Role, Session
 
 __all__ = [
     "EXPORT_FORMATS", "FILE_SUFFIXES", "ExportFormat", "ImportProblems", "export_json",
-    "export_markdown", "import_json", "render",
+    "export_markdown", "import_json", "json_text", "render",
 ]
 
 ExportFormat = Literal["json", "markdown"]
@@ -39,10 +40,28 @@ def render(session: Session, fmt: ExportFormat) -> str:
     """The whole export file's text: ``json`` (re-importable, indented, UTF-8 kept readable)
     or ``markdown`` (a transcript for people). Ends with a newline."""
     if fmt == "json":
-        return json.dumps(export_json(session), ensure_ascii=False, indent=2) + "\n"
+        return json_text(export_json(session), indent=2) + "\n"
     if fmt == "markdown":
         return export_markdown(session)
     raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
+
+
+# Inside JSON strings, written as \uXXXX: DEL and the C1 controls (a terminal acts on 0x9B as on
+# ESC [), the bidi embedding/override/isolate controls (they reorder what a viewer shows), the
+# line/paragraph separators (JavaScript and some editors break lines there) and lone surrogates
+# (not encodable as UTF-8). ``json.dumps`` already escapes C0 itself.
+_JSON_ESCAPED = re.compile("[\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]")
+
+
+def json_text(data: Any, *, indent: int | None = None) -> str:
+    """``data`` as JSON text that is readable UTF-8 yet holds no character a terminal acts on.
+
+    Printing it (``cat export.json``, ``glm-tui sessions list --json``) cannot set the clipboard,
+    retitle the window or reorder the text, and ``json.loads`` gives back exactly ``data``: the
+    escaped characters only ever occur inside strings, where ``\\uXXXX`` means the same thing.
+    """
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    return _JSON_ESCAPED.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 # --- JSON export ----------------------------------------------------------------------------

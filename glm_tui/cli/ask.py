@@ -8,6 +8,8 @@ a usage or configuration error, 130 when interrupted with Ctrl+C.
 
 Only when stdout is a terminal is the text passed through the display sanitiser, so that a reply
 cannot move the cursor, retitle the window or plant a hyperlink; a pipe gets the bytes unchanged.
+Every other line (tool calls, server errors, warnings) is written through
+:mod:`glm_tui.cli.output`, which applies the same rule to the stream it goes to.
 
 Heavy imports (the client, and through it ``openai``) happen inside :func:`run_ask`, never at
 module import, because the CLI imports this module to build ``--help``.
@@ -21,6 +23,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+
+from glm_tui.cli.output import emit, error, quiet_on_broken_pipe
 
 if TYPE_CHECKING:
     from glm_tui.model.server_kind import ServerKind
@@ -50,7 +54,10 @@ def add_ask_parser(
         parents=parents,
         help="ask one question and print the reply (for scripts)",
         description="Ask one question and stream the reply to stdout. Errors go to stderr; exit "
-        "status 1 for a server or connection error, 2 for a usage or config error.",
+        "status 1 for a server or connection error, 2 for a usage or config error. On a pipe or "
+        "in a file the reply is byte-exact; on a terminal, control characters and escape "
+        "sequences in it (and in tool calls and server messages) are shown as visible stand-ins "
+        "instead of being acted on.",
     )
     parser.add_argument("prompt", metavar="PROMPT",
                         help="the question; '-' reads it from standard input")
@@ -79,9 +86,9 @@ def add_ask_parser(
 def run_ask(args: argparse.Namespace) -> int:
     """Run ``ask`` with parsed arguments; returns the exit status."""
     try:
-        return _ask(args)
+        return quiet_on_broken_pipe(lambda: _ask(args))
     except KeyboardInterrupt:
-        print("\nglm-tui: interrupted", file=sys.stderr)
+        emit("\nglm-tui: interrupted", stream=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -100,7 +107,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings | None:
             base_url=args.base_url, api_key=args.api_key, model=args.model,
         )
     except SettingsError as exc:
-        print(f"glm-tui: error: {exc}", file=sys.stderr)
+        error(f"error: {exc}")
         return None
 
 
@@ -130,7 +137,7 @@ def _ask(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     for warning in settings.warnings:
-        print(f"glm-tui: warning: {warning}", file=sys.stderr)
+        error(f"warning: {warning}")
 
     request = _build(settings, prompt, args, overrides, tools)
     if args.demo:
@@ -266,25 +273,27 @@ async def _stream(
     finally:
         await client.aclose()
     writer.finish()
-    print("glm-tui: error: the reply ended without finishing", file=sys.stderr)
+    error("error: the reply ended without finishing")
     return EXIT_SERVER
 
 
 def _print_json(text: str, tool_calls: tuple[ToolCall, ...]) -> None:
+    from glm_tui.chat.export import json_text  # C1 and bidi escaped too: safe to print as is
+
     message = {
         "role": "assistant",
         "content": None if (tool_calls and not text) else text,
         "tool_calls": [call.to_openai() for call in tool_calls],
     }
-    sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
+    emit(json_text(message))
     sys.stdout.flush()
 
 
 def _describe_tool_calls(tool_calls: tuple[ToolCall, ...]) -> None:
     """In text mode a tool call is not reply text: tell the person on stderr how to get it."""
     for call in tool_calls:
-        print(f"glm-tui: the model called the tool {call.name} with {call.arguments} "
-              "(use --json to get the call as data)", file=sys.stderr)
+        error(f"the model called the tool {call.name} with {call.arguments} "
+              "(use --json to get the call as data)")
 
 
 def _report_error(event: Any, *, printed: bool) -> None:
@@ -292,14 +301,13 @@ def _report_error(event: Any, *, printed: bool) -> None:
     detail = event.server_detail
     if detail and detail not in message:
         message = f"{message}\n  the server said: {detail}"
-    print(f"glm-tui: error: {message}", file=sys.stderr)
+    error(f"error: {message}")
     if printed:
-        print("glm-tui: the reply was interrupted: the text printed is incomplete",
-              file=sys.stderr)
+        error("the reply was interrupted: the text printed is incomplete")
 
 
 def _usage_error(message: str) -> int:
-    print(f"glm-tui ask: error: {message}", file=sys.stderr)
+    emit(f"glm-tui ask: error: {message}", stream=sys.stderr)
     return EXIT_USAGE
 
 

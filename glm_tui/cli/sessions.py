@@ -3,20 +3,23 @@
 Kept apart from ``cli.py`` so the main command line only wires it in: ``add_sessions_parser`` adds
 the sub-commands, ``run_sessions`` runs one and returns the exit status. Output for people goes to
 stdout, every error to stderr as one plain sentence, with a non-zero status.
+
+Titles, model names and stored replies came from a model, a server or an imported file, so every
+line is written through :mod:`glm_tui.cli.output`: made visible-safe on a terminal, byte-exact on
+a pipe or in a file (``sessions export ID > chat.md`` is exactly what ``-o chat.md`` writes).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
-from glm_tui.chat.export import EXPORT_FORMATS, ExportFormat, render
+from glm_tui.chat.export import EXPORT_FORMATS, ExportFormat, json_text, render
 from glm_tui.chat.importing import ImportProblems, import_json
+from glm_tui.cli.output import emit, error, safe_for
 from glm_tui.model.session import new_session_id
 from glm_tui.storage.files import atomic_write
 from glm_tui.storage.store import SessionStore, StoreCorruptError, StoreError
@@ -92,7 +95,7 @@ def run_sessions(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _err(text: str) -> None:
-    print(f"glm-tui: {text}", file=sys.stderr)
+    error(text)
 
 
 def _list(store: SessionStore, *, as_json: bool) -> int:
@@ -112,17 +115,23 @@ def _list(store: SessionStore, *, as_json: bool) -> int:
              "preview": s.preview}
             for s in summaries
         ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        emit(json_text(rows, indent=2))
         return EXIT_OK
     if not summaries:
-        print(f"No saved sessions in {store.db_path}.")
+        emit(f"No saved sessions in {store.db_path}.")
         return EXIT_OK
-    print(f"{'ID':<12}  {'UPDATED':<16}  {'MSGS':>5}  {'MODEL':<16}  TITLE")
+    emit(f"{'ID':<12}  {'UPDATED':<16}  {'MSGS':>5}  {'MODEL':<16}  TITLE")
     for s in summaries:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.updated_at))
-        title = " ".join(s.title.split()) or "(untitled)"
-        print(f"{s.id[:12]:<12}  {when:<16}  {s.message_count:>5}  {s.model[:16]:<16}  {title}")
+        title = _one_line(s.title) or "(untitled)"
+        model = _one_line(safe_for(sys.stdout, s.model))[:16]  # made safe first: cut what shows
+        emit(f"{_one_line(s.id)[:12]:<12}  {when:<16}  {s.message_count:>5}  {model:<16}  {title}")
     return EXIT_OK
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its whitespace (line breaks, tabs) folded to single spaces: one table cell."""
+    return " ".join(text.split())
 
 
 def _iso(epoch: float) -> str:
@@ -133,20 +142,15 @@ def _export(store: SessionStore, prefix: str, fmt: ExportFormat, output: Path | 
     session = store.load_session(store.resolve_id(prefix))
     text = render(session, fmt)
     if output is None:
-        _write_stdout(text, sys.stdout)
+        emit(text, end="")
         return EXIT_OK
     try:
         atomic_write(output, text)
     except OSError as exc:
         _err(f"cannot write {output}: {exc.strerror or exc}")
         return EXIT_ERROR
-    print(f"Exported \"{session.title or session.id}\" to {output}", file=sys.stderr)
+    emit(f"Exported \"{session.title or session.id}\" to {output}", stream=sys.stderr)
     return EXIT_OK
-
-
-def _write_stdout(text: str, stream: TextIO) -> None:
-    stream.write(text)
-    stream.flush()
 
 
 def _import(store: SessionStore, file: str) -> int:
@@ -160,13 +164,13 @@ def _import(store: SessionStore, file: str) -> int:
     except ImportProblems as exc:
         _err(f"{file} was not imported:")
         for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
+            emit(f"  - {problem}", stream=sys.stderr)
         return EXIT_ERROR
     if store.has_session(session.id):
         session.id = new_session_id()  # the original is still here: import as a copy
     store.create_session(session)
-    print(f"Imported \"{session.title or 'untitled'}\" ({len(session.messages)} messages) "
-          f"as {session.id}")
+    emit(f"Imported \"{session.title or 'untitled'}\" ({len(session.messages)} messages) "
+         f"as {session.id}")
     return EXIT_OK
 
 
@@ -174,5 +178,5 @@ def _delete(store: SessionStore, prefix: str) -> int:
     session_id = store.resolve_id(prefix)
     summary = store.load_session(session_id, last=0)
     store.delete_session(session_id)
-    print(f"Deleted \"{summary.title or 'untitled'}\" ({session_id})")
+    emit(f"Deleted \"{summary.title or 'untitled'}\" ({session_id})")
     return EXIT_OK
