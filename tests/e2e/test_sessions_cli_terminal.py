@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from glm_tui.chat.export import render
+from glm_tui.chat.export import ExportFormat, render
 from glm_tui.chat.importing import import_json
 from glm_tui.model.session import Message, MessageStatus, Role, Session, ToolCall
 from glm_tui.storage.store import SessionStore
@@ -133,7 +133,7 @@ def cli(*argv: str) -> subprocess.CompletedProcess[bytes]:
 
 @pytest.mark.parametrize("fmt", ["markdown", "json"])
 def test_export_to_a_pipe_is_byte_exact(
-    hostile_store: dict[str, Session], tmp_path: Path, fmt: str,
+    hostile_store: dict[str, Session], tmp_path: Path, fmt: ExportFormat,
 ) -> None:
     for name in ("everything", "megabyte_line", "all_c0"):
         session = hostile_store[name]
