@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
@@ -28,12 +26,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from glm_tui.chat.reply_tracker import ReplyTracker
-from glm_tui.chat.request import build_request, requestable
+from glm_tui.chat.preview import preview_body
+from glm_tui.chat.reply_tracker import ReplyStats
+from glm_tui.chat.request import requestable
 from glm_tui.chat.tool_library import ToolLibrary
-from glm_tui.chat.tool_turns import pending_calls, stream_for_request
+from glm_tui.chat.tool_turns import pending_calls
 from glm_tui.chat.tools import request_tools, tool_choice_label
-from glm_tui.client.events import ErrorKind, TextDelta, ToolCallDelta
+from glm_tui.chat.turn import Link, Turn, TurnOutcome, prepare_turn
 from glm_tui.model.server_kind import ServerKind, send_warnings
 from glm_tui.model.session import Message, MessageStatus, Role, Session
 from glm_tui.model.text import sanitize_for_display, title_from_question
@@ -45,7 +44,7 @@ from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScree
 from glm_tui.ui.screens.request_view import RequestViewScreen
 from glm_tui.ui.screens.sampling import SamplingScreen
 from glm_tui.ui.screens.sessions import NewSession, OpenSession, SessionsScreen
-from glm_tui.ui.screens.tool_calls import ToolLoop
+from glm_tui.ui.screens.tool_calls import ToolCallPrompt
 from glm_tui.ui.screens.tools import ToolsScreen
 from glm_tui.ui.widgets.message_view import (
     AssistantMessageView,
@@ -58,9 +57,6 @@ from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
 if TYPE_CHECKING:
     from glm_tui.model.sampling import SamplingParams
     from glm_tui.ui.app import GlmTuiApp
-
-STATS_INTERVAL_S = 0.2
-"""How often the status bar's live figures are redrawn while a reply streams."""
 
 SAVE_RETRY_S = 2.0
 """How often unsaved writes are retried while the disk refuses them (and nothing else writes)."""
@@ -96,11 +92,10 @@ class ConversationScreen(Screen[None]):
         self.recorder = recorder
         self._older_in_store = older_in_store  # messages at positions 0..older-1 not loaded
         self._focus_message_id = focus_message_id
-        self._tracker: ReplyTracker | None = None
+        self._turn: Turn | None = None
         self._editing: Message | None = None
         self._save_problem_shown = False
-        self._internal_error = False
-        self.tool_loop = ToolLoop(self)
+        self.tool_loop = ToolCallPrompt(self)
         self._refusal_accepted_for: SamplingParams | None = None
 
     @property
@@ -147,7 +142,7 @@ class ConversationScreen(Screen[None]):
             self._scroll_to_message(self._focus_message_id)
         self.set_interval(SAVE_RETRY_S, self._retry_saving)
         self.prompt.focus()
-        await self.tool_loop.continue_tool_loop()
+        await self.tool_loop.continue_tool_loop(opened=True)  # asks before any handler runs
 
     def _connection_changed(self, state: ConnectionState) -> None:
         self.status.state = state
@@ -207,7 +202,7 @@ class ConversationScreen(Screen[None]):
             self._save_problem_shown = False
 
     def _retry_saving(self) -> None:
-        if self.recorder.pending and self._tracker is None:
+        if self.recorder.pending and self._turn is None:
             self._record(self.recorder.flush)
 
     def _fetch_older(self, count: int) -> int:
@@ -240,7 +235,7 @@ class ConversationScreen(Screen[None]):
 
     @property
     def reply_running(self) -> bool:
-        return self._tracker is not None
+        return self._turn is not None
 
     @property
     def _handler_running(self) -> bool:
@@ -301,118 +296,46 @@ class ConversationScreen(Screen[None]):
         self._record(lambda: self.recorder.add_message(question))
         self.prompt.clear()
         await self.messages.append(question)
-        await self._start_reply()
+        await self.start_reply()
 
-    async def _start_reply(self) -> None:
+    async def start_reply(self) -> None:
+        """Request the next reply of the session (the question or tool results are stored)."""
         if self.reply_running:
             return  # one reply at a time: the tool loop or a key may race a reply in flight
         app = self.glm_app
-        kind = app.server_kind
-        stream, why = stream_for_request(self.session, kind)
-        if why:
-            self.app.notify(why, markup=False)
-        request = build_request(self.session, kind, stream=stream)
+        prepared = prepare_turn(self.session, app.server_kind)
+        for note in prepared.notes:
+            self.app.notify(note, markup=False)
         reply = Message(Role.ASSISTANT, status=MessageStatus.STREAMING)
-        self._tracker = ReplyTracker(reply)
+        turn = Turn(prepared, reply, save_interval=self.recorder.interval,
+                    base_url=app.profile_url)
+        self._turn = turn
         self._record(lambda: self.recorder.add_message(reply))
         view = await self.messages.append(reply)
         assert isinstance(view, AssistantMessageView)
         self.status.stats = None
-        self._stream_reply(request, self._tracker, view)
+        self._stream_reply(turn, view)
 
     @work(exclusive=True, exit_on_error=False, group="reply")
-    async def _stream_reply(self, request: dict[str, Any], tracker: ReplyTracker,
-                            view: AssistantMessageView) -> None:
+    async def _stream_reply(self, turn: Turn, view: AssistantMessageView) -> None:
         """Stream one reply into its widget and the store; always leaves a final status."""
-        app = self.glm_app
-        reply = tracker.message
-        app.set_connection(ConnectionState.WAITING, "")
-        written = 0
-        calls_changed = False
-        saved_at = stats_at = time.monotonic()
+        drawer = ReplyDrawer(self, turn, view)
         try:
-            client = await app.get_client()
-            async for event in client.chat(request):
-                tracker.apply(event)
-                if isinstance(event, TextDelta) and event.text:
-                    view.write(event.text)
-                    if not written:
-                        tracker.sync()
-                        view.refresh_state()  # "waiting…" becomes "streaming…"
-                    written += len(event.text)
-                    if app.connection_state is not ConnectionState.STREAMING:
-                        app.set_connection(ConnectionState.STREAMING, "")
-                elif not isinstance(event, ToolCallDelta):
-                    view.refresh_state()
-                else:
-                    calls_changed = True  # drawn with the figures below, not per fragment
-                now = time.monotonic()
-                if now - stats_at >= STATS_INTERVAL_S:
-                    stats_at = now
-                    self.status.stats = tracker.stats()
-                    if calls_changed:
-                        calls_changed = False
-                        view.refresh_state()
-                if now - saved_at >= self.recorder.interval:
-                    # This gate is the only throttle: the recorder writes at once when forced.
-                    saved_at = now
-                    tracker.sync()
-                    self._record(lambda: self.recorder.update_message(reply, force=True))
-            tracker.end_of_stream()
-        except asyncio.CancelledError:
-            tracker.cancel()
-            raise
-        except Exception as exc:
-            # A bug of glm-tui's, not the server's: say so on the message, then let the worker
-            # report it (exit_on_error=False keeps the app and the conversation alive).
-            tracker.end_of_stream()
-            reply.status = MessageStatus.FAILED
-            reply.error = f"glm-tui failed while reading the reply: {exc!r}"
-            self._internal_error = True
-            raise
+            await turn.run(self.glm_app.get_client, drawer)
         finally:
-            await self._finish_reply(tracker, view, written)
+            await drawer.draw_end()
 
-    async def _finish_reply(self, tracker: ReplyTracker, view: AssistantMessageView,
-                            written: int) -> None:
-        """Store the final state, put the status bar in step, then finish drawing.
+    # -- what the tool prompt needs (tool_calls.ToolHost) ------------------------------------
 
-        Storing comes first: nothing that happens while drawing can lose the reply, and the
-        prompt is free for the next question as soon as the reply has ended.
-        """
-        reply = tracker.sync()
-        self.tool_loop.adopt_raw_tool_call(reply)
-        self._record(lambda: self.recorder.update_message(reply, force=True))
-        self._tracker = None
-        app = self.glm_app
-        error = tracker.error
-        if self._internal_error:
-            self._internal_error = False
-            app.set_connection(ConnectionState.ERROR, "glm-tui error")
-        elif error is None:
-            app.set_connection(ConnectionState.READY, "")
-        elif error.kind in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT) and not tracker.connected:
-            app.set_connection(ConnectionState.UNREACHABLE, app.profile_url)
-        else:
-            detail = f"HTTP {error.status}" if error.status else error.kind.value
-            app.set_connection(ConnectionState.ERROR, detail)
-        if not self.is_attached:
-            return  # the person moved to another session: the reply is stored, nothing to draw
-        self.status.stats = tracker.stats()
-        if reply.status is MessageStatus.FAILED and not reply.content:
-            self.app.notify(
-                "The question is kept in the session. Ctrl+R sends it again.",
-                title="The reply failed", severity="error", markup=False,
-            )
-        if view.is_attached:
-            view.refresh_state()
-            if len(reply.content) > written:
-                # A server that buffers (tools passed) may hand the whole text over at the end.
-                view.write(reply.content[written:])
-            # A new question may cancel this worker now; the end of this reply is drawn anyway.
-            await asyncio.shield(view.finish())
-        if reply.status is MessageStatus.COMPLETE and reply.tool_calls:
-            await self.tool_loop.continue_tool_loop()
+    def save_session(self) -> None:
+        self._record(self.recorder.save_session)
+
+    async def add_message(self, message: Message) -> None:
+        self._record(lambda: self.recorder.add_message(message))
+        await self.messages.append(message)
+
+    def run_handler_worker(self, work: Coroutine[Any, Any, None]) -> None:
+        self.run_worker(work, group="tool-handler", exclusive=True, exit_on_error=False)
 
     # -- actions ----------------------------------------------------------------------------
 
@@ -463,7 +386,7 @@ class ConversationScreen(Screen[None]):
         if not requestable(self.session.messages):
             self.app.notify("Nothing to regenerate yet: ask a question first.")
             return
-        await self._start_reply()
+        await self.start_reply()
 
     @on(PromptInput.EditLastRequested)
     async def _up_in_empty_prompt(self) -> None:
@@ -648,12 +571,8 @@ class ConversationScreen(Screen[None]):
     def action_show_request(self) -> None:
         if not self._ensure_full_history():
             return
-        draft = replace(self.session, messages=list(self.session.messages))
-        typed = self.prompt.text
-        if typed.strip():
-            draft.messages.append(Message(Role.USER, content=typed))
         app = self.glm_app
-        request = build_request(draft, app.server_kind)
+        request = preview_body(self.session, app.server_kind, draft=self.prompt.text)
         self.app.push_screen(RequestViewScreen(request, app.profile_url, app.profile.api_key,
                                                api_key_env=app.profile.api_key_env))
 
@@ -712,6 +631,63 @@ class ConversationScreen(Screen[None]):
         self.app.notify("Replies stream as they are written." if self.session.stream
                         else "Replies come whole (streaming off) from the next request on.")
 
+
+
+class ReplyDrawer:
+    """The conversation screen's :class:`~glm_tui.chat.turn.TurnView`: one reply, drawn."""
+
+    def __init__(self, screen: ConversationScreen, turn: Turn,
+                 view: AssistantMessageView) -> None:
+        self.screen = screen
+        self.turn = turn
+        self.view = view
+        self.text: Callable[[str], None] = view.write  # the hot path: no wrapper
+
+    def state(self) -> None:
+        self.view.refresh_state()
+
+    def link(self, state: Link, detail: str) -> None:
+        self.screen.glm_app.set_connection(ConnectionState(state.value), detail)
+
+    def stats(self, stats: ReplyStats) -> None:
+        self.screen.status.stats = stats
+
+    def save(self) -> None:
+        recorder = self.screen.recorder
+        reply = self.turn.reply
+        # The turn's cadence is the only throttle: the recorder writes at once when forced.
+        self.screen._record(lambda: recorder.update_message(reply, force=True))
+
+    def finished(self, outcome: TurnOutcome) -> None:
+        """Store the final state and put the status bar in step, before any drawing: nothing
+        that happens while drawing can lose the reply, and the prompt is free at once."""
+        screen = self.screen
+        if outcome.adopted_note:
+            screen.app.notify(outcome.adopted_note, markup=False)
+        self.save()
+        screen._turn = None
+        self.link(outcome.link, outcome.link_detail)
+
+    async def draw_end(self) -> None:
+        """Finish drawing the reply, then go on with the tool loop if it called tools."""
+        screen, view, outcome = self.screen, self.view, self.turn.outcome
+        if outcome is None or not screen.is_attached:
+            return  # the person moved to another session: the reply is stored, nothing to draw
+        reply = outcome.reply
+        screen.status.stats = outcome.stats
+        if reply.status is MessageStatus.FAILED and not reply.content:
+            screen.app.notify(
+                "The question is kept in the session. Ctrl+R sends it again.",
+                title="The reply failed", severity="error", markup=False,
+            )
+        if view.is_attached:
+            view.refresh_state()
+            if outcome.tail:
+                view.write(outcome.tail)  # a server that buffers hands the text over at the end
+            # A new question may cancel this worker now; the end of this reply is drawn anyway.
+            await asyncio.shield(view.finish())
+        if reply.status is MessageStatus.COMPLETE and reply.tool_calls:
+            await screen.tool_loop.continue_tool_loop()
 
 
 def session_summary(session: Session) -> str:
