@@ -1,11 +1,13 @@
 """The conversation screen: messages above, the prompt below, the status bar and the keys.
 
-This module is the orchestration of one chat: what a key press does to the session (send,
-cancel, regenerate, edit and resend, copy, system prompt) and the streaming worker that turns the
-client's events into widget updates and autosaves. The drawing lives in
-:mod:`glm_tui.ui.widgets.message_view`; the rules for a reply's status and figures in
-:mod:`glm_tui.chat.reply_tracker`; the writing in
-:class:`~glm_tui.storage.recorder.SessionRecorder`.
+This module is what a key press does to the conversation: send, cancel, regenerate, edit and
+resend, the system prompt, and the screens that change what the session is sent with. A reply is
+one :class:`~glm_tui.chat.turn.Turn` (its rules live there, shared with ``glm-tui ask``), drawn by
+:class:`~glm_tui.ui.screens.reply_drawer.ReplyDrawer`; the tool-call loop's decisions are
+:class:`~glm_tui.chat.tool_loop.ToolLoop`, performed by
+:class:`~glm_tui.ui.screens.tool_calls.ToolCallPrompt`. What every part shares (the session, its
+recorder, the widgets, the actions on a message already shown) is
+:class:`~glm_tui.ui.screens.conversation_base.ConversationBase`.
 
 The session object is the single source of truth: the screen never keeps a second list of
 messages, so what is shown, what is stored and what is sent cannot disagree.
@@ -13,34 +15,28 @@ messages, so what is shown, what is stored and what is sent cannot disagree.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from glm_tui.chat.preview import preview_body
-from glm_tui.chat.reply_tracker import ReplyStats
 from glm_tui.chat.request import requestable
 from glm_tui.chat.tool_library import ToolLibrary
 from glm_tui.chat.tool_turns import pending_calls
-from glm_tui.chat.tools import request_tools, tool_choice_label
-from glm_tui.chat.turn import Link, Turn, TurnOutcome, prepare_turn
+from glm_tui.chat.turn import Turn, prepare_turn
 from glm_tui.model.server_kind import ServerKind, send_warnings
 from glm_tui.model.session import Message, MessageStatus, Role, Session
-from glm_tui.model.text import sanitize_for_display, title_from_question
+from glm_tui.model.text import title_from_question
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import StoreError
-from glm_tui.ui.dialogs.modals import ConfirmModal, LinkConfirmModal, SystemPromptModal
-from glm_tui.ui.markdown.widget import StreamingMarkdown
+from glm_tui.ui.dialogs.modals import ConfirmModal, SystemPromptModal
+from glm_tui.ui.screens.conversation_base import ConversationBase
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
+from glm_tui.ui.screens.reply_drawer import ReplyDrawer
 from glm_tui.ui.screens.request_view import RequestViewScreen
 from glm_tui.ui.screens.sampling import SamplingScreen
 from glm_tui.ui.screens.sessions import NewSession, OpenSession, SessionsScreen
@@ -49,20 +45,18 @@ from glm_tui.ui.screens.tools import ToolsScreen
 from glm_tui.ui.widgets.message_view import (
     AssistantMessageView,
     MessageList,
-    MessageView,
 )
 from glm_tui.ui.widgets.prompt_input import PromptInput
 from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
 
 if TYPE_CHECKING:
     from glm_tui.model.sampling import SamplingParams
-    from glm_tui.ui.app import GlmTuiApp
 
 SAVE_RETRY_S = 2.0
 """How often unsaved writes are retried while the disk refuses them (and nothing else writes)."""
 
 
-class ConversationScreen(Screen[None]):
+class ConversationScreen(ConversationBase):
     """One session, live: everything a person does while chatting."""
 
     AUTO_FOCUS = "#prompt"
@@ -87,20 +81,12 @@ class ConversationScreen(Screen[None]):
 
     def __init__(self, session: Session, recorder: SessionRecorder, *,
                  older_in_store: int = 0, focus_message_id: int | None = None) -> None:
-        super().__init__()
-        self.session = session
-        self.recorder = recorder
-        self._older_in_store = older_in_store  # messages at positions 0..older-1 not loaded
+        super().__init__(session, recorder, older_in_store=older_in_store)
         self._focus_message_id = focus_message_id
         self._turn: Turn | None = None
         self._editing: Message | None = None
-        self._save_problem_shown = False
         self.tool_loop = ToolCallPrompt(self)
         self._refusal_accepted_for: SamplingParams | None = None
-
-    @property
-    def glm_app(self) -> GlmTuiApp:
-        return cast("GlmTuiApp", self.app)
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -111,18 +97,6 @@ class ConversationScreen(Screen[None]):
                           placeholder="Ask something · Enter sends · Ctrl+J new line")
         yield StatusBar(id="status")
         yield Footer(compact=True)
-
-    @property
-    def messages(self) -> MessageList:
-        return self.query_one("#messages", MessageList)
-
-    @property
-    def prompt(self) -> PromptInput:
-        return self.query_one("#prompt", PromptInput)
-
-    @property
-    def status(self) -> StatusBar:
-        return self.query_one("#status", StatusBar)
 
     async def on_mount(self) -> None:
         self._refresh_header()
@@ -144,92 +118,9 @@ class ConversationScreen(Screen[None]):
         self.prompt.focus()
         await self.tool_loop.continue_tool_loop(opened=True)  # asks before any handler runs
 
-    def _connection_changed(self, state: ConnectionState) -> None:
-        self.status.state = state
-
-    def _connection_detail_changed(self, detail: str) -> None:
-        self.status.detail = detail
-
-    def _refresh_header(self) -> None:
-        """The title line: the session's title, and its system prompt's start when it has one."""
-        header = self.query_one("#conversation-header", Static)
-        parts: list[str | tuple[str, str]] = [
-            (sanitize_for_display(self.session.title or "New chat"), "bold"),
-        ]
-        system = " ".join(self.session.system_prompt.split())
-        if system:
-            parts.extend(["  ·  ", ("System: ", "$text-secondary"),
-                          (sanitize_for_display(system[:300]), "$text-muted")])
-        header.update(Content.assemble(*parts))
-
-    def _refresh_status(self) -> None:
-        app = self.glm_app
-        self.status.server = app.active_server
-        self.status.model = self.session.model
-        self.status.sampling = session_summary(self.session)
-
-    def _scroll_to_message(self, message_id: int | None) -> None:
-        for message in self.session.messages:
-            if message.id == message_id:
-                view = self.messages.get_view(message)
-                if view is not None:
-                    self.messages.release_anchor()
-                    self.call_after_refresh(self.messages.scroll_to_widget, view, top=True,
-                                            animate=False)
-                return
-
-    # -- saving -----------------------------------------------------------------------------
-
-    def _record(self, write: Callable[[], object]) -> None:
-        """Run one recorder call; a write that fails is shown, never fatal to the chat."""
-        try:
-            write()
-        except StoreError as exc:
-            self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
-        self._show_save_state()
-
-    def _show_save_state(self) -> None:
-        problem = self.recorder.last_error or ""
-        self.status.save_problem = problem
-        if problem and not self._save_problem_shown:
-            self._save_problem_shown = True
-            self.app.notify(
-                f"{problem}\nThe conversation goes on in memory and is saved when writing "
-                "works again.",
-                title="Cannot save", severity="error", timeout=10, markup=False,
-            )
-        elif not problem:
-            self._save_problem_shown = False
-
     def _retry_saving(self) -> None:
         if self.recorder.pending and self._turn is None:
-            self._record(self.recorder.flush)
-
-    def _fetch_older(self, count: int) -> int:
-        """Prepend up to ``count`` messages a huge session left in the store; -1 on failure."""
-        store = self.recorder.store
-        if self._older_in_store <= 0:
-            return 0
-        if store is None:
-            return -1
-        try:
-            batch = store.load_messages_before(self.session.id, self._older_in_store, count)
-        except StoreError as exc:
-            self.app.notify(f"Cannot read the earlier messages of this session: {exc}",
-                            severity="error", markup=False)
-            return -1
-        self.session.messages[0:0] = batch
-        self._older_in_store -= len(batch)
-        return len(batch)
-
-    async def _load_older(self, count: int) -> int:
-        """Scroll-back: the message list asks for older messages than those in memory."""
-        return max(0, self._fetch_older(count))
-
-    def _ensure_full_history(self) -> bool:
-        """A request needs every message; load the ones a huge session left in the store."""
-        self._fetch_older(self._older_in_store)
-        return self._older_in_store <= 0
+            self.record(self.recorder.flush)
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -290,10 +181,10 @@ class ConversationScreen(Screen[None]):
             self.tool_loop.end_answering()
         if not self.session.title:
             self.session.title = title_from_question(text)
-            self._record(self.recorder.save_session)
+            self.record(self.recorder.save_session)
             self._refresh_header()
         question = Message(Role.USER, content=text)
-        self._record(lambda: self.recorder.add_message(question))
+        self.record(lambda: self.recorder.add_message(question))
         self.prompt.clear()
         await self.messages.append(question)
         await self.start_reply()
@@ -310,7 +201,7 @@ class ConversationScreen(Screen[None]):
         turn = Turn(prepared, reply, save_interval=self.recorder.interval,
                     base_url=app.profile_url)
         self._turn = turn
-        self._record(lambda: self.recorder.add_message(reply))
+        self.record(lambda: self.recorder.add_message(reply))
         view = await self.messages.append(reply)
         assert isinstance(view, AssistantMessageView)
         self.status.stats = None
@@ -325,28 +216,31 @@ class ConversationScreen(Screen[None]):
         finally:
             await drawer.draw_end()
 
+    # -- what drawing a reply needs (reply_drawer.ReplyHost) --------------------------------
+
+    def set_connection(self, state: ConnectionState, detail: str) -> None:
+        self.glm_app.set_connection(state, detail)
+
+    def reply_ended(self, turn: Turn) -> None:
+        if self._turn is turn:
+            self._turn = None
+
+    async def after_reply(self) -> None:
+        await self.tool_loop.continue_tool_loop()
+
     # -- what the tool prompt needs (tool_calls.ToolHost) ------------------------------------
 
     def save_session(self) -> None:
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
 
     async def add_message(self, message: Message) -> None:
-        self._record(lambda: self.recorder.add_message(message))
+        self.record(lambda: self.recorder.add_message(message))
         await self.messages.append(message)
 
     def run_handler_worker(self, work: Coroutine[Any, Any, None]) -> None:
         self.run_worker(work, group="tool-handler", exclusive=True, exit_on_error=False)
 
     # -- actions ----------------------------------------------------------------------------
-
-    async def stop_activity(self) -> None:
-        """Stop the reply in flight and any running tool handler, and wait until they have
-        stored what they had (before this screen is left or the conversation is rewritten)."""
-        workers = [*self.workers.cancel_group(self, "reply"),
-                   *self.workers.cancel_group(self, "tool-handler")]
-        for worker in workers:
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
 
     def action_cancel_reply(self) -> None:
         """Esc: stop the reply in flight (its text is kept, marked cancelled) or a handler."""
@@ -429,56 +323,7 @@ class ConversationScreen(Screen[None]):
     async def _drop_from(self, message: Message) -> None:
         """Remove a message and everything after it, from the screen, session and store."""
         await self.messages.remove_from(message)
-        self._record(lambda: self.recorder.remove_from(message))
-
-    def _target_view(self) -> MessageView | None:
-        """The message the user means: the focused one, else the newest reply with text."""
-        focused = self.focused
-        if isinstance(focused, MessageView):
-            return focused
-        for message in reversed(self.session.messages):
-            if message.role is Role.ASSISTANT and message.content:
-                view = self.messages.get_view(message)
-                if view is not None:
-                    return view
-        return None
-
-    def action_copy_message(self) -> None:
-        view = self._target_view()
-        if view is None:
-            self.app.notify("There is no reply to copy yet.")
-            return
-        self._copy(view.copy_text(), "the message")
-
-    def action_copy_code(self) -> None:
-        view = self._target_view()
-        code = None if view is None else view.last_code_block()
-        if code is None:
-            self.app.notify("That message has no code block.")
-            return
-        self._copy(code, "the last code block")
-
-    @on(MessageView.TypedAway)
-    def _typed_on_a_message(self, event: MessageView.TypedAway) -> None:
-        self.prompt.focus()
-        self.prompt.insert(event.character)
-
-    @on(MessageView.CopyRequested)
-    def _copy_requested(self, event: MessageView.CopyRequested) -> None:
-        if event.code:
-            code = event.view.last_code_block()
-            if code is None:
-                self.app.notify("That message has no code block.")
-                return
-            self._copy(code, "the last code block")
-        else:
-            self._copy(event.view.copy_text(), "the message")
-
-    def _copy(self, text: str, what: str) -> None:
-        self.app.copy_to_clipboard(text)
-        lines = text.count("\n") + 1 if text else 0
-        self.app.notify(f"Copied {what} ({len(text):,} characters, {lines:,} lines).",
-                        markup=False)
+        self.record(lambda: self.recorder.remove_from(message))
 
     def action_system_prompt(self) -> None:
         note = ""
@@ -491,21 +336,10 @@ class ConversationScreen(Screen[None]):
         if text is None or text == self.session.system_prompt:
             return
         self.session.system_prompt = text
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_header()
         self.app.notify("System prompt saved for this session." if text.strip()
                         else "System prompt removed.")
-
-    @on(StreamingMarkdown.LinkClicked)
-    def _link_clicked(self, event: StreamingMarkdown.LinkClicked) -> None:
-        event.stop()
-        url = event.href
-
-        def answered(open_it: bool | None) -> None:
-            if open_it:
-                self.app.open_url(url)
-
-        self.app.push_screen(LinkConfirmModal(url), answered)
 
     # -- other screens ----------------------------------------------------------------------
 
@@ -527,7 +361,7 @@ class ConversationScreen(Screen[None]):
     def apply_sampling(self, params: SamplingParams) -> None:
         """Live change from the settings screen: the next request uses it; stored at once."""
         self.session.sampling = params
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_status()
 
     def action_open_sessions(self) -> None:
@@ -588,7 +422,7 @@ class ConversationScreen(Screen[None]):
 
     def set_model(self, model: str) -> None:
         self.session.model = model
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_status()
         self.glm_app.remember_choice(server=self.glm_app.active_server, model=model)
 
@@ -605,7 +439,7 @@ class ConversationScreen(Screen[None]):
         await app.switch_server(name)
         self.session.server_profile = name
         self.session.model = app.profile.model
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_status()
         self.glm_app.remember_choice(server=name)
 
@@ -621,81 +455,12 @@ class ConversationScreen(Screen[None]):
         self.session.tools = tools
         self.session.tool_choice = choice
         self.messages.set_tools(tools)
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_status()
 
     def action_toggle_stream(self) -> None:
         self.session.stream = not self.session.stream
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_status()
         self.app.notify("Replies stream as they are written." if self.session.stream
                         else "Replies come whole (streaming off) from the next request on.")
-
-
-
-class ReplyDrawer:
-    """The conversation screen's :class:`~glm_tui.chat.turn.TurnView`: one reply, drawn."""
-
-    def __init__(self, screen: ConversationScreen, turn: Turn,
-                 view: AssistantMessageView) -> None:
-        self.screen = screen
-        self.turn = turn
-        self.view = view
-        self.text: Callable[[str], None] = view.write  # the hot path: no wrapper
-
-    def state(self) -> None:
-        self.view.refresh_state()
-
-    def link(self, state: Link, detail: str) -> None:
-        self.screen.glm_app.set_connection(ConnectionState(state.value), detail)
-
-    def stats(self, stats: ReplyStats) -> None:
-        self.screen.status.stats = stats
-
-    def save(self) -> None:
-        recorder = self.screen.recorder
-        reply = self.turn.reply
-        # The turn's cadence is the only throttle: the recorder writes at once when forced.
-        self.screen._record(lambda: recorder.update_message(reply, force=True))
-
-    def finished(self, outcome: TurnOutcome) -> None:
-        """Store the final state and put the status bar in step, before any drawing: nothing
-        that happens while drawing can lose the reply, and the prompt is free at once."""
-        screen = self.screen
-        if outcome.adopted_note:
-            screen.app.notify(outcome.adopted_note, markup=False)
-        self.save()
-        screen._turn = None
-        self.link(outcome.link, outcome.link_detail)
-
-    async def draw_end(self) -> None:
-        """Finish drawing the reply, then go on with the tool loop if it called tools."""
-        screen, view, outcome = self.screen, self.view, self.turn.outcome
-        if outcome is None or not screen.is_attached:
-            return  # the person moved to another session: the reply is stored, nothing to draw
-        reply = outcome.reply
-        screen.status.stats = outcome.stats
-        if reply.status is MessageStatus.FAILED and not reply.content:
-            screen.app.notify(
-                "The question is kept in the session. Ctrl+R sends it again.",
-                title="The reply failed", severity="error", markup=False,
-            )
-        if view.is_attached:
-            view.refresh_state()
-            if outcome.tail:
-                view.write(outcome.tail)  # a server that buffers hands the text over at the end
-            # A new question may cancel this worker now; the end of this reply is drawn anyway.
-            await asyncio.shield(view.finish())
-        if reply.status is MessageStatus.COMPLETE and reply.tool_calls:
-            await screen.tool_loop.continue_tool_loop()
-
-
-def session_summary(session: Session) -> str:
-    """The status bar's settings part: sampling, then tools and streaming when they matter."""
-    parts = [session.sampling.summary()]
-    tools = request_tools(session.tools)
-    if tools:
-        parts.append(f"tools {len(tools)} ({tool_choice_label(session.tool_choice)})")
-    if not session.stream:
-        parts.append("no stream")
-    return " · ".join(parts)
