@@ -2,15 +2,18 @@
 
 stdout carries the model's text exactly as it arrived (or, with ``--json``, the final message
 object), so that ``glm-tui ask ... > answer.md`` is the answer and nothing else. Everything meant
-for the person (warnings, errors, tool calls in text mode) goes to stderr. Exit status: 0 for a
+for the person (warnings, errors, notes such as why a reply is not streamed, tool calls in text
+mode) goes to stderr. Exit status: 0 for a
 reply, 1 when the server or the connection failed (any text already printed stays printed), 2 for
 a usage or configuration error, 130 when interrupted with Ctrl+C.
 
 Only when stdout is a terminal is the text passed through the display sanitiser, so that a reply
 cannot move the cursor, retitle the window or plant a hyperlink; a pipe gets the bytes unchanged.
 
-Heavy imports (the client, and through it ``openai``) happen inside :func:`run_ask`, never at
-module import, because the CLI imports this module to build ``--help``.
+The turn itself is the app's (:mod:`glm_tui.chat.turn`): the same request for the same session,
+the same kind decision, error words and raw-call adoption. Heavy imports (the client, and through
+it ``openai``) happen inside :func:`run_ask`, never at module import, because the CLI imports
+this module to build ``--help``.
 """
 
 from __future__ import annotations
