@@ -1,7 +1,8 @@
 """What a streaming reply does to its message, kept apart from drawing and from the store.
 
-It lives in ``core`` because it imports no Textual: the conversation screen's worker feeds every
-:mod:`glm_tui.client.events` event into a :class:`ReplyTracker` and then draws. The tracker is
+It imports no Textual: a :class:`~glm_tui.chat.turn.Turn` (the app's and ``glm-tui ask``'s)
+feeds every :mod:`glm_tui.client.events` event into a :class:`ReplyTracker`, then the front end
+draws. The tracker is
 the one place that decides a reply's status (complete, cancelled, interrupted, failed), the error
 text a person reads, the token counts and the timings shown in the status bar. Its rules are
 therefore testable without a terminal and cannot drift between the screen and anything else that

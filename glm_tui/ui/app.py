@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from glm_tui.model.server_kind import ServerKind, detect_kind, kind_from_url
+from glm_tui.model.server_kind import ServerKind, detect_kind, resolve_kind
 from glm_tui.model.session import Session
 from glm_tui.model.text import sanitize_for_display
 from glm_tui.settings.config import DEMO_PROFILE, ServerProfile, Settings
@@ -82,7 +82,7 @@ class GlmTuiApp(App[int]):
         self.models: list[str] = []
         self._client: ChatClient | None = None
         self._client_lock = asyncio.Lock()
-        self._kind: ServerKind | None = settings.profile.kind
+        self._detected: ServerKind | None = None  # what /models gave away, once checked
         self._closed = False
         self.conversation: ConversationScreen | None = None
         self._unsaved: list[SessionRecorder] = []  # conversations left while nothing was saved
@@ -118,10 +118,10 @@ class GlmTuiApp(App[int]):
 
     @property
     def server_kind(self) -> ServerKind:
-        """The configured kind, else what the host or ``/models`` gave away, else generic."""
-        if self._kind is not None:
-            return self._kind
-        return kind_from_url(self.profile.base_url) or ServerKind.GENERIC
+        """The kind for the model of the conversation on screen (see ``resolve_kind``)."""
+        conversation = self.conversation
+        model = conversation.session.model if conversation is not None else self.profile.model
+        return resolve_kind(self.profile.kind, self.profile.base_url, model, self._detected)
 
     async def get_client(self) -> ChatClient:
         """The client for the active server, created on first use.
@@ -189,8 +189,7 @@ class GlmTuiApp(App[int]):
             self.notify(exc.message, title="Server check", severity="warning", markup=False)
             return
         self.models = models
-        if self.profile.kind is None:
-            self._kind = detect_kind(models, self.profile.base_url)
+        self._detected = detect_kind(models, self.profile.base_url)
         if not self._reply_in_flight():
             self.set_connection(ConnectionState.READY, "")
 
@@ -207,7 +206,7 @@ class GlmTuiApp(App[int]):
         if old is not None:
             await old.aclose()
         self.active_server = name
-        self._kind = self.profile.kind
+        self._detected = None
         self.models = []
         self.check_connection()
 

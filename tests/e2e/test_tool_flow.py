@@ -190,6 +190,47 @@ async def test_always_allow_runs_later_calls_without_asking(glm4_server: str,
         assert len(tool_messages) == 2
 
 
+async def test_opening_a_session_never_runs_a_waiting_call_unasked(
+    glm4_server: str, tmp_path: Path, data_dir: Path
+) -> None:
+    """A call found waiting when a session is opened is asked about, even with "always allow":
+    the person may never have seen it (an imported session, a call left at exit)."""
+    import sys
+
+    from glm_tui.model.session import Message, Session, ToolCall
+
+    script = tmp_path / "handler.py"
+    script.write_text(MARKING_HANDLER, encoding="utf-8")
+    marker = tmp_path / "ran"
+    call = ToolCall("call_1", "get_current_weather", '{"location": "Paris"}')
+    session = Session(
+        model="glm-4",
+        tools=[with_settings(WEATHER_TOOL, handler=[sys.executable, str(script)],
+                             always_allow=True)],
+        tool_choice="auto",
+        messages=[Message(Role.USER, QUESTION),
+                  Message(Role.ASSISTANT, "", tool_calls=[call], status=MessageStatus.COMPLETE)],
+    )
+    store = SessionStore(data_dir)
+    store.create_session(session)
+    store.close()
+
+    app = make_app(glm4_server, resume="last")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HandlerConfirmModal),
+                       what="the handler question")
+        assert not marker.exists()
+        below = app.screen_stack[-2]
+        assert isinstance(below, ConversationScreen)
+        assert not any(w.group == "tool-handler" for w in below.workers)
+        await pilot.click("#run-once")
+        screen = app.screen
+        assert isinstance(screen, ConversationScreen)
+        final = await _wait_final_reply(pilot, screen)
+        assert marker.exists()
+        assert "23°C" in final.content
+
+
 async def test_a_failing_handler_shows_why_and_the_call_can_be_answered_by_hand(
     glm4_server: str, tmp_path: Path
 ) -> None:

@@ -88,8 +88,8 @@ async def test_escape_cancels_the_reply_and_keeps_its_text(glm4_app: GlmTuiApp) 
     async with glm4_app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await send(pilot, "[[demo:rate=40]] Please write a long answer about rivers.")
-        await wait_for(pilot, lambda: screen._tracker is not None
-                       and screen._tracker.text_length > 20, what="some reply text")
+        await wait_for(pilot, lambda: screen._turn is not None
+                       and screen._turn.tracker.text_length > 20, what="some reply text")
         await pilot.press("escape")
         reply = await wait_reply_done(pilot)
 

@@ -167,7 +167,7 @@ async def test_the_reply_badge_says_waiting_then_streaming(glm4_server: str) -> 
     app = make_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await send(pilot, "[[demo:delay=0.5]] [[demo:rate=40]] [[demo:size=3000]] go")
+        await send(pilot, "[[demo:delay=2]] [[demo:rate=40]] [[demo:size=3000]] go")
         await wait_for(pilot, lambda: screen.reply_running, what="the reply")
         reply = screen.session.messages[-1]
         view = screen.messages.get_view(reply)
