@@ -45,11 +45,11 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.content import Content
-from textual.geometry import NULL_SIZE, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.timer import Timer
 from textual.visual import VisualType
-from textual.widget import Widget, _RenderCache
+from textual.widget import Widget
 
 from glm_tui.model.text import sanitize_for_display
 from glm_tui.ui.markdown.render import ProseVisual, highlight_code, last_fenced_block
@@ -59,6 +59,7 @@ from glm_tui.ui.markdown.scanner import (
     FrozenProse,
     LiveProse,
 )
+from glm_tui.ui.markdown.textual_compat import drop_render_cache
 
 __all__ = ["CodeChunk", "FrozenPage", "ProseBlock", "StreamingMarkdown"]
 
@@ -113,7 +114,7 @@ class ProseBlock(Widget):
         """Drop cached renders of a piece far above the view (see FrozenPage)."""
         if self._visual is not None:
             self._visual.release()
-        _drop_render_cache(self)
+        drop_render_cache(self)
 
     async def action_link(self, href: str) -> None:
         """A Markdown link was clicked: tell the owner, never open it."""
@@ -189,25 +190,13 @@ class CodeChunk(Widget):
         if self._highlighted is not None:
             self._released_height = (self.size.width, self.size.height)
         self._highlighted = None
-        _drop_render_cache(self)
+        drop_render_cache(self)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """After ``release``, answer layout from the known height (no re-highlight)."""
         if self._highlighted is None and self._released_height[0] == width:
             return self._released_height[1]
         return super().get_content_height(container, viewport, width)
-
-
-def _drop_render_cache(widget: Widget) -> None:
-    """Mark ``widget`` for repaint and free the strips Textual keeps for it.
-
-    ``refresh()`` clears the styles cache and marks the widget dirty, so the
-    next time it is visible it renders again; the per-widget line cache
-    (``_render_cache``, private in Textual 8) would otherwise hold every
-    rendered line of every piece for the life of the reply.
-    """
-    widget.refresh()
-    widget._render_cache = _RenderCache(NULL_SIZE, [])
 
 
 class FrozenPage(Widget):
