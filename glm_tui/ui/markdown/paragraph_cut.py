@@ -10,9 +10,10 @@ later cut (the paragraph then stays in the live tail, whose flush interval grows
 This is a conservative reading of CommonMark's inline rules, not a parser: code spans (matching
 backtick runs), link text brackets and destinations, autolinks, backslash escapes, and emphasis
 delimiter runs (``*``, ``_``, ``~~``) counted per character with the left/right-flanking rules.
-A cut is also only made before a letter, in a line that is plainly paragraph text and follows
-none that is not (a heading, list item, quote, fence, rule or table line: lazy continuation lines
-belong to the quote or list above them), so the second half starts as the same paragraph.
+A cut is also only made before a letter, in a line that is plainly paragraph text (not a
+heading, list item, quote, fence, rule or table line) and follows no quote, list item or table
+line (lazy continuation lines and table rows belong to those), so the second half starts as the
+same paragraph.
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ import re
 __all__ = ["safe_cut"]
 
 _LETTER = re.compile(r"[^\W\d_]")
-_BLOCK_LINE = re.compile(
-    r" {0,3}(?:#{1,6}(?:[ \t]|$)|>|[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|`{3}|~{3}"
-    r"|(?:[-_*=][ \t]*)+$)"
-)
+_BLOCK_LINE = re.compile(r" {0,3}(?:#{1,6}(?:[ \t]|$)|`{3}|~{3}|(?:[-_*=][ \t]*)+$)")
+_CONTAINER_LINE = re.compile(r" {0,3}(?:>|[-+*](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$))")
 _AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9.+-]{1,31}:[^\s<>]*>|<[^\s@<>]+@[^\s@<>]+>")
 _ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _DELIMITERS = "*_~"
@@ -35,11 +34,19 @@ def _is_punctuation(character: str) -> bool:
     return not character.isalnum() and not character.isspace()
 
 
-def _plain_line(text: str, start: int) -> bool:
-    """True if the line starting at ``start`` can only be paragraph text."""
+def _line(text: str, start: int, plain_so_far: bool) -> tuple[bool, bool]:
+    """Whether the line at ``start`` is plain paragraph text, and whether later lines can be.
+
+    A quote, list item or table row takes the lines after it (lazy continuation, table rows),
+    so after one no line of the block is plain; a heading or rule line only spoils itself.
+    """
+    if not plain_so_far:
+        return False, False
     end = text.find("\n", start)
     line = text[start:] if end < 0 else text[start:end]
-    return "|" not in line and not _BLOCK_LINE.match(line)
+    if "|" in line or _CONTAINER_LINE.match(line):
+        return False, False
+    return _BLOCK_LINE.match(line) is None, True
 
 
 def _run(text: str, start: int, character: str) -> int:
@@ -59,7 +66,7 @@ def safe_cut(text: str, start: int, low: int) -> int:
     word = anywhere = -1
     ticks = brackets = destination = 0
     open_runs = dict.fromkeys(_DELIMITERS, 0)
-    line_ok = _plain_line(text, start)
+    line_ok, later_ok = _line(text, start, True)
     position = start
     while position < end:
         character = text[position]
@@ -96,8 +103,8 @@ def safe_cut(text: str, start: int, low: int) -> int:
                 destination = 1
                 position += 2
                 continue
-        elif character == "\n":  # after a quote or list line, lazy lines belong to it
-            line_ok = line_ok and _plain_line(text, position + 1)
+        elif character == "\n":
+            line_ok, later_ok = _line(text, position + 1, later_ok)
         clean = not (brackets or any(open_runs.values()))
         if clean and line_ok and position + 1 > low and _LETTER.match(text, position + 1):
             if character in " \n":

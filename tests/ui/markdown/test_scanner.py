@@ -90,6 +90,11 @@ LARGE: dict[str, str] = {
     "very long paragraph": _long_paragraph(1, 5 * PARAGRAPH_CAP) + "\n\nafter\n",
     "very long cjk paragraph": "这是一个很长的段落，" * 2_000 + "\n",
     "one enormous word": "x" * (3 * PARAGRAPH_CAP) + " tail\n",
+    "long paragraph after an unclosed backtick": "a ` b\n" + _long_paragraph(2, 3 * PARAGRAPH_CAP),
+    "long lazy lines of a quote in a paragraph": (
+        "Intro line\n> quoted\n" + _long_paragraph(3, 2 * PARAGRAPH_CAP) + "\n\nafter\n"
+    ),
+    "long paragraph under a heading": "# Title\n" + _long_paragraph(4, 2 * PARAGRAPH_CAP),
     "many paragraphs": "\n\n".join(
         _long_paragraph(seed, 500) for seed in range(3 * SEGMENT_CHARS // 500)
     ),
