@@ -263,3 +263,27 @@ async def test_released_pages_render_again_when_seen() -> None:
         ]
         assert rows == list(range(rows[0], rows[0] + 400))
         assert all(any(f"Paragraph {n} text" in line for line in lines) for n in range(6))
+
+
+async def test_long_paragraph_is_never_cut_inside_a_link_code_span_or_emphasis() -> None:
+    sentence = (
+        "see [the docs for item {n}](https://example.com/items/{n}) and `code {n} here` "
+        "and *stress {n} here* then\n"
+    )
+    paragraph = "".join(sentence.format(n=n) for n in range(250)) + "done.\n"  # ~26 KB, 251 lines
+    app = _App()
+    async with app.run_test(size=(120, 40)) as pilot:
+        widget = app.query_one(StreamingMarkdown)
+        for start in range(0, len(paragraph), 1_500):  # one flush per piece, as a stream arrives
+            flushes = widget.flushes
+            widget.write(paragraph[start : start + 1_500])
+            await _until(lambda: widget.flushes > flushes)  # noqa: B023 - awaited at once
+        await widget.finish()
+        assert len(widget.query(ProseBlock)) > 4, "the paragraph was cut into pieces"
+        await pilot.resize_terminal(120, 400)
+        await _until(lambda: any("done." in line for line in _screen_lines(app)))
+        screen = "\n".join(_screen_lines(app))
+        for literal in ("[", "]", "(https", "`", "*"):
+            assert literal not in screen, f"literal {literal!r} on screen: a cut split a construct"
+        words = " ".join(screen.split())
+        assert all(f"the docs for item {n} and code {n} here" in words for n in range(250))
