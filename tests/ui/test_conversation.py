@@ -26,6 +26,7 @@ from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.sessions import store_long_session
 from tests.ui.conftest import (
     ask,
+    click,
     conversation,
     last_reply,
     logged_requests,
@@ -337,7 +338,7 @@ async def test_links_in_replies_open_only_after_confirming(
         markdown.post_message(StreamingMarkdown.LinkClicked(markdown, url))
         await wait_for(pilot, lambda: isinstance(glm4_app.screen, LinkConfirmModal),
                        what="the link confirmation")
-        await pilot.click("#confirm")
+        await click(pilot, "#confirm")
         await wait_for(pilot, lambda: opened == [url], what="the link to open")
         assert glm4_app.is_running
 

@@ -102,12 +102,20 @@ async def test_still_broken_directory_keeps_the_conversation_in_memory(
 ) -> None:
     """Retries that keep failing change nothing on screen and never lose a message."""
     monkeypatch.setattr(app_module, "STORE_RETRY_S", 0.05)
+    retries: list[None] = []
+    retry = app_module.GlmTuiApp._retry_store
+
+    def counted_retry(self: app_module.GlmTuiApp) -> None:
+        retries.append(retry(self))
+
+    monkeypatch.setattr(app_module.GlmTuiApp, "_retry_store", counted_retry)
     block_data_dir(data_dir)
     app = make_app(glm4_server)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(pilot)
         await ask(pilot, "one")
-        await pilot.pause(0.3)  # several failed retries
+        seen = len(retries)
+        await wait_for(pilot, lambda: len(retries) >= seen + 3, what="several failed retries")
         await ask(pilot, "two")
         assert app.store is None and screen.recorder.store is None
         assert [m.content for m in screen.session.messages if m.role is Role.USER] == [
