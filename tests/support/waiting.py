@@ -45,8 +45,8 @@ async def wait_for(pilot: Pilot[Any] | None, condition: Callable[[], object],
             await asyncio.sleep(poll)
 
 
-def wait_until(probe: Callable[[], _T | None], *, timeout: float = WAIT_S,
-               what: str = "the condition", poll: float = 0.02) -> _T:
+def wait_until(probe: Callable[[], _T | None], what: str = "the condition",
+               timeout: float = WAIT_S, *, poll: float = 0.02) -> _T:
     """Block until ``probe()`` returns something other than None (or False); returns it."""
     deadline = time.monotonic() + timeout
     while True:
