@@ -44,7 +44,7 @@ for round in $(seq 1 "$runs"); do
     echo "run $round/$runs: exit $status in $(( $(date +%s) - started )) s: $summary"
     if [ "$status" -ne 0 ]; then
         failed=$((failed + 1))
-        grep -E '^(FAILED|ERROR) ' "$logs/run-$round.log" | sed 's/^/    /'
+        grep -E '^(FAILED|ERROR) tests/' "$logs/run-$round.log" | sed 's/^/    /'
     fi
 done
 
@@ -57,9 +57,9 @@ if [ -s "$logs/beside.results" ]; then
     while read -r status round; do
         [ "$status" -eq 0 ] && continue
         # Killed by us (SIGTERM) is not a failure.
-        grep -qE '^(FAILED|ERROR) ' "$logs/beside-$round.log" || continue
+        grep -qE '^(FAILED|ERROR) tests/' "$logs/beside-$round.log" || continue
         echo "copy beside, run $round: exit $status"
-        grep -E '^(FAILED|ERROR) ' "$logs/beside-$round.log" | sed 's/^/    /'
+        grep -E '^(FAILED|ERROR) tests/' "$logs/beside-$round.log" | sed 's/^/    /'
     done <"$logs/beside.results"
 fi
 echo "$((runs - failed))/$runs runs passed; logs in $logs"

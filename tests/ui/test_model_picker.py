@@ -43,7 +43,9 @@ async def test_models_are_listed_from_the_server_and_chosen(glm4_server: str) ->
         async with app.run_test(size=SIZE) as pilot:
             assert "Asking" in status(app)  # the loading state comes first
             screen = app.screen
-            await wait_for(pilot, lambda: bool(screen.models))
+            await wait_for(pilot, lambda: bool(screen.models)
+                           and screen.query_one("#model-list").has_focus,
+                           what="the models listed and the list focused")
             assert screen.models == ["glm-4", "GLM-4v-9b"]
             assert "2 models on" in status(app)
             options = screen.query_one("#model-list", OptionList)

@@ -99,8 +99,11 @@ def _store_sessions(url: str) -> Session:
         messages=[
             Message(Role.USER, SHOWCASE_QUESTION),
             Message(Role.ASSISTANT, showcase),
-            Message(Role.USER, "And a long story?"),
+            Message(Role.USER, "And a long story? [bold]not markup[/]"),
             Message(Role.ASSISTANT, "Once upon a time", status=MessageStatus.CANCELLED),
+            Message(Role.USER, "[[demo:status=500]] break please"),
+            Message(Role.ASSISTANT, "", status=MessageStatus.FAILED,
+                    error="The server answered HTTP 500: Internal Server Error"),
         ],
     )
     store = SessionStore(HOME / "data")
@@ -134,12 +137,12 @@ async def _conversation_ready(pilot: Pilot[Any]) -> Screen[Any]:
     app = pilot.app
     await wait_for(pilot, lambda: getattr(app, "connection_state", None) is ConnectionState.READY
                    and not isinstance(app.screen, ModalScreen)
-                   and len(app.screen.query(".message")) == 4
+                   and len(app.screen.query(".message")) == 6
                    and app.focused is not None and app.focused.id == "prompt",
                    what="the conversation, drawn and checked")
     await wait_for(pilot, lambda: "Markdown showcase" in _screen_text(pilot)
-                   and "Once upon a time" in _screen_text(pilot),
-                   what="the showcase and the cancelled reply on screen")
+                   and "HTTP 500" in _screen_text(pilot),
+                   what="the showcase and the failed reply on screen")
     return app.screen
 
 
