@@ -21,6 +21,7 @@ from glm_tui.ui.app import GlmTuiApp
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.ui.conftest import (
     ask,
+    click,
     logged_requests,
     make_app,
     ready,
@@ -164,10 +165,13 @@ async def test_an_empty_prompt_sends_nothing(glm4_server: str, request_log: Path
         screen = await ready(pilot)
         screen.prompt.load_text(empty)
         await pilot.press("enter")
-        await pilot.pause(0.2)
+        await pilot.pause()
         assert screen.session.messages == []
         assert screen.messages.views() == []
-        assert logged_requests(request_log) == []
+        # A real question next: had the empty one gone out, it would be logged before this one.
+        await ask(pilot, "after")
+        assert [body["messages"] for body in logged_requests(request_log)] == [
+            [{"role": "user", "content": "after"}]]
 
 
 HOSTILE = {
@@ -265,7 +269,7 @@ async def test_damaged_database_quit_leaves_the_file_alone(glm4_server: str,
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DamagedDatabaseModal),
                        what="the damaged-database dialog")
-        await pilot.click("#quit")
+        await click(pilot, "#quit")
         await wait_for(pilot, lambda: not app.is_running, what="the app to quit")
     assert app.return_code == 1
     assert db.read_bytes() == GARBAGE

@@ -19,6 +19,7 @@ from tests.support.raw_server import RawServer, json_script, stream_script
 from tests.ui.conftest import (
     ask,
     ask_with_handler,
+    click,
     conversation,
     logged_requests,
     make_app,
@@ -81,7 +82,7 @@ async def test_a_value_the_server_rejects_is_asked_about_before_sending(
         screen.apply_sampling(replace(screen.session.sampling, temperature=0.0))
         await send(pilot, "hello")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question")
-        await pilot.click("#cancel")  # change the settings instead
+        await click(pilot, "#cancel")  # change the settings instead
         await wait_for(pilot, lambda: isinstance(app.screen, SamplingScreen), what="settings")
         assert logged_requests(request_log) == []
         assert screen.prompt.text == "hello"  # nothing typed is lost
@@ -89,7 +90,7 @@ async def test_a_value_the_server_rejects_is_asked_about_before_sending(
         await wait_for(pilot, lambda: app.screen is screen, what="back to the chat")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question")
-        await pilot.click("#confirm")
+        await click(pilot, "#confirm")
         await wait_for(pilot, lambda: len(logged_requests(request_log)) == 1, what="the request")
         assert logged_requests(request_log)[0]["temperature"] == 0.0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import pytest
 from textual.app import App, ComposeResult
@@ -15,6 +14,7 @@ from glm_tui.ui.markdown.widget import (
     ProseBlock,
     StreamingMarkdown,
 )
+from tests.support.waiting import wait_for
 
 
 class _App(App[None]):
@@ -32,13 +32,6 @@ class _App(App[None]):
 
 def _screen_lines(app: App[None]) -> list[str]:
     return [strip.text.rstrip() for strip in app.screen._compositor.render_strips()]
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def _stream(widget: StreamingMarkdown, text: str, size: int = 7) -> None:
@@ -92,7 +85,8 @@ async def test_text_appears_before_finish() -> None:
         widget = app.query_one(StreamingMarkdown)
         widget.write("Hello ")
         widget.write("streaming world")
-        await _until(lambda: any("Hello streaming world" in line for line in _screen_lines(app)))
+        await wait_for(None, lambda: any("Hello streaming world" in line
+                                         for line in _screen_lines(app)), what="the text")
 
 
 async def test_long_code_block_is_chunked_but_reads_as_one_block() -> None:
@@ -152,7 +146,7 @@ async def test_link_click_posts_message_and_never_opens(monkeypatch: pytest.Monk
         lines = _screen_lines(app)
         row = next(i for i, line in enumerate(lines) if "the docs" in line)
         await pilot.click(offset=(lines[row].index("the docs") + 2, row))
-        await _until(lambda: bool(app.links))
+        await wait_for(None, lambda: bool(app.links), what="the link")
         assert app.links == ["https://example.com/a?b='c'"]
         assert opened == []
 
