@@ -271,11 +271,12 @@ async def test_long_paragraph_is_never_cut_inside_a_link_code_span_or_emphasis()
         for start in range(0, len(paragraph), 1_500):  # one flush per piece, as a stream arrives
             flushes = widget.flushes
             widget.write(paragraph[start : start + 1_500])
-            await _until(lambda: widget.flushes > flushes)  # noqa: B023 - awaited at once
+            await wait_for(None, lambda: widget.flushes > flushes, what="a flush")  # noqa: B023
         await widget.finish()
         assert len(widget.query(ProseBlock)) > 4, "the paragraph was cut into pieces"
         await pilot.resize_terminal(120, 400)
-        await _until(lambda: any("done." in line for line in _screen_lines(app)))
+        await wait_for(None, lambda: any("done." in line for line in _screen_lines(app)),
+                       what="the end of the paragraph")
         screen = "\n".join(_screen_lines(app))
         for literal in ("[", "]", "(https", "`", "*"):
             assert literal not in screen, f"literal {literal!r} on screen: a cut split a construct"
