@@ -45,6 +45,13 @@ class ReplyStats:
     tokens_per_s: float | None
 
 
+def skipped_text(count: int) -> str:
+    """The note on a reply some of whose pieces could not be read (never a silent loss)."""
+    pieces = "1 piece" if count == 1 else f"{count:,} pieces"
+    return (f"{pieces} of the reply could not be read (not JSON) and were skipped: the text "
+            "may be incomplete.")
+
+
 def error_text(event: StreamError) -> str:
     """The error text stored on the message and shown in its error block.
 
@@ -104,6 +111,8 @@ class ReplyTracker:
             self._adopt_final_text(event.text)
             if event.tool_calls:
                 self.message.tool_calls = list(event.tool_calls)
+            if event.unreadable:
+                self.message.error = skipped_text(event.unreadable)
             self._close(MessageStatus.COMPLETE)
         elif isinstance(event, StreamError):
             self.error = event
@@ -111,6 +120,8 @@ class ReplyTracker:
             if event.tool_calls:
                 self.message.tool_calls = list(event.tool_calls)
             self.message.error = error_text(event)
+            if event.unreadable:
+                self.message.error += "\n" + skipped_text(event.unreadable)
             self._close(self._status_for(event))
 
     def cancel(self) -> None:

@@ -77,6 +77,7 @@ class Link(StrEnum):
     STREAMING = "streaming"
     READY = "ready"
     UNREACHABLE = "unreachable"  # nothing answered at the base URL
+    TIMED_OUT = "timed out"  # the connection or the answer took longer than the timeout
     ERROR = "error"  # the server answered with an error, or glm-tui failed
 
 
@@ -217,9 +218,11 @@ class Turn:
             link, detail = Link.ERROR, "glm-tui error"
         elif error is None:
             link, detail = Link.READY, ""
-        elif (error.kind in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT)
-              and not self.tracker.connected):
+        elif error.kind is ErrorKind.UNREACHABLE and not self.tracker.connected:
             link, detail = Link.UNREACHABLE, self._base_url
+        elif error.kind is ErrorKind.TIMEOUT:
+            # A server that accepted the connection and then said nothing is not unreachable.
+            link, detail = Link.TIMED_OUT, self._base_url
         else:
             link, detail = Link.ERROR, f"HTTP {error.status}" if error.status else error.kind.value
         return TurnOutcome(reply, error, link, detail, written, note, self._internal_error,

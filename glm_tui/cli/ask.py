@@ -3,9 +3,10 @@
 stdout carries the model's text exactly as it arrived (or, with ``--json``, the final message
 object), so that ``glm-tui ask ... > answer.md`` is the answer and nothing else. Everything meant
 for the person (warnings, errors, notes such as why a reply is not streamed, tool calls in text
-mode) goes to stderr. Exit status: 0 for a
-reply, 1 when the server or the connection failed (any text already printed stays printed), 2 for
-a usage or configuration error, 130 when interrupted with Ctrl+C.
+mode) goes to stderr. Exit status: 0 for a reply, 1 when the server or the connection failed
+(any text already printed stays printed) or sent pieces of the reply that could not be read (the
+text may be incomplete; stderr says how many), 2 for a usage or configuration error, 130 when
+interrupted with Ctrl+C.
 
 Only when stdout is a terminal is the text passed through the display sanitiser, so that a reply
 cannot move the cursor, retitle the window or plant a hyperlink; a pipe gets the bytes unchanged.
@@ -280,6 +281,9 @@ async def _stream(
             _print_json(reply.content, reply.tool_calls)
         else:
             _describe_tool_calls(reply.tool_calls)
+        if reply.error:  # the server sent pieces that could not be read: text may be missing
+            error(f"error: {reply.error}")
+            return EXIT_SERVER
         return EXIT_OK
     error(f"error: {reply.error or 'the reply did not complete'}")
     if writer.printed:
