@@ -21,6 +21,7 @@ from glm_tui.storage.store import SessionStore
 from glm_tui.ui.dialogs.modals import HandlerConfirmModal
 from glm_tui.ui.screens.conversation import ConversationScreen
 from glm_tui.ui.screens.tools import ToolsScreen
+from tests.support.toasts import ToastLog
 from tests.ui.conftest import (
     ask,
     ask_with_handler,
@@ -242,12 +243,13 @@ async def test_a_failing_handler_shows_why_and_the_call_can_be_answered_by_hand(
 ) -> None:
     failing = "import sys\nsys.stderr.write('weather service down')\nsys.exit(4)\n"
     app = make_app(glm4_server)
+    toasts = ToastLog(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await ask_with_handler(pilot, failing, tmp_path)
         await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
         assert "status 4" in str(screen.prompt.border_subtitle)
-        notes = [str(n.message) for n in app._notifications]
+        notes = toasts.messages()
         assert any("weather service down" in n and "Exit status: 4" in n for n in notes)
         await send(pilot, "23°C")
         final = await wait_reply_done(pilot)

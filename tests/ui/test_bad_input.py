@@ -19,6 +19,7 @@ from glm_tui.demo.server import DemoServer
 from glm_tui.model.session import MessageStatus, Role
 from glm_tui.ui.app import GlmTuiApp
 from glm_tui.ui.widgets.status_bar import ConnectionState
+from tests.support.toasts import ToastLog
 from tests.ui.conftest import (
     ask,
     click,
@@ -282,6 +283,7 @@ async def test_refused_writes_are_shown_and_saved_when_writing_works_again(
     from glm_tui.storage.store import SessionStore
 
     app = make_app(glm4_server)
+    toasts = ToastLog(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await ask(pilot, "saved normally")
@@ -291,10 +293,9 @@ async def test_refused_writes_are_shown_and_saved_when_writing_works_again(
         reply = await ask(pilot, "while the disk refuses")
         assert reply.status is MessageStatus.COMPLETE  # the chat goes on in memory
         assert "not saved" in screen.status.plain
-        notes = [n for n in app._notifications if n.title == "Cannot save"]
-        assert len(notes) == 1  # said once, not for every write
+        assert len(toasts.titled("Cannot save")) == 1  # said once, not for every write
         await ask(pilot, "still refusing")
-        assert len([n for n in app._notifications if n.title == "Cannot save"]) == 1
+        assert len(toasts.titled("Cannot save")) == 1
 
         app.store._conn.execute("PRAGMA query_only = OFF")
         await wait_for(pilot, lambda: "not saved" not in screen.status.plain,

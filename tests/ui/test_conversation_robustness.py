@@ -16,6 +16,7 @@ from glm_tui.ui.dialogs.modals import ConfirmModal
 from glm_tui.ui.screens.sampling import SamplingScreen
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.raw_server import RawServer, json_script, stream_script
+from tests.support.toasts import ToastLog
 from tests.ui.conftest import (
     ask,
     ask_with_handler,
@@ -152,12 +153,12 @@ async def test_a_handlers_escape_sequences_never_reach_the_terminal(
 ) -> None:
     noisy = "import sys\nsys.stderr.write('\\x1b]0;PWNED\\x07\\x1b[2J boom')\nsys.exit(2)\n"
     app = make_app(glm4_server)
+    toasts = ToastLog(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await ask_with_handler(pilot, noisy, tmp_path)
         await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
-        notes = [str(n.message) for n in app._notifications]
-        shown = [n for n in notes if "boom" in n]
+        shown = [n for n in toasts.messages() if "boom" in n]
         assert shown and all("\x1b" not in n and "\x07" not in n for n in shown)
         assert "␛]0;PWNED␇" in shown[0]
 

@@ -11,6 +11,7 @@ from textual.widgets import Input
 
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.screens.sessions import ExportSessionModal
+from tests.support.toasts import ToastLog
 from tests.ui.test_sessions_screen import Host, make_session, ready, wait_for
 
 LIMIT = 64 * 1024
@@ -48,6 +49,7 @@ async def test_a_failed_export_keeps_the_older_file_whole(
     target.write_text("older export\n", encoding="utf-8")
 
     app = Host(store)
+    toasts = ToastLog(app)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
         await pilot.press("tab", "e")
@@ -58,8 +60,7 @@ async def test_a_failed_export_keeps_the_older_file_whole(
             app.screen.query_one("#export-warning").render()))
         with full_disk_for_big_files:  # type: ignore[attr-defined]
             await pilot.press("enter")
-            await wait_for(pilot, lambda: any(
-                n.title == "Export failed" for n in app._notifications))
+            await wait_for(pilot, lambda: bool(toasts.titled("Export failed")))
     store.close()
 
     assert target.read_text(encoding="utf-8") == "older export\n"

@@ -24,6 +24,7 @@ from glm_tui.ui.screens.sessions import (
     SessionsScreen,
 )
 from glm_tui.ui.widgets.session_list import PAGE_SIZE, ROW_HEIGHT, SessionList, relative_time
+from tests.support.toasts import ToastLog
 from tests.support.waiting import click, wait_for
 
 
@@ -258,6 +259,7 @@ async def test_export_markdown_and_json_write_real_files(
     rust = sessions["rust"]
     export_dir = home / "glm-tui-exports"
     app = Host(store)
+    toasts = ToastLog(app)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
         await pilot.press("tab", "e")
@@ -270,7 +272,7 @@ async def test_export_markdown_and_json_write_real_files(
         text = expected_md.read_text(encoding="utf-8")
         assert "# Rust lifetimes" in text and "A lifetime parameter." in text
         await wait_for(
-            pilot, lambda: any(str(expected_md) in str(n.message) for n in app._notifications)
+            pilot, lambda: toasts.any_mentions(str(expected_md))
         )
 
         # Exporting to an existing file asks once more before replacing it.
@@ -312,13 +314,14 @@ async def test_export_to_unwritable_place_says_so(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where a directory should be")
     app = Host(store)
+    toasts = ToastLog(app)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
         await pilot.press("tab", "e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportSessionModal))
         app.screen.query_one("#export-path", Input).value = str(blocker / "x.md")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any(n.title == "Export failed" for n in app._notifications))
+        await wait_for(pilot, lambda: bool(toasts.titled("Export failed")))
         assert isinstance(app.screen, SessionsScreen)
 
 
