@@ -33,8 +33,9 @@ _T = TypeVar("_T")
 BUSY_TIMEOUT_S = 5.0
 """How long a write waits for another glm-tui process holding the write lock."""
 
-QUICK_CHECK_PROBLEMS = 5
-"""How many of SQLite's problem lines a damaged-inside error quotes."""
+QUICK_CHECK_PROBLEMS = 1
+"""How many problems ``quick_check`` looks for. One is enough to refuse the file, and with more
+SQLite 3.40 can fail on the next damaged page before returning the first description."""
 
 
 class Database:
@@ -106,11 +107,12 @@ class Database:
         their tables, which ``integrity_check`` does at several times the cost). Its cost is in the
         README; on the 10,000-session benchmark store it is a fraction of a second.
         """
-        try:
-            rows = self._conn.execute(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})").fetchall()
-        except sqlite3.Error as exc:
-            raise self._translate(exc, writing=False) from exc
-        problems = [str(row[0]) for row in rows]
+        problems: list[str] = []
+        try:  # row by row: SQLite may report a problem and then fail on the next page
+            for row in self._conn.execute(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})"):
+                problems.append(str(row[0]).replace("*** in database main ***\n", ""))
+        except sqlite3.DatabaseError as exc:
+            problems.append(str(exc))
         if problems != ["ok"]:
             raise StoreCorruptError(
                 self.db_path, "damaged inside: " + "; ".join(problems), readable=True

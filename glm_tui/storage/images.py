@@ -39,6 +39,7 @@ class ImageStore:
         if target.exists():
             return digest
         try:
+            make_private_dir(self.root)  # each level itself: mkdir's parents get the umask's bits
             make_private_dir(target.parent)
             atomic_write(target, data)
         except OSError as exc:

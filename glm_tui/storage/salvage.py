@@ -6,8 +6,9 @@ reads around the damage instead: rows are fetched by rowid ranges that are halve
 range down to single rows, and each message is read on its own, so only the rows on damaged pages
 are lost, and the caller learns which (by position) to tell the user.
 
-These functions run inside one of the store's read transactions and take its connection; they
-only read. The store wraps them (``SessionStore.salvage_session`` / ``salvage_summaries``).
+These functions take the store's connection outside any transaction (each query is its own
+snapshot, so one failing query does not end the others); they only read. The store wraps them
+(``SessionStore.salvage_session`` / ``salvage_summaries``).
 """
 
 from __future__ import annotations

@@ -395,14 +395,14 @@ class SessionStore(Database):
     def salvage_session(self, session_id: str) -> Salvaged:
         """The session with every message that can still be read, and what could not be
         (see :mod:`.salvage`); for a database damaged inside."""
-        with self._read() as conn:
-            return salvage_session(conn, session_id)
+        with self._lock:  # each query its own snapshot: a failed one must not end the rest
+            return salvage_session(self._conn, session_id)
 
     def salvage_summaries(self) -> tuple[list[SessionSummary], bool]:
         """Every session whose list row can still be read, most recent first; True when some
         could not be."""
-        with self._read() as conn:
-            return salvage_summaries(conn)
+        with self._lock:
+            return salvage_summaries(self._conn)
 
     # --- search -----------------------------------------------------------------------------
 

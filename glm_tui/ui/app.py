@@ -35,6 +35,7 @@ from glm_tui.settings.config import DEMO_PROFILE, ServerProfile, Settings
 from glm_tui.settings.writer import ConfigWriteError
 from glm_tui.settings.writer import remember_choice as write_choice
 from glm_tui.storage.last_session import last_shown_session, remember_last_session
+from glm_tui.storage.private import tightened_notice
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import SessionStore, StoreCorruptError, StoreError
 from glm_tui.ui.commands import ConversationCommands
@@ -311,7 +312,7 @@ class GlmTuiApp(App[int]):
         try:
             self.store = SessionStore(self.settings.data_dir)
         except StoreCorruptError as exc:
-            return DamagedDatabase(exc.path, exc.reason)
+            return DamagedDatabase(exc.path, exc.reason, readable=exc.readable)
         except StoreError as exc:
             self.store = None
             self.notify(f"{exc}\nThe conversation is kept in memory and saved as soon as "
@@ -319,7 +320,15 @@ class GlmTuiApp(App[int]):
                         title="Sessions are not saved", severity="error", timeout=15,
                         markup=False)
             self._start_store_retry()
+        else:
+            self._say_tightened(self.store)
         return None
+
+    def _say_tightened(self, store: SessionStore) -> None:
+        """Once, when opening made history that others could read private (issue 13 item 6)."""
+        if store.tightened:
+            self.notify(tightened_notice(store.tightened, store.data_dir), title="Privacy",
+                        timeout=15, markup=False)
 
     _store_retry: Timer | None = None
 
@@ -344,6 +353,7 @@ class GlmTuiApp(App[int]):
         except StoreError:
             return None
         self.store = store
+        self._say_tightened(store)
         if self._store_retry is not None:
             self._store_retry.stop()
             self._store_retry = None
