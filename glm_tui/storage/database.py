@@ -46,17 +46,20 @@ class Database:
     transaction.
     """
 
-    def __init__(self, db_path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, db_path: Path, *, read_only: bool = False, check: bool = True) -> None:
         """Open ``db_path``; ``read_only`` opens it without changing anything on disk.
 
-        Opened for writing, the file is checked (:meth:`_quick_check`) before anything is written,
-        so damage inside an intact header is refused like a damaged header. Opened read-only it is
-        not checked: reading is what salvages a damaged file.
+        Opened for writing with ``check``, the file is checked (``quick_check``) before anything
+        is written, so damage inside an intact header is refused like a damaged header. That
+        reads the whole file (seconds for a large store), so the app passes ``check=False`` and
+        calls :meth:`find_damage` on a worker thread instead. Opened read-only it is not checked:
+        reading is what salvages a damaged file.
         """
         self.db_path = db_path
         self.read_only = read_only
         self.warnings: list[str] = []
         """Things the caller should tell the user (a log beside the file that was unreadable)."""
+        self._damage: StoreCorruptError | None = None
         self._lock = threading.RLock()
         self._checkpointer = Checkpointer(self.db_path, BUSY_TIMEOUT_S)
         check_header(self.db_path)
@@ -78,7 +81,10 @@ class Database:
                 self._check_version()
             else:
                 self._configure()
-                self._quick_check()
+                if check:
+                    damage = self._damage_in(self._conn)
+                    if damage is not None:
+                        raise damage
                 self._migrate()
         except BaseException:
             self._conn.close()
@@ -100,23 +106,43 @@ class Database:
         if str(mode).lower() != "wal":
             raise StoreWriteError(self.db_path, f"the database cannot use WAL mode ({mode})")
 
-    def _quick_check(self) -> None:
-        """Refuse a file whose pages are damaged, before anything is written into it.
+    def find_damage(self) -> StoreCorruptError | None:
+        """Check the file for damage inside (``quick_check``) on a connection of its own.
 
-        SQLite's ``quick_check`` reads every page and checks the b-trees (not that indexes match
-        their tables, which ``integrity_check`` does at several times the cost). Its cost is in the
-        README; on the 10,000-session benchmark store it is a fraction of a second.
+        Safe on any thread while the store is in use (it takes no store lock). When damage is
+        found every later write is refused with :class:`StoreWriteError`, so a recorder keeps
+        what follows in memory instead of writing into a damaged file; the caller decides what
+        to tell the user.
         """
+        try:
+            # Not mode=ro: if the store closes first, this is the last connection, and only a
+            # writable one can checkpoint and remove the -wal/-shm files on close, as usual.
+            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S)
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            return StoreCorruptError(self.db_path, str(exc), readable=True)
+        try:
+            damage = self._damage_in(conn)
+        finally:
+            conn.close()
+        if damage is not None:
+            self._damage = damage
+        return damage
+
+    def _damage_in(self, conn: sqlite3.Connection) -> StoreCorruptError | None:
+        """SQLite's ``quick_check``: every page read and every b-tree checked (not that indexes
+        match their tables, which ``integrity_check`` adds at about 1.5 times the cost). Its
+        cost on the benchmark store is in the README."""
         problems: list[str] = []
         try:  # row by row: SQLite may report a problem and then fail on the next page
-            for row in self._conn.execute(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})"):
+            for row in conn.execute(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})"):
                 problems.append(str(row[0]).replace("*** in database main ***\n", ""))
         except sqlite3.DatabaseError as exc:
             problems.append(str(exc))
-        if problems != ["ok"]:
-            raise StoreCorruptError(
-                self.db_path, "damaged inside: " + "; ".join(problems), readable=True
-            )
+        if problems == ["ok"]:
+            return None
+        return StoreCorruptError(self.db_path, "damaged inside: " + "; ".join(problems),
+                                 readable=True)
 
     def _check_version(self) -> None:
         """A read-only store cannot upgrade: an older or newer schema is said, not guessed at."""
@@ -159,6 +185,9 @@ class Database:
         dead-lock between two processes), and any failure rolls everything back."""
         if self.read_only:
             raise StoreError(f"The session database {self.db_path} was opened read-only.")
+        if self._damage is not None:
+            raise StoreWriteError(self.db_path, "it is damaged inside, so nothing more is "
+                                  "written into it (this conversation is kept in memory)")
         with self._lock:
             conn = self._conn
             try:

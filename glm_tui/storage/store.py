@@ -76,13 +76,13 @@ class SessionStore(Database):
     Every method is one transaction (see :class:`Database` for how they are run).
     """
 
-    def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
+    def __init__(self, data_dir: Path, *, read_only: bool = False, check: bool = True) -> None:
         """Open (creating if needed) the store in ``data_dir``.
 
         Opened for writing, the data directory and the database are created private and what an
         older glm-tui left readable by others is made private (listed in :attr:`tightened`, for
         the caller to say so). ``read_only`` changes nothing on disk; it needs an existing
-        database (see :meth:`open_read_only`).
+        database (see :meth:`open_read_only`). ``check``: see :class:`Database`.
         """
         self.data_dir = Path(data_dir)
         self.images_dir = self.data_dir / IMAGES_DIR
@@ -100,7 +100,7 @@ class SessionStore(Database):
                 create_private_file(db_path)
             except OSError as exc:
                 raise StoreWriteError(self.data_dir, exc.strerror or str(exc)) from exc
-        super().__init__(db_path, read_only=read_only)
+        super().__init__(db_path, read_only=read_only, check=check)
 
     @classmethod
     def open_read_only(cls, data_dir: Path) -> SessionStore | None:

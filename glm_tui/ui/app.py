@@ -35,7 +35,6 @@ from glm_tui.settings.config import DEMO_PROFILE, ServerProfile, Settings
 from glm_tui.settings.writer import ConfigWriteError
 from glm_tui.settings.writer import remember_choice as write_choice
 from glm_tui.storage.last_session import last_shown_session, remember_last_session
-from glm_tui.storage.private import tightened_notice
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import SessionStore, StoreCorruptError, StoreError
 from glm_tui.ui.commands import ConversationCommands
@@ -45,6 +44,7 @@ from glm_tui.ui.dialogs.modals import (
     DamagedDatabaseModal,
 )
 from glm_tui.ui.screens.conversation import ConversationScreen
+from glm_tui.ui.store_damage import carry_over, let_go_of_store, watch_store
 from glm_tui.ui.widgets.message_view import INITIAL_WINDOW
 from glm_tui.ui.widgets.status_bar import ConnectionState
 
@@ -310,7 +310,7 @@ class GlmTuiApp(App[int]):
     def _open_store(self) -> DamagedDatabase | None:
         """Open the session store; a damaged file is reported, any other failure shown."""
         try:
-            self.store = SessionStore(self.settings.data_dir)
+            self.store = SessionStore(self.settings.data_dir, check=False)
         except StoreCorruptError as exc:
             return DamagedDatabase(exc.path, exc.reason, readable=exc.readable)
         except StoreError as exc:
@@ -320,15 +320,9 @@ class GlmTuiApp(App[int]):
                         title="Sessions are not saved", severity="error", timeout=15,
                         markup=False)
             self._start_store_retry()
-        else:
-            self._say_tightened(self.store)
+        else:  # say what was made private; look for damage inside (ui/store_damage.py)
+            watch_store(self, self.store, self._damaged_answered)
         return None
-
-    def _say_tightened(self, store: SessionStore) -> None:
-        """Once, when opening made history that others could read private (issue 13 item 6)."""
-        if store.tightened:
-            self.notify(tightened_notice(store.tightened, store.data_dir), title="Privacy",
-                        timeout=15, markup=False)
 
     _store_retry: Timer | None = None
 
@@ -349,11 +343,11 @@ class GlmTuiApp(App[int]):
         if self.store is not None:
             return self.store
         try:
-            store = SessionStore(self.settings.data_dir)
+            store = SessionStore(self.settings.data_dir, check=False)
         except StoreError:
             return None
         self.store = store
-        self._say_tightened(store)
+        watch_store(self, store, self._damaged_answered)
         if self._store_retry is not None:
             self._store_retry.stop()
             self._store_retry = None
@@ -411,8 +405,11 @@ class GlmTuiApp(App[int]):
 
     async def _damaged_answered(self, choice: DamagedDatabaseChoice | None) -> None:
         if choice is not DamagedDatabaseChoice.MOVE_ASIDE:
+            await self.shutdown()  # a store found damaged after start is open: close it
             self.exit(EXIT_DAMAGED_DATABASE, return_code=EXIT_DAMAGED_DATABASE)
             return
+        carried = let_go_of_store(self.store, self.conversation)  # damage found after start
+        self.store = None
         db_path = Path(self.settings.data_dir) / "sessions.db"
         try:
             moved = SessionStore.move_aside(db_path)
@@ -424,6 +421,9 @@ class GlmTuiApp(App[int]):
         if self._open_store() is not None:
             self.notify("The new database cannot be opened either; this conversation is kept "
                         "in memory only.", severity="error")
+            return
+        if carried is not None and self.store is not None:
+            self.notify(carry_over(carried, self.store), markup=False)
             return
         await self._open_first_session()
 
