@@ -60,6 +60,9 @@ class Database:
         self.warnings: list[str] = []
         """Things the caller should tell the user (a log beside the file that was unreadable)."""
         self._damage: StoreCorruptError | None = None
+        self.closed = False
+        """True once :meth:`close` was called (a check still running on a thread then has no
+        one left to tell)."""
         self._lock = threading.RLock()
         self._checkpointer = Checkpointer(self.db_path, BUSY_TIMEOUT_S)
         check_header(self.db_path)
@@ -173,6 +176,7 @@ class Database:
     def close(self) -> None:
         """Close the connection; the WAL is checkpointed so the file is complete on its own
         (opened read-only, nothing is written)."""
+        self.closed = True
         self._checkpointer.close()
         with self._lock:
             self._conn.close()

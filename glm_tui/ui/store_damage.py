@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
 
 from glm_tui.storage.private import tightened_notice
 from glm_tui.storage.recorder import SessionRecorder
@@ -22,15 +24,14 @@ from glm_tui.storage.store import SessionStore, StoreCorruptError, StoreError
 from glm_tui.ui.dialogs.modals import DamagedDatabase, DamagedDatabaseChoice, DamagedDatabaseModal
 
 if TYPE_CHECKING:
-    from glm_tui.ui.app import GlmTuiApp
     from glm_tui.ui.screens.conversation import ConversationScreen
 
 
-def watch_store(app: GlmTuiApp, store: SessionStore,
+def watch_store(app: App[Any], store: SessionStore,
                 answered: Callable[[DamagedDatabaseChoice | None], Awaitable[None]]) -> None:
     """Just after the app opened ``store``: say what opening made private (issue 13 item 6),
     then check for damage inside on a daemon thread and, if some is found while ``store`` is
-    still the app's (not closed at quit, not replaced), show the damaged-database dialog
+    still open (not closed at quit or by moving it aside), show the damaged-database dialog
     answered by ``answered``.
 
     A daemon thread, not a worker: quitting must not wait for the check.
@@ -40,7 +41,7 @@ def watch_store(app: GlmTuiApp, store: SessionStore,
                    timeout=15, markup=False)
 
     def found(damage: StoreCorruptError) -> None:
-        if app.store is store:
+        if not store.closed:
             dialog = DamagedDatabaseModal(
                 DamagedDatabase(damage.path, damage.reason, readable=True))
             app.push_screen(dialog, answered)
