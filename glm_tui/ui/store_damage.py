@@ -1,7 +1,8 @@
 """Damage inside the session database found after start (issue 13 item 11), for the App.
 
-``quick_check`` reads the whole database file: 2.3 s for the 724 MB benchmark store (10,000
-sessions, 500,000 messages) on a loaded machine, far too long to hold the first frame. So the app
+``quick_check`` reads the whole database file: 0.6 s for the 724 MB benchmark store (10,000
+sessions, 500,000 messages) with the file in the page cache, 2.3 s on a loaded two-core machine,
+5.2 s from a cold cache; far too long to hold the first frame. So the app
 opens the store unchecked (a damaged *header* is still refused at once, by the store) and checks
 on a daemon thread. Until the answer the app works normally; once damage is found the store
 refuses writes (the recorder keeps them in memory) and the app shows the damaged-database dialog.

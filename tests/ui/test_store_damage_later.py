@@ -1,4 +1,4 @@
-"""Issue 13 item 11, the app's side: ``quick_check`` reads the whole file (2.3 s for the benchmark
+"""Issue 13 item 11, the app's side: ``quick_check`` reads the whole file (0.6-5 s for the benchmark
 store), so it runs on a thread after start; damage it finds stops writes into the file, brings up
 the damaged-database dialog, and moving the file aside saves the conversation in the new one.
 
