@@ -17,14 +17,25 @@ from typing import TypeVar
 
 from glm_tui.model.sampling import SamplingError
 from glm_tui.storage.checkpointer import Checkpointer
-from glm_tui.storage.errors import StoreError, StoreWriteError, translate_error
+from glm_tui.storage.errors import StoreCorruptError, StoreError, StoreWriteError, translate_error
+from glm_tui.storage.readonly import connect_read_only
 from glm_tui.storage.rows import Row
-from glm_tui.storage.schema import check_header, migrate, move_aside
+from glm_tui.storage.schema import (
+    SCHEMA_VERSION,
+    check_header,
+    migrate,
+    move_aside,
+    refuse_newer,
+)
 
 _T = TypeVar("_T")
 
 BUSY_TIMEOUT_S = 5.0
 """How long a write waits for another glm-tui process holding the write lock."""
+
+QUICK_CHECK_PROBLEMS = 1
+"""How many problems ``quick_check`` looks for. One is enough to refuse the file, and with more
+SQLite 3.40 can fail on the next damaged page before returning the first description."""
 
 
 class Database:
@@ -35,23 +46,49 @@ class Database:
     transaction.
     """
 
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, *, read_only: bool = False, check: bool = True) -> None:
+        """Open ``db_path``; ``read_only`` opens it without changing anything on disk.
+
+        Opened for writing with ``check``, the file is checked (``quick_check``) before anything
+        is written, so damage inside an intact header is refused like a damaged header. That
+        reads the whole file (seconds for a large store), so the app passes ``check=False`` and
+        calls :meth:`find_damage` on a worker thread instead. Opened read-only it is not checked:
+        reading is what salvages a damaged file.
+        """
         self.db_path = db_path
+        self.read_only = read_only
+        self.warnings: list[str] = []
+        """Things the caller should tell the user (a log beside the file that was unreadable)."""
+        self._damage: StoreCorruptError | None = None
+        self.closed = False
+        """True once :meth:`close` was called (a check still running on a thread then has no
+        one left to tell)."""
         self._lock = threading.RLock()
         self._checkpointer = Checkpointer(self.db_path, BUSY_TIMEOUT_S)
         check_header(self.db_path)
         try:
-            self._conn = sqlite3.connect(
-                self.db_path,
-                timeout=BUSY_TIMEOUT_S,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            if read_only:
+                self._conn, warning = connect_read_only(self.db_path, BUSY_TIMEOUT_S)
+                self.warnings += [] if warning is None else [warning]
+            else:
+                self._conn = sqlite3.connect(
+                    self.db_path,
+                    timeout=BUSY_TIMEOUT_S,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
         except sqlite3.Error as exc:
-            raise self._translate(exc, writing=True) from exc
+            raise self._translate(exc, writing=not read_only) from exc
         try:
-            self._configure()
-            self._migrate()
+            if read_only:
+                self._check_version()
+            else:
+                self._configure()
+                if check:
+                    damage = self._damage_in(self._conn)
+                    if damage is not None:
+                        raise damage
+                self._migrate()
         except BaseException:
             self._conn.close()
             raise
@@ -72,6 +109,55 @@ class Database:
         if str(mode).lower() != "wal":
             raise StoreWriteError(self.db_path, f"the database cannot use WAL mode ({mode})")
 
+    def find_damage(self) -> StoreCorruptError | None:
+        """Check the file for damage inside (``quick_check``) on a connection of its own.
+
+        Safe on any thread while the store is in use (it takes no store lock). When damage is
+        found every later write is refused with :class:`StoreWriteError`, so a recorder keeps
+        what follows in memory instead of writing into a damaged file; the caller decides what
+        to tell the user.
+        """
+        try:
+            # Not mode=ro: if the store closes first, this is the last connection, and only a
+            # writable one can checkpoint and remove the -wal/-shm files on close, as usual.
+            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S)
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            return StoreCorruptError(self.db_path, str(exc), readable=True)
+        try:
+            damage = self._damage_in(conn)
+        finally:
+            conn.close()
+        if damage is not None:
+            self._damage = damage
+        return damage
+
+    def _damage_in(self, conn: sqlite3.Connection) -> StoreCorruptError | None:
+        """SQLite's ``quick_check``: every page read and every b-tree checked (not that indexes
+        match their tables, which ``integrity_check`` adds at about 1.5 times the cost). Its
+        cost on the benchmark store is in the README."""
+        problems: list[str] = []
+        try:  # row by row: SQLite may report a problem and then fail on the next page
+            for row in conn.execute(f"PRAGMA quick_check({QUICK_CHECK_PROBLEMS})"):
+                problems.append(str(row[0]).replace("*** in database main ***\n", ""))
+        except sqlite3.DatabaseError as exc:
+            problems.append(str(exc))
+        if problems == ["ok"]:
+            return None
+        return StoreCorruptError(self.db_path, "damaged inside: " + "; ".join(problems),
+                                 readable=True)
+
+    def _check_version(self) -> None:
+        """A read-only store cannot upgrade: an older or newer schema is said, not guessed at."""
+        version = self._user_version()
+        refuse_newer(version, self.db_path)
+        if version < SCHEMA_VERSION:
+            raise StoreError(
+                f"The session database {self.db_path} was written by an older glm-tui "
+                f"(schema {version}). Start glm-tui once (or run a command that writes, such "
+                "as 'sessions import') to upgrade it; this command only reads."
+            )
+
     def _migrate(self) -> None:
         migrate(self._write, self._user_version(), self.db_path)
 
@@ -88,7 +174,9 @@ class Database:
         return move_aside(db_path)
 
     def close(self) -> None:
-        """Close the connection; the WAL is checkpointed so the file is complete on its own."""
+        """Close the connection; the WAL is checkpointed so the file is complete on its own
+        (opened read-only, nothing is written)."""
+        self.closed = True
         self._checkpointer.close()
         with self._lock:
             self._conn.close()
@@ -99,6 +187,11 @@ class Database:
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: ``BEGIN IMMEDIATE`` takes the write lock up front (no upgrade
         dead-lock between two processes), and any failure rolls everything back."""
+        if self.read_only:
+            raise StoreError(f"The session database {self.db_path} was opened read-only.")
+        if self._damage is not None:
+            raise StoreWriteError(self.db_path, "it is damaged inside, so nothing more is "
+                                  "written into it (this conversation is kept in memory)")
         with self._lock:
             conn = self._conn
             try:

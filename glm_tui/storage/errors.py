@@ -14,12 +14,18 @@ class StoreError(Exception):
 
 
 class StoreCorruptError(StoreError):
-    """The database file is not a usable SQLite database (garbage, truncated, damaged)."""
+    """The database file is not a usable SQLite database (garbage, truncated, damaged).
 
-    def __init__(self, path: Path, reason: str) -> None:
+    ``readable`` is True for damage inside a file whose header is intact: parts of it can still
+    be read, so ``sessions list`` and ``sessions export`` (which open it read-only) can salvage
+    what is there before it is moved aside.
+    """
+
+    def __init__(self, path: Path, reason: str, *, readable: bool = False) -> None:
         super().__init__(f"The session database {path} cannot be read: {reason}")
         self.path = path
         self.reason = reason
+        self.readable = readable
 
 
 class StoreWriteError(StoreError):
@@ -41,7 +47,7 @@ def translate_error(exc: sqlite3.Error, db_path: Path, *, writing: bool) -> Stor
     text = str(exc)
     lowered = text.lower()
     if "not a database" in lowered or "malformed" in lowered:
-        return StoreCorruptError(db_path, text)
+        return StoreCorruptError(db_path, text, readable="malformed" in lowered)
     write_words = ("readonly", "read-only", "disk is full", "disk i/o", "unable to open",
                    "locked", "busy", "no such file or directory", "query_only")
     if any(word in lowered for word in write_words):

@@ -3,7 +3,7 @@
 Messages refer to images by SHA-256 only, so rows stay small and a picture attached twice is stored
 once. A file is ``images/ab/abcdef….<ext>``: the two-character fan-out keeps any one directory
 small. Files are written with :func:`~glm_tui.storage.files.atomic_write`, so a crash never leaves
-half an image under its final name.
+half an image under its final name; they are ``0600`` in ``0700`` folders (pictures are history).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from glm_tui.storage.files import atomic_write
+from glm_tui.storage.private import make_private_dir
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _EXT = re.compile(r"[a-z0-9]{1,8}")
@@ -38,7 +39,8 @@ class ImageStore:
         if target.exists():
             return digest
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.root)  # each level itself: mkdir's parents get the umask's bits
+            make_private_dir(target.parent)
             atomic_write(target, data)
         except OSError as exc:
             raise ImageStoreError(

@@ -29,12 +29,7 @@ def migrate(write: WriteTransaction, version: int, db_path: Path) -> None:
     store's); each step re-reads the version inside its transaction because another process may
     have upgraded while this one waited for the write lock.
     """
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"The session database {db_path} was written by a newer glm-tui "
-            f"(schema {version}; this version understands up to {SCHEMA_VERSION}). "
-            "Update glm-tui or use another --data-dir."
-        )
+    refuse_newer(version, db_path)
     for step in range(version + 1, SCHEMA_VERSION + 1):
         with write() as conn:
             if conn.execute("PRAGMA user_version").fetchone()[0] >= step:
@@ -42,6 +37,16 @@ def migrate(write: WriteTransaction, version: int, db_path: Path) -> None:
             for statement in split_sql(MIGRATIONS[step]):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {step}")
+
+
+def refuse_newer(version: int, db_path: Path) -> None:
+    """A database written by a newer glm-tui is refused rather than guessed at."""
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"The session database {db_path} was written by a newer glm-tui "
+            f"(schema {version}; this version understands up to {SCHEMA_VERSION}). "
+            "Update glm-tui or use another --data-dir."
+        )
 
 
 def split_sql(script: str) -> list[str]:

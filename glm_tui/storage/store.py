@@ -27,6 +27,7 @@ from glm_tui.model.session import Message, Session, new_session_id
 from glm_tui.storage.database import BUSY_TIMEOUT_S, Database
 from glm_tui.storage.errors import StoreCorruptError, StoreError, StoreWriteError
 from glm_tui.storage.images import ImageStore, ImageStoreError
+from glm_tui.storage.private import create_private_file, make_private_dir, tighten
 from glm_tui.storage.rows import (
     INTERRUPTED_ERROR,
     MESSAGE_COLUMNS,
@@ -41,6 +42,7 @@ from glm_tui.storage.rows import (
     session_from_row,
     session_row,
 )
+from glm_tui.storage.salvage import Salvaged, salvage_session, salvage_summaries
 from glm_tui.storage.schema import SCHEMA_VERSION
 from glm_tui.storage.search import (
     SEARCH_BUDGET_S,
@@ -54,7 +56,7 @@ from glm_tui.storage.search import search as _search
 
 __all__ = [
     "BUSY_TIMEOUT_S", "DB_NAME", "IMAGES_DIR", "INTERRUPTED_ERROR", "PREVIEW_CHARS",
-    "SCHEMA_VERSION", "SEARCH_BUDGET_S", "SNIPPET_END", "SNIPPET_START", "SearchHit",
+    "SCHEMA_VERSION", "SEARCH_BUDGET_S", "SNIPPET_END", "SNIPPET_START", "Salvaged", "SearchHit",
     "SessionStore", "SessionSummary", "StoreCorruptError", "StoreError", "StoreWriteError",
     "snippet_parts",
 ]
@@ -74,18 +76,46 @@ class SessionStore(Database):
     Every method is one transaction (see :class:`Database` for how they are run).
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, read_only: bool = False, check: bool = True) -> None:
+        """Open (creating if needed) the store in ``data_dir``.
+
+        Opened for writing, the data directory and the database are created private and what an
+        older glm-tui left readable by others is made private (listed in :attr:`tightened`, for
+        the caller to say so). ``read_only`` changes nothing on disk; it needs an existing
+        database (see :meth:`open_read_only`). ``check``: see :class:`Database`.
+        """
         self.data_dir = Path(data_dir)
         self.images_dir = self.data_dir / IMAGES_DIR
         self._images = ImageStore(self.images_dir)
         self.last_search_complete = True
         """False when the last :meth:`search` stopped at its time budget before the oldest
         messages."""
+        self.tightened: list[Path] = []
+        """What was readable by others and made owner-only when this store was opened."""
+        db_path = self.data_dir / DB_NAME
+        if not read_only:
+            try:
+                make_private_dir(self.data_dir)
+                self.tightened = tighten(self.data_dir)
+                create_private_file(db_path)
+            except OSError as exc:
+                raise StoreWriteError(self.data_dir, exc.strerror or str(exc)) from exc
+        super().__init__(db_path, read_only=read_only, check=check)
+
+    @classmethod
+    def open_read_only(cls, data_dir: Path) -> SessionStore | None:
+        """The store opened without changing anything on disk, or None when there is no database
+        (no file, or an empty one: nothing was ever saved). Nothing is created, upgraded,
+        checkpointed, deleted or made private."""
+        db_path = Path(data_dir) / DB_NAME
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if db_path.stat().st_size == 0:
+                return None
+        except FileNotFoundError:
+            return None
         except OSError as exc:
-            raise StoreWriteError(self.data_dir, exc.strerror or str(exc)) from exc
-        super().__init__(self.data_dir / DB_NAME)
+            raise StoreError(f"Cannot read {db_path}: {exc.strerror or exc}") from exc
+        return cls(data_dir, read_only=True)
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -359,6 +389,20 @@ class SessionStore(Database):
                 "UPDATE sessions SET updated_at = max(updated_at, ?) WHERE id = ?",
                 (time.time(), session_id),
             )
+
+    # --- reading a damaged file ------------------------------------------------------------
+
+    def salvage_session(self, session_id: str) -> Salvaged:
+        """The session with every message that can still be read, and what could not be
+        (see :mod:`.salvage`); for a database damaged inside."""
+        with self._lock:  # each query its own snapshot: a failed one must not end the rest
+            return salvage_session(self._conn, session_id)
+
+    def salvage_summaries(self) -> tuple[list[SessionSummary], bool]:
+        """Every session whose list row can still be read, most recent first; True when some
+        could not be."""
+        with self._lock:
+            return salvage_summaries(self._conn)
 
     # --- search -----------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from glm_tui.ui.dialogs.modals import (
     DamagedDatabaseModal,
 )
 from glm_tui.ui.screens.conversation import ConversationScreen
+from glm_tui.ui.store_damage import carry_over, let_go_of_store, watch_store
 from glm_tui.ui.widgets.message_view import INITIAL_WINDOW
 from glm_tui.ui.widgets.status_bar import ConnectionState
 
@@ -308,9 +309,9 @@ class GlmTuiApp(App[int]):
     def _open_store(self) -> DamagedDatabase | None:
         """Open the session store; a damaged file is reported, any other failure shown."""
         try:
-            self.store = SessionStore(self.settings.data_dir)
+            self.store = SessionStore(self.settings.data_dir, check=False)
         except StoreCorruptError as exc:
-            return DamagedDatabase(exc.path, exc.reason)
+            return DamagedDatabase(exc.path, exc.reason, readable=exc.readable)
         except StoreError as exc:
             self.store = None
             self.notify(f"{exc}\nThe conversation is kept in memory and saved as soon as "
@@ -318,6 +319,8 @@ class GlmTuiApp(App[int]):
                         title="Sessions are not saved", severity="error", timeout=15,
                         markup=False)
             self._start_store_retry()
+        else:  # say what was made private; look for damage inside (ui/store_damage.py)
+            watch_store(self, self.store, self._damaged_answered)
         return None
 
     _store_retry: Timer | None = None
@@ -339,10 +342,11 @@ class GlmTuiApp(App[int]):
         if self.store is not None:
             return self.store
         try:
-            store = SessionStore(self.settings.data_dir)
+            store = SessionStore(self.settings.data_dir, check=False)
         except StoreError:
             return None
         self.store = store
+        watch_store(self, store, self._damaged_answered)
         if self._store_retry is not None:
             self._store_retry.stop()
             self._store_retry = None
@@ -400,8 +404,11 @@ class GlmTuiApp(App[int]):
 
     async def _damaged_answered(self, choice: DamagedDatabaseChoice | None) -> None:
         if choice is not DamagedDatabaseChoice.MOVE_ASIDE:
+            await self.shutdown()  # a store found damaged after start is open: close it
             self.exit(EXIT_DAMAGED_DATABASE, return_code=EXIT_DAMAGED_DATABASE)
             return
+        carried = let_go_of_store(self.store, self.conversation)  # damage found after start
+        self.store = None
         db_path = Path(self.settings.data_dir) / "sessions.db"
         try:
             moved = SessionStore.move_aside(db_path)
@@ -413,6 +420,9 @@ class GlmTuiApp(App[int]):
         if self._open_store() is not None:
             self.notify("The new database cannot be opened either; this conversation is kept "
                         "in memory only.", severity="error")
+            return
+        if carried is not None and self.store is not None:
+            self.notify(carry_over(carried, self.store), markup=False)
             return
         await self._open_first_session()
 
