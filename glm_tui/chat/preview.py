@@ -1,7 +1,7 @@
 """The exact request the next send will make, as JSON to read and as a ``curl`` command to run.
 
 People change sampling values and need to trust that what they set is what the server gets. The
-body shown here is built by the same :func:`~glm_tui.model.session.build_request` the client
+body shown here is built by the same :func:`~glm_tui.chat.request.build_request` the client
 sends, so the preview cannot drift from the wire (a test compares it with the demo server's
 request log). The API key is never shown: the curl command reads it from an environment variable
 instead, so it can be pasted into a shell, a chat or a bug report without leaking anything.
@@ -16,6 +16,7 @@ import shlex
 from typing import Any
 
 from glm_tui.chat.request import ImageLoader, build_request
+from glm_tui.chat.tool_turns import stream_for_request
 from glm_tui.model.server_kind import ServerKind
 from glm_tui.model.session import Message, Role, Session
 
@@ -35,11 +36,14 @@ def preview_body(
     """The JSON body the next request will send.
 
     ``draft`` is the question still in the prompt: it is shown as the last user message, as it
-    would be sent, without being added to ``session``.
+    would be sent, without being added to ``session``. Streaming is decided as the turn decides
+    it (:func:`~glm_tui.chat.tool_turns.stream_for_request`) unless ``stream`` is given.
     """
     if draft is not None and draft.strip():
         session = copy.copy(session)
         session.messages = [*session.messages, Message(Role.USER, draft)]
+    if stream is None:
+        stream, _ = stream_for_request(session, kind)
     return build_request(session, kind, image_loader=image_loader, stream=stream)
 
 

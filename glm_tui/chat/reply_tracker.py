@@ -1,7 +1,8 @@
 """What a streaming reply does to its message, kept apart from drawing and from the store.
 
-It lives in ``core`` because it imports no Textual: the conversation screen's worker feeds every
-:mod:`glm_tui.client.events` event into a :class:`ReplyTracker` and then draws. The tracker is
+It imports no Textual: a :class:`~glm_tui.chat.turn.Turn` (the app's and ``glm-tui ask``'s)
+feeds every :mod:`glm_tui.client.events` event into a :class:`ReplyTracker`, then the front end
+draws. The tracker is
 the one place that decides a reply's status (complete, cancelled, interrupted, failed), the error
 text a person reads, the token counts and the timings shown in the status bar. Its rules are
 therefore testable without a terminal and cannot drift between the screen and anything else that
@@ -42,6 +43,13 @@ class ReplyStats:
     estimated: bool  # True when glm-tui counted instead of the server
     first_token_s: float | None
     tokens_per_s: float | None
+
+
+def skipped_text(count: int) -> str:
+    """The note on a reply some of whose pieces could not be read (never a silent loss)."""
+    pieces = "1 piece" if count == 1 else f"{count:,} pieces"
+    return (f"{pieces} of the reply could not be read (not JSON) and were skipped: the text "
+            "may be incomplete.")
 
 
 def error_text(event: StreamError) -> str:
@@ -103,6 +111,8 @@ class ReplyTracker:
             self._adopt_final_text(event.text)
             if event.tool_calls:
                 self.message.tool_calls = list(event.tool_calls)
+            if event.unreadable:
+                self.message.error = skipped_text(event.unreadable)
             self._close(MessageStatus.COMPLETE)
         elif isinstance(event, StreamError):
             self.error = event
@@ -110,6 +120,8 @@ class ReplyTracker:
             if event.tool_calls:
                 self.message.tool_calls = list(event.tool_calls)
             self.message.error = error_text(event)
+            if event.unreadable:
+                self.message.error += "\n" + skipped_text(event.unreadable)
             self._close(self._status_for(event))
 
     def cancel(self) -> None:

@@ -1,19 +1,18 @@
 """The library of saved tools, reusable across sessions: one JSON file in the data directory.
 
 A plain file (not a table in the sessions database) because people copy tool definitions between
-machines and edit them by hand; it is written atomically (temporary file + rename) so a crash
-never leaves half a library, and a damaged file is reported, never overwritten.
+machines and edit them by hand; it is written with :func:`~glm_tui.storage.files.atomic_write`
+so a crash never leaves half a library, and a damaged file is reported, never overwritten.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from glm_tui.chat.tools import check_tool, tool_name
+from glm_tui.storage.files import atomic_write
 
 LIBRARY_FILE = "tool_library.json"
 
@@ -44,12 +43,7 @@ class ToolLibrary:
         body = json.dumps({"version": 1, "tools": entries}, indent=2, ensure_ascii=False)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tool_library.")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            atomic_write(self.path, body)
         except OSError as exc:
             raise ToolLibraryError(
                 f"the tool library {self.path} cannot be written: {exc.strerror or exc}"

@@ -1,7 +1,8 @@
 """The tool-call loop over a session: which calls wait for an answer, and how answers are turned.
 
-The conversation screen asks these questions after every reply; keeping them here (no Textual)
-means the loop is tested without a terminal and a resumed session picks up exactly where it was:
+The tool loop (:mod:`glm_tui.chat.tool_loop`) and the turn ask these questions after every
+reply; keeping them here (no Textual) means the loop is tested without a terminal and a resumed
+session picks up exactly where it was:
 a call with no ``role: "tool"`` answer after it is still waiting, whatever the app did before.
 """
 

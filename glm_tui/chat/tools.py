@@ -66,11 +66,46 @@ def is_enabled(entry: dict[str, Any]) -> bool:
 
 
 def handler_of(entry: dict[str, Any]) -> list[str] | None:
-    """The local handler command (an argument list, never a shell line), if the tool names one."""
+    """The local handler command that may run (an argument list, never a shell line).
+
+    ``None`` when the tool names none, or names one that is switched off (it came from an
+    imported file and the person has not re-enabled it): nothing runs an off handler.
+    """
+    if handler_is_off(entry):
+        return None
+    return stored_handler(entry)
+
+
+def stored_handler(entry: dict[str, Any]) -> list[str] | None:
+    """The handler command the entry names, whether it is switched on or off (for showing it)."""
     handler = tool_settings(entry).get("handler")
     if isinstance(handler, list) and handler and all(isinstance(a, str) for a in handler):
         return list(handler)
     return None
+
+
+def handler_is_off(entry: dict[str, Any]) -> bool:
+    """True when the entry names a handler that is switched off (see :func:`without_permissions`).
+
+    Anything but an explicit ``false`` in ``handler_off`` counts as off: a damaged flag never
+    turns a handler on.
+    """
+    settings = tool_settings(entry)
+    return "handler_off" in settings and settings["handler_off"] is not False
+
+
+def without_permissions(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry that came from outside (an imported file), with every permission taken back.
+
+    The handler command stays, as data, but switched off (``"handler_off": true``) and "always
+    allow" is dropped: a file from anyone must never decide that a local program runs unasked.
+    The tools screen shows the handler as off and asks, showing the exact command, before it is
+    switched on again. A permission added to the ``glm_tui`` block later belongs here too.
+    """
+    if SETTINGS_KEY not in entry:
+        return copy.deepcopy(entry)
+    has_handler = "handler" in tool_settings(entry)
+    return with_settings(entry, always_allow=None, handler_off=True if has_handler else None)
 
 
 def with_settings(entry: dict[str, Any], **settings: Any) -> dict[str, Any]:

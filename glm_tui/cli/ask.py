@@ -2,15 +2,21 @@
 
 stdout carries the model's text exactly as it arrived (or, with ``--json``, the final message
 object), so that ``glm-tui ask ... > answer.md`` is the answer and nothing else. Everything meant
-for the person (warnings, errors, tool calls in text mode) goes to stderr. Exit status: 0 for a
-reply, 1 when the server or the connection failed (any text already printed stays printed), 2 for
-a usage or configuration error, 130 when interrupted with Ctrl+C.
+for the person (warnings, errors, notes such as why a reply is not streamed, tool calls in text
+mode) goes to stderr. Exit status: 0 for a reply, 1 when the server or the connection failed
+(any text already printed stays printed) or sent pieces of the reply that could not be read (the
+text may be incomplete; stderr says how many), 2 for a usage or configuration error, 130 when
+interrupted with Ctrl+C.
 
 Only when stdout is a terminal is the text passed through the display sanitiser, so that a reply
 cannot move the cursor, retitle the window or plant a hyperlink; a pipe gets the bytes unchanged.
+Every other line (tool calls, server errors, warnings) is written through
+:mod:`glm_tui.cli.output`, which applies the same rule to the stream it goes to.
 
-Heavy imports (the client, and through it ``openai``) happen inside :func:`run_ask`, never at
-module import, because the CLI imports this module to build ``--help``.
+The turn itself is the app's (:mod:`glm_tui.chat.turn`): the same request for the same session,
+the same kind decision, error words and raw-call adoption. Heavy imports (the client, and through
+it ``openai``) happen inside :func:`run_ask`, never at module import, because the CLI imports
+this module to build ``--help``.
 """
 
 from __future__ import annotations
@@ -18,14 +24,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from glm_tui.cli.output import emit, error, quiet_on_broken_pipe
+
 if TYPE_CHECKING:
+    from glm_tui.chat.reply_tracker import ReplyStats
+    from glm_tui.chat.turn import Link, PreparedTurn, TurnOutcome
     from glm_tui.model.server_kind import ServerKind
-    from glm_tui.model.session import ToolCall
-    from glm_tui.settings.config import ServerProfile, Settings
+    from glm_tui.model.session import Session, ToolCall
+    from glm_tui.settings.config import Settings
 
 # Flag -> SamplingParams field; values are parsed with core.sampling.parse_field.
 SAMPLING_FLAGS: tuple[tuple[str, str], ...] = (
@@ -50,7 +60,10 @@ def add_ask_parser(
         parents=parents,
         help="ask one question and print the reply (for scripts)",
         description="Ask one question and stream the reply to stdout. Errors go to stderr; exit "
-        "status 1 for a server or connection error, 2 for a usage or config error.",
+        "status 1 for a server or connection error, 2 for a usage or config error. On a pipe or "
+        "in a file the reply is byte-exact; on a terminal, control characters and escape "
+        "sequences in it (and in tool calls and server messages) are shown as visible stand-ins "
+        "instead of being acted on.",
     )
     parser.add_argument("prompt", metavar="PROMPT",
                         help="the question; '-' reads it from standard input")
@@ -79,9 +92,9 @@ def add_ask_parser(
 def run_ask(args: argparse.Namespace) -> int:
     """Run ``ask`` with parsed arguments; returns the exit status."""
     try:
-        return _ask(args)
+        return quiet_on_broken_pipe(lambda: _ask(args))
     except KeyboardInterrupt:
-        print("\nglm-tui: interrupted", file=sys.stderr)
+        emit("\nglm-tui: interrupted", stream=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -100,7 +113,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings | None:
             base_url=args.base_url, api_key=args.api_key, model=args.model,
         )
     except SettingsError as exc:
-        print(f"glm-tui: error: {exc}", file=sys.stderr)
+        error(f"error: {exc}")
         return None
 
 
@@ -130,25 +143,31 @@ def _ask(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_USAGE
     for warning in settings.warnings:
-        print(f"glm-tui: warning: {warning}", file=sys.stderr)
+        error(f"warning: {warning}")
 
-    request = _build(settings, prompt, args, overrides, tools)
+    session, kind = _session(settings, prompt, args, overrides, tools)
     if args.demo:
-        return _ask_demo(settings, request, json_mode=args.json)
+        return _ask_demo(settings, session, kind, json_mode=args.json)
     profile = settings.profile
-    return _run(settings, profile.base_url, profile.api_key, request, json_mode=args.json)
+    return _run(settings, profile.base_url, profile.api_key, session, kind, json_mode=args.json)
 
 
-def _build(
+def _session(
     settings: Settings,
     prompt: str,
     args: argparse.Namespace,
     overrides: dict[str, Any],
     tools: list[dict[str, Any]],
-) -> dict[str, Any]:
+) -> tuple[Session, ServerKind]:
+    """The one-question session ``ask`` sends, as the app would hold it, and its server kind.
+
+    The kind is decided by the same function as the app's (``resolve_kind``), without asking
+    ``/v1/models`` first: one question does not justify the round trip. ``--demo`` is the
+    built-in demo server, configured as GLM-4 as in the app.
+    """
     from dataclasses import replace
 
-    from glm_tui.chat.request import build_request
+    from glm_tui.model.server_kind import ServerKind, resolve_kind
     from glm_tui.model.session import Message, Role, Session
 
     profile = settings.profile
@@ -163,26 +182,11 @@ def _build(
         stream=settings.stream and not args.no_stream,
         messages=[Message(Role.USER, prompt)],
     )
-    return build_request(session, _kind(profile, model, demo=bool(args.demo)))
-
-
-def _kind(profile: ServerProfile, model: str, *, demo: bool) -> ServerKind:
-    """The configured kind, else a guess that is safe for any server without asking it first.
-
-    A hosted API is known by its host. GLM-4V refuses a system message, so a ``4v`` model gets
-    the GLM-4V shaping; anything else is sent the plain OpenAI way, which every server accepts for
-    a text-only question (one question does not justify a ``/v1/models`` round trip).
-    """
-    from glm_tui.model.server_kind import ServerKind, kind_from_url
-
-    if demo:
-        return ServerKind.GLM4V if "4v" in model.lower() else ServerKind.GLM4
-    if profile.kind is not None:
-        return profile.kind
-    by_url = kind_from_url(profile.base_url)
-    if by_url is not None:
-        return by_url
-    return ServerKind.GLM4V if "4v" in model.lower() else ServerKind.GENERIC
+    if args.demo:
+        kind = resolve_kind(ServerKind.GLM4, "", model)
+    else:
+        kind = resolve_kind(profile.kind, profile.base_url, model)
+    return session, kind
 
 
 def _load_tools(path: Path) -> list[dict[str, Any]]:
@@ -199,32 +203,37 @@ def _load_tools(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def _ask_demo(settings: Settings, request: dict[str, Any], *, json_mode: bool) -> int:
+def _ask_demo(settings: Settings, session: Session, kind: ServerKind, *, json_mode: bool) -> int:
     from glm_tui.demo.server import DemoServer
 
     server = DemoServer(flavor="glm4")
     url = server.start()
     try:
-        return _run(settings, url, "EMPTY", request, json_mode=json_mode)
+        return _run(settings, url, "EMPTY", session, kind, json_mode=json_mode)
     finally:
         server.stop()
 
 
-def _run(
-    settings: Settings, base_url: str, api_key: str, request: dict[str, Any], *, json_mode: bool
-) -> int:
+def _run(settings: Settings, base_url: str, api_key: str, session: Session, kind: ServerKind,
+         *, json_mode: bool) -> int:
     import asyncio
 
+    from glm_tui.chat.turn import prepare_turn
+
+    prepared = prepare_turn(session, kind)
+    for note in prepared.notes:
+        error(note)
+    for warning in prepared.warnings:
+        error(f"warning: {warning.message}")
     stdout = sys.stdout
-    tty = stdout.isatty()
     sanitize: Callable[[str], str] | None = None
-    if tty:
+    if stdout.isatty():
         from glm_tui.model.text import sanitize_for_display
 
         sanitize = sanitize_for_display
     writer = _TextWriter(stdout, sanitize, enabled=not json_mode)
     try:
-        return asyncio.run(_stream(settings, base_url, api_key, request, writer, json_mode))
+        return asyncio.run(_stream(settings, base_url, api_key, prepared, writer, json_mode))
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as other Unix tools do.
         _silence_stdout()
@@ -235,71 +244,96 @@ async def _stream(
     settings: Settings,
     base_url: str,
     api_key: str,
-    request: dict[str, Any],
+    prepared: PreparedTurn,
     writer: _TextWriter,
     json_mode: bool,
 ) -> int:
-    from contextlib import aclosing
-
+    """Run the turn as the app does; the reply text goes to stdout as it arrives."""
+    from glm_tui.chat.turn import Turn
     from glm_tui.client.client import ChatClient
-    from glm_tui.client.events import Finished, StreamError, TextDelta
+    from glm_tui.model.session import Message, MessageStatus, Role
 
     client = ChatClient(base_url, api_key, connect_timeout=settings.connect_timeout,
                         read_timeout=settings.read_timeout)
+
+    async def connect() -> ChatClient:
+        return client
+
+    turn = Turn(prepared, Message(Role.ASSISTANT, status=MessageStatus.STREAMING),
+                save_interval=float("inf"), base_url=base_url)
     try:
-        # aclosing: leaving early (a broken pipe, Ctrl+C) closes the HTTP stream at once.
-        async with aclosing(client.chat(request)) as events:
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    writer.write(event.text)
-                elif isinstance(event, Finished):
-                    writer.finish()
-                    if json_mode:
-                        _print_json(event.text, event.tool_calls)
-                    else:
-                        _describe_tool_calls(event.tool_calls)
-                    return EXIT_OK
-                elif isinstance(event, StreamError):
-                    writer.finish()
-                    _report_error(event, printed=writer.printed)
-                    return EXIT_SERVER
+        await turn.run(connect, _AskView(writer))
+    except BrokenPipeError:
+        raise  # the reader went away: _run stops quietly
+    except Exception:
+        pass  # glm-tui's own failure: the turn worded it on the reply, reported below
     finally:
         await client.aclose()
+    outcome = turn.outcome
+    assert outcome is not None  # run() always leaves one
+    reply = outcome.reply
+    writer.write(outcome.tail)  # a server that buffers may hand the whole text over at the end
     writer.finish()
-    print("glm-tui: error: the reply ended without finishing", file=sys.stderr)
+    if outcome.adopted_note:
+        error(outcome.adopted_note)
+    if reply.status is MessageStatus.COMPLETE:
+        if json_mode:
+            _print_json(reply.content, reply.tool_calls)
+        else:
+            _describe_tool_calls(reply.tool_calls)
+        if reply.error:  # the server sent pieces that could not be read: text may be missing
+            error(f"error: {reply.error}")
+            return EXIT_SERVER
+        return EXIT_OK
+    error(f"error: {reply.error or 'the reply did not complete'}")
+    if writer.printed:
+        error("the reply was interrupted: the text printed is incomplete")
     return EXIT_SERVER
 
 
-def _print_json(text: str, tool_calls: tuple[ToolCall, ...]) -> None:
+class _AskView:
+    """``ask``'s :class:`~glm_tui.chat.turn.TurnView`: text to stdout, nothing else to draw."""
+
+    def __init__(self, writer: _TextWriter) -> None:
+        self.text: Callable[[str], None] = writer.write
+
+    def state(self) -> None:
+        pass
+
+    def link(self, state: Link, detail: str) -> None:
+        pass
+
+    def stats(self, stats: ReplyStats) -> None:
+        pass
+
+    def save(self) -> None:
+        pass
+
+    def finished(self, outcome: TurnOutcome) -> None:
+        pass
+
+
+def _print_json(text: str, tool_calls: Sequence[ToolCall]) -> None:
+    from glm_tui.chat.export import json_text  # C1 and bidi escaped too: safe to print as is
+
     message = {
         "role": "assistant",
         "content": None if (tool_calls and not text) else text,
         "tool_calls": [call.to_openai() for call in tool_calls],
     }
-    sys.stdout.write(json.dumps(message, ensure_ascii=False) + "\n")
+    emit(json_text(message))
     sys.stdout.flush()
 
 
-def _describe_tool_calls(tool_calls: tuple[ToolCall, ...]) -> None:
+def _describe_tool_calls(tool_calls: Sequence[ToolCall]) -> None:
     """In text mode a tool call is not reply text: tell the person on stderr how to get it."""
     for call in tool_calls:
-        print(f"glm-tui: the model called the tool {call.name} with {call.arguments} "
-              "(use --json to get the call as data)", file=sys.stderr)
-
-
-def _report_error(event: Any, *, printed: bool) -> None:
-    message = str(event.message)
-    detail = event.server_detail
-    if detail and detail not in message:
-        message = f"{message}\n  the server said: {detail}"
-    print(f"glm-tui: error: {message}", file=sys.stderr)
-    if printed:
-        print("glm-tui: the reply was interrupted: the text printed is incomplete",
-              file=sys.stderr)
+        error(f"the model called the tool {call.name} with {call.arguments} "
+              "(use --json to get the call as data)")
 
 
 def _usage_error(message: str) -> int:
-    print(f"glm-tui ask: error: {message}", file=sys.stderr)
+    emit(f"glm-tui ask: error: {message}", stream=sys.stderr)
     return EXIT_USAGE
 
 

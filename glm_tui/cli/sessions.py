@@ -3,27 +3,39 @@
 Kept apart from ``cli.py`` so the main command line only wires it in: ``add_sessions_parser`` adds
 the sub-commands, ``run_sessions`` runs one and returns the exit status. Output for people goes to
 stdout, every error to stderr as one plain sentence, with a non-zero status.
+
+Titles, model names and stored replies came from a model, a server or an imported file, so every
+line is written through :mod:`glm_tui.cli.output`: made visible-safe on a terminal, byte-exact on
+a pipe or in a file (``sessions export ID > chat.md`` is exactly what ``-o chat.md`` writes).
+
+``list`` and ``export`` only read: they open the database read-only and leave the data directory
+exactly as it was (no file created, upgraded, checkpointed, deleted or re-permissioned), and they
+read what they can from a database damaged inside, saying on stderr what was lost (exit 2).
+``import`` and ``delete`` open it for writing, which also makes the history private (said once).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
-from glm_tui.chat.export import ImportProblems, export_json, export_markdown, import_json
+from glm_tui.chat.export import EXPORT_FORMATS, ExportFormat, json_text, render
+from glm_tui.chat.importing import ImportProblems, import_json
+from glm_tui.cli.output import emit, error, safe_for
 from glm_tui.model.session import new_session_id
-from glm_tui.storage.store import SessionStore, StoreCorruptError, StoreError
+from glm_tui.storage.files import atomic_write
+from glm_tui.storage.private import loose_notice, loose_paths, tightened_notice
+from glm_tui.storage.store import SessionStore, SessionSummary, StoreCorruptError, StoreError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_DATABASE = 2
+"""The database cannot be used, or is damaged and only part of it could be read."""
+
+READ_ONLY_COMMANDS = frozenset({"list", "export"})
 
 
 def add_sessions_parser(
@@ -49,7 +61,7 @@ def add_sessions_parser(
     export = commands.add_parser("export", parents=inherited,
                                  help="write a session as Markdown or JSON")
     export.add_argument("id", metavar="ID", help="session id or a unique start of it")
-    export.add_argument("--format", choices=("markdown", "json"), default="json",
+    export.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="json",
                         help="json (lossless, re-importable; the default) or markdown")
     export.add_argument("-o", "--output", metavar="FILE", type=Path,
                         help="write to FILE instead of standard output")
@@ -64,16 +76,22 @@ def add_sessions_parser(
 
 def run_sessions(args: argparse.Namespace, data_dir: Path) -> int:
     """Run the chosen ``sessions`` sub-command; returns the process exit status."""
+    command = args.sessions_command
+    read_only = command in READ_ONLY_COMMANDS
     try:
-        store = SessionStore(data_dir)
+        store = SessionStore.open_read_only(data_dir) if read_only else SessionStore(data_dir)
     except StoreCorruptError as exc:
-        _err(f"{exc}\nStart glm-tui to move it aside, or move {exc.path} away yourself.")
+        _err(_damaged_advice(exc))
         return EXIT_DATABASE
     except StoreError as exc:
         _err(str(exc))
         return EXIT_DATABASE
+    if store is None:
+        return _nothing_saved(args, data_dir)
+    _say_privacy(store, data_dir)
+    for warning in store.warnings:
+        _err(f"{store.db_path}: {warning}")
     try:
-        command = args.sessions_command
         if command == "list":
             return _list(store, as_json=args.json)
         if command == "export":
@@ -91,20 +109,56 @@ def run_sessions(args: argparse.Namespace, data_dir: Path) -> int:
         store.close()
 
 
+def _damaged_advice(exc: StoreCorruptError) -> str:
+    if exc.readable:
+        return (f"{exc}\n'glm-tui sessions list' and 'glm-tui sessions export ID -o FILE' still "
+                "read what is readable; then start glm-tui to move the file aside.")
+    return f"{exc}\nStart glm-tui to move it aside, or move {exc.path} away yourself."
+
+
+def _nothing_saved(args: argparse.Namespace, data_dir: Path) -> int:
+    """A read-only command with no database: nothing was ever saved, and nothing is created."""
+    if args.sessions_command == "list":
+        return _print_list([], data_dir / "sessions.db", as_json=args.json)
+    _err(f"There are no saved sessions in {data_dir}.")
+    return EXIT_ERROR
+
+
+def _say_privacy(store: SessionStore, data_dir: Path) -> None:
+    """One line on stderr when history was (or, read-only, still is) readable by others."""
+    if store.tightened:
+        _err(tightened_notice(store.tightened, data_dir))
+    elif store.read_only:
+        loose = loose_paths(data_dir)
+        if loose:
+            _err(loose_notice(loose, data_dir))
+
+
 def _err(text: str) -> None:
-    print(f"glm-tui: {text}", file=sys.stderr)
+    error(text)
 
 
 def _list(store: SessionStore, *, as_json: bool) -> int:
     page = 500
-    summaries = []
+    summaries: list[SessionSummary] = []
     offset = 0
-    while True:
-        chunk = store.list_sessions(limit=page, offset=offset)
-        summaries += chunk
-        offset += page
-        if len(chunk) < page:
-            break
+    try:
+        while True:
+            chunk = store.list_sessions(limit=page, offset=offset)
+            summaries += chunk
+            offset += page
+            if len(chunk) < page:
+                break
+    except StoreCorruptError as exc:
+        summaries, lost = store.salvage_summaries()
+        _err(f"{exc}\nListed the {len(summaries)} sessions that could be read"
+             + (", some could not be." if lost else "."))
+        _print_list(summaries, store.db_path, as_json=as_json)
+        return EXIT_DATABASE
+    return _print_list(summaries, store.db_path, as_json=as_json)
+
+
+def _print_list(summaries: list[SessionSummary], db_path: Path, *, as_json: bool) -> int:
     if as_json:
         rows = [
             {"id": s.id, "title": s.title, "model": s.model, "updated_at": s.updated_at,
@@ -112,57 +166,68 @@ def _list(store: SessionStore, *, as_json: bool) -> int:
              "preview": s.preview}
             for s in summaries
         ]
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        emit(json_text(rows, indent=2))
         return EXIT_OK
     if not summaries:
-        print(f"No saved sessions in {store.db_path}.")
+        emit(f"No saved sessions in {db_path}.")
         return EXIT_OK
-    print(f"{'ID':<12}  {'UPDATED':<16}  {'MSGS':>5}  {'MODEL':<16}  TITLE")
+    emit(f"{'ID':<12}  {'UPDATED':<16}  {'MSGS':>5}  {'MODEL':<16}  TITLE")
     for s in summaries:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.updated_at))
-        title = " ".join(s.title.split()) or "(untitled)"
-        print(f"{s.id[:12]:<12}  {when:<16}  {s.message_count:>5}  {s.model[:16]:<16}  {title}")
+        title = _one_line(s.title) or "(untitled)"
+        model = _one_line(safe_for(sys.stdout, s.model))[:16]  # made safe first: cut what shows
+        emit(f"{_one_line(s.id)[:12]:<12}  {when:<16}  {s.message_count:>5}  {model:<16}  {title}")
     return EXIT_OK
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its whitespace (line breaks, tabs) folded to single spaces: one table cell."""
+    return " ".join(text.split())
 
 
 def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(epoch))
 
 
-def _export(store: SessionStore, prefix: str, fmt: str, output: Path | None) -> int:
-    session = store.load_session(store.resolve_id(prefix))
-    if fmt == "json":
-        text = json.dumps(export_json(session), ensure_ascii=False, indent=2) + "\n"
-    else:
-        text = export_markdown(session)
-    if output is None:
-        _write_stdout(text, sys.stdout)
-        return EXIT_OK
+def _export(store: SessionStore, prefix: str, fmt: ExportFormat, output: Path | None) -> int:
+    lost = ""
     try:
-        _write_atomically(output, text)
-    except OSError as exc:
-        _err(f"cannot write {output}: {exc.strerror or exc}")
-        return EXIT_ERROR
-    print(f"Exported \"{session.title or session.id}\" to {output}", file=sys.stderr)
+        session = store.load_session(store.resolve_id(prefix))
+    except StoreCorruptError:
+        salvaged = store.salvage_session(_resolve_salvaging(store, prefix))
+        session, lost = salvaged.session, salvaged.losses()
+    text = render(session, fmt)
+    if output is None:
+        emit(text, end="")
+    else:
+        try:
+            atomic_write(output, text)
+        except OSError as exc:
+            _err(f"cannot write {output}: {exc.strerror or exc}")
+            return EXIT_ERROR
+        emit(f"Exported \"{session.title or session.id}\" to {output}", stream=sys.stderr)
+    if lost:
+        _err(f"the session database {store.db_path} is damaged: {lost} of session "
+             f"{session.id} could not be read; the {len(session.messages)} readable messages "
+             "were exported.")
+        return EXIT_DATABASE
     return EXIT_OK
 
 
-def _write_stdout(text: str, stream: TextIO) -> None:
-    stream.write(text)
-    stream.flush()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a failure never leaves half an export."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+def _resolve_salvaging(store: SessionStore, prefix: str) -> str:
+    """The full id of ``prefix`` when the id index may be damaged: the ids that can be read."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        return store.resolve_id(prefix)
+    except StoreCorruptError:
+        wanted = prefix.strip()
+        ids = [s.id for s in store.salvage_summaries()[0] if s.id.startswith(wanted)]
+        if wanted in ids:
+            return wanted
+        if len(ids) != 1:
+            raise StoreError(f"No readable saved session id starts with '{wanted}'"
+                             if not ids else f"More than one saved session id starts with "
+                             f"'{wanted}'; type more of the id.") from None
+        return ids[0]
 
 
 def _import(store: SessionStore, file: str) -> int:
@@ -176,13 +241,13 @@ def _import(store: SessionStore, file: str) -> int:
     except ImportProblems as exc:
         _err(f"{file} was not imported:")
         for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
+            emit(f"  - {problem}", stream=sys.stderr)
         return EXIT_ERROR
     if store.has_session(session.id):
         session.id = new_session_id()  # the original is still here: import as a copy
     store.create_session(session)
-    print(f"Imported \"{session.title or 'untitled'}\" ({len(session.messages)} messages) "
-          f"as {session.id}")
+    emit(f"Imported \"{session.title or 'untitled'}\" ({len(session.messages)} messages) "
+         f"as {session.id}")
     return EXIT_OK
 
 
@@ -190,5 +255,5 @@ def _delete(store: SessionStore, prefix: str) -> int:
     session_id = store.resolve_id(prefix)
     summary = store.load_session(session_id, last=0)
     store.delete_session(session_id)
-    print(f"Deleted \"{summary.title or 'untitled'}\" ({session_id})")
+    emit(f"Deleted \"{summary.title or 'untitled'}\" ({session_id})")
     return EXIT_OK

@@ -92,7 +92,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _access(self, status: int) -> None:
         stream = self.server.demo.access_log
         if stream is not None:
-            print(f"{self.command} {self.path} -> {status}", file=stream, flush=True)
+            # The path is whatever the client sent: an ESC in it must not reach a terminal.
+            print(f"{self.command} {_printable(self.path)} -> {status}", file=stream, flush=True)
 
     def _dispatch(self) -> None:
         self._started = False
@@ -315,3 +316,10 @@ class DemoHTTPServer(ThreadingHTTPServer):
     def shutdown_request(self, request: Any) -> None:
         self.demo.track(request, False)
         super().shutdown_request(request)
+
+
+def _printable(text: str) -> str:
+    """``text`` with every non-printable character (controls, C1, bidi overrides) as ``\\xNN``
+    or ``\\uNNNN``, for the access log (``demo`` imports nothing else of glm_tui, so not the
+    app's sanitiser)."""
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)

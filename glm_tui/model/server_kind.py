@@ -154,6 +154,43 @@ def kind_from_url(base_url: str) -> ServerKind | None:
 
 
 _GLM_LOCAL_IDS = {"glm-4", "glm-4v-9b"}
+_GLM_LOCAL_KINDS = (ServerKind.GLM4, ServerKind.GLM4V)
+
+
+def is_vision_model(model: str) -> bool:
+    """Whether a model name is a GLM vision model (``glm-4v``, ``GLM-4v-9b``, ``glm-4v-plus``).
+
+    The one place the ``4v`` rule is written: every other decision asks :func:`resolve_kind`.
+    """
+    return "4v" in model.lower()
+
+
+def is_vision(kind: ServerKind | None) -> bool:
+    """Whether requests of this kind follow the GLM-4V rules (images; no system message)."""
+    return kind is ServerKind.GLM4V
+
+
+def resolve_kind(
+    configured: ServerKind | None,
+    base_url: str,
+    model: str,
+    detected: ServerKind | None = None,
+) -> ServerKind:
+    """The kind a request to ``model`` on this server is shaped for: the one decision.
+
+    The configured kind wins, then the host (hosted APIs), then what ``/v1/models`` gave away
+    (``detected``). On a GLM local server the kind follows the chosen model: ``glm-4v`` on a
+    GLM-4 server gets the GLM-4V rules (the demo server answers as either, by model). Before
+    anything is known (``ask`` does not spend a round trip on ``/v1/models``, the app has not
+    heard back yet) a vision model gets the GLM-4V shaping, which any server accepts for a
+    question, and anything else the plain OpenAI way.
+    """
+    kind = configured or kind_from_url(base_url) or detected
+    if kind is None:
+        return ServerKind.GLM4V if is_vision_model(model) else ServerKind.GENERIC
+    if kind in _GLM_LOCAL_KINDS and is_vision_model(model):
+        return ServerKind.GLM4V
+    return kind
 
 
 def detect_kind(
@@ -163,18 +200,18 @@ def detect_kind(
 
     The GLM-4 local servers list exactly one model: ``glm-4`` (text) or ``GLM-4v-9b`` (vision), so
     such ids identify them (glm-tui's demo server lists both and answers as either, by model: so
-    ``model`` picks between them). vLLM or Ollama serving a GLM model list the checkpoint name
-    (``THUDM/glm-4-9b-chat``) and honour every setting, so they stay generic. Hosted APIs are
-    known by their host. Anything else is generic: nothing is claimed that was not seen.
+    ``model`` picks between them, see :func:`resolve_kind`). vLLM or Ollama serving a GLM model
+    list the checkpoint name (``THUDM/glm-4-9b-chat``) and honour every setting, so they stay
+    generic. Hosted APIs are known by their host. Anything else is generic: nothing is claimed
+    that was not seen.
     """
     by_url = kind_from_url(base_url)
     if by_url is not None:
         return by_url
     lowered = [m.strip().lower() for m in model_ids if m.strip()]
     if lowered and set(lowered) <= _GLM_LOCAL_IDS:
-        if "glm-4" not in lowered or (model is not None and "4v" in model.lower()):
-            return ServerKind.GLM4V
-        return ServerKind.GLM4
+        served = ServerKind.GLM4 if "glm-4" in lowered else ServerKind.GLM4V
+        return resolve_kind(None, base_url, model or "", served)
     if lowered and all(_OPENAI_MODEL.match(m) for m in lowered):
         return ServerKind.OPENAI
     return ServerKind.GENERIC

@@ -7,14 +7,13 @@ tables, the active profile (``server``) and a profile's ``model``. An API key is
 there is no way to ask this module to write one.
 
 A file that is not valid TOML is left untouched and a :class:`ConfigWriteError` names it. Writes
-go to a temporary file in the same directory, then replace the original (atomic on POSIX), so a
-crash mid-write cannot leave half a config behind.
+go through :func:`glm_tui.storage.files.atomic_write` (temporary file, fsync, rename), so a crash
+mid-write cannot leave half a config behind; a new config is created 0600, an existing one keeps
+its mode.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,11 @@ from tomlkit.items import Table
 from tomlkit.toml_document import TOMLDocument
 
 from glm_tui.model.sampling import BUILTIN_PRESETS, SamplingParams
+
+# The one deliberate exception to "settings and storage are independent siblings": the config is
+# written with the tree's single atomic_write. glm_tui.storage.files imports nothing of glm_tui,
+# so this pulls no store into settings (pyproject.toml's layers contract names this import).
+from glm_tui.storage.files import atomic_write
 
 MAX_PRESET_NAME = 40
 
@@ -178,17 +182,6 @@ def _save(path: Path, document: TOMLDocument) -> None:
     text = tomlkit.dumps(document)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-        fd, temp_name = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp_name, mode)
-            os.replace(temp_name, path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        atomic_write(path, text)
     except OSError as exc:
         raise ConfigWriteError(f"{path}: cannot be written ({exc.strerror or exc})") from None

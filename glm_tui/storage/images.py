@@ -2,17 +2,18 @@
 
 Messages refer to images by SHA-256 only, so rows stay small and a picture attached twice is stored
 once. A file is ``images/ab/abcdef….<ext>``: the two-character fan-out keeps any one directory
-small. Files are written to a temporary name and renamed, so a crash never leaves half an image
-under its final name.
+small. Files are written with :func:`~glm_tui.storage.files.atomic_write`, so a crash never leaves
+half an image under its final name; they are ``0600`` in ``0700`` folders (pictures are history).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from glm_tui.storage.files import atomic_write
+from glm_tui.storage.private import make_private_dir
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _EXT = re.compile(r"[a-z0-9]{1,8}")
@@ -38,17 +39,9 @@ class ImageStore:
         if target.exists():
             return digest
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".part")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp_name, target)
-            except BaseException:
-                Path(tmp_name).unlink(missing_ok=True)
-                raise
+            make_private_dir(self.root)  # each level itself: mkdir's parents get the umask's bits
+            make_private_dir(target.parent)
+            atomic_write(target, data)
         except OSError as exc:
             raise ImageStoreError(
                 f"could not save image {target}: {exc.strerror or exc}"

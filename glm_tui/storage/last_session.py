@@ -8,9 +8,9 @@ longer exists (deleted, or never saved), the most recently updated session is us
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
+
+from glm_tui.storage.files import atomic_write
 
 LAST_SESSION_FILE = "last_session"
 
@@ -19,10 +19,7 @@ def remember_last_session(data_dir: Path, session_id: str) -> bool:
     """Record ``session_id`` as the one last shown; False when the directory is not writable
     (the hint is lost, nothing else: the store reports its own write problems)."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".last_session.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(session_id)
-        os.replace(tmp, data_dir / LAST_SESSION_FILE)
+        atomic_write(data_dir / LAST_SESSION_FILE, session_id)
     except OSError:
         return False
     return True

@@ -28,7 +28,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from glm_tui.model.server_kind import ServerKind, detect_kind, kind_from_url
+from glm_tui.model.server_kind import ServerKind, detect_kind, resolve_kind
 from glm_tui.model.session import Session
 from glm_tui.model.text import sanitize_for_display
 from glm_tui.settings.config import DEMO_PROFILE, ServerProfile, Settings
@@ -44,6 +44,7 @@ from glm_tui.ui.dialogs.modals import (
     DamagedDatabaseModal,
 )
 from glm_tui.ui.screens.conversation import ConversationScreen
+from glm_tui.ui.store_damage import carry_over, let_go_of_store, watch_store
 from glm_tui.ui.widgets.message_view import INITIAL_WINDOW
 from glm_tui.ui.widgets.status_bar import ConnectionState
 
@@ -82,7 +83,7 @@ class GlmTuiApp(App[int]):
         self.models: list[str] = []
         self._client: ChatClient | None = None
         self._client_lock = asyncio.Lock()
-        self._kind: ServerKind | None = settings.profile.kind
+        self._detected: ServerKind | None = None  # what /models gave away, once checked
         self._closed = False
         self.conversation: ConversationScreen | None = None
         self._unsaved: list[SessionRecorder] = []  # conversations left while nothing was saved
@@ -118,10 +119,10 @@ class GlmTuiApp(App[int]):
 
     @property
     def server_kind(self) -> ServerKind:
-        """The configured kind, else what the host or ``/models`` gave away, else generic."""
-        if self._kind is not None:
-            return self._kind
-        return kind_from_url(self.profile.base_url) or ServerKind.GENERIC
+        """The kind for the model of the conversation on screen (see ``resolve_kind``)."""
+        conversation = self.conversation
+        model = conversation.session.model if conversation is not None else self.profile.model
+        return resolve_kind(self.profile.kind, self.profile.base_url, model, self._detected)
 
     async def get_client(self) -> ChatClient:
         """The client for the active server, created on first use.
@@ -189,8 +190,7 @@ class GlmTuiApp(App[int]):
             self.notify(exc.message, title="Server check", severity="warning", markup=False)
             return
         self.models = models
-        if self.profile.kind is None:
-            self._kind = detect_kind(models, self.profile.base_url)
+        self._detected = detect_kind(models, self.profile.base_url)
         if not self._reply_in_flight():
             self.set_connection(ConnectionState.READY, "")
 
@@ -207,7 +207,7 @@ class GlmTuiApp(App[int]):
         if old is not None:
             await old.aclose()
         self.active_server = name
-        self._kind = self.profile.kind
+        self._detected = None
         self.models = []
         self.check_connection()
 
@@ -309,9 +309,9 @@ class GlmTuiApp(App[int]):
     def _open_store(self) -> DamagedDatabase | None:
         """Open the session store; a damaged file is reported, any other failure shown."""
         try:
-            self.store = SessionStore(self.settings.data_dir)
+            self.store = SessionStore(self.settings.data_dir, check=False)
         except StoreCorruptError as exc:
-            return DamagedDatabase(exc.path, exc.reason)
+            return DamagedDatabase(exc.path, exc.reason, readable=exc.readable)
         except StoreError as exc:
             self.store = None
             self.notify(f"{exc}\nThe conversation is kept in memory and saved as soon as "
@@ -319,6 +319,8 @@ class GlmTuiApp(App[int]):
                         title="Sessions are not saved", severity="error", timeout=15,
                         markup=False)
             self._start_store_retry()
+        else:  # say what was made private; look for damage inside (ui/store_damage.py)
+            watch_store(self, self.store, self._damaged_answered)
         return None
 
     _store_retry: Timer | None = None
@@ -340,10 +342,11 @@ class GlmTuiApp(App[int]):
         if self.store is not None:
             return self.store
         try:
-            store = SessionStore(self.settings.data_dir)
+            store = SessionStore(self.settings.data_dir, check=False)
         except StoreError:
             return None
         self.store = store
+        watch_store(self, store, self._damaged_answered)
         if self._store_retry is not None:
             self._store_retry.stop()
             self._store_retry = None
@@ -401,8 +404,11 @@ class GlmTuiApp(App[int]):
 
     async def _damaged_answered(self, choice: DamagedDatabaseChoice | None) -> None:
         if choice is not DamagedDatabaseChoice.MOVE_ASIDE:
+            await self.shutdown()  # a store found damaged after start is open: close it
             self.exit(EXIT_DAMAGED_DATABASE, return_code=EXIT_DAMAGED_DATABASE)
             return
+        carried = let_go_of_store(self.store, self.conversation)  # damage found after start
+        self.store = None
         db_path = Path(self.settings.data_dir) / "sessions.db"
         try:
             moved = SessionStore.move_aside(db_path)
@@ -414,6 +420,9 @@ class GlmTuiApp(App[int]):
         if self._open_store() is not None:
             self.notify("The new database cannot be opened either; this conversation is kept "
                         "in memory only.", severity="error")
+            return
+        if carried is not None and self.store is not None:
+            self.notify(carry_over(carried, self.store), markup=False)
             return
         await self._open_first_session()
 

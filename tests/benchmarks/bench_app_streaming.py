@@ -44,6 +44,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: find tests/
+
+from tests.support.waiting import wait_for
+
 SIZES = (102_400, 204_800)
 TOKEN_RATE = 2_000
 WAIT_S = 120.0
@@ -175,21 +179,13 @@ def make_app(base_url: str) -> Any:
     return GlmTuiApp(replace(settings, servers={**settings.servers, profile.name: profile}))
 
 
-async def wait_until(condition: Any, what: str, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 async def start_conversation(pilot: Any) -> Any:
     """Wait for the conversation screen with the prompt focused; returns the screen."""
     from glm_tui.ui.screens.conversation import ConversationScreen
 
     app = pilot.app
-    await wait_until(lambda: isinstance(app.screen, ConversationScreen)
-                     and app.screen.prompt.has_focus, "the conversation screen", 30)
+    await wait_for(None, lambda: isinstance(app.screen, ConversationScreen)
+                   and app.screen.prompt.has_focus, 30, "the conversation screen")
     return app.screen
 
 
@@ -205,13 +201,13 @@ async def measure_one(size: int, relay: int, control: int) -> dict[str, float]:
         await pilot.pause()
         cpu0, wall0 = time.process_time(), time.monotonic()
         await pilot.press("enter")
-        await wait_until(lambda: probe.seen_at is not None, "the last token on screen")
+        await wait_for(None, lambda: probe.seen_at is not None, WAIT_S, "the last token on screen")
         cpu = time.process_time() - cpu0
         assert probe.seen_at is not None
         sent = last_server_write(control)
         result = {"size": size, "cpu_s": cpu, "latency_s": probe.seen_at - sent,
                   "wall_s": probe.seen_at - wall0}
-        await wait_until(lambda: not screen.reply_running, "the reply to close", 30)
+        await wait_for(None, lambda: not screen.reply_running, 30, "the reply to close")
     return result
 
 

@@ -36,7 +36,7 @@ from bench_app_streaming import (
     demo_stack,
     make_app,
     start_conversation,
-    wait_until,
+    wait_for,
 )
 
 GAP_S = 0.1
@@ -102,7 +102,7 @@ async def type_keys(app: Any, screen: Any, probe: KeyProbe, count: int,
         probe.wanted, probe.seen_at = typed, None
         posted = time.monotonic()
         app._driver.send_message(events.Key(char, char))
-        await wait_until(lambda: probe.seen_at is not None, f"key {index} on screen", 30)
+        await wait_for(None, lambda: probe.seen_at is not None, 30, f"key {index} on screen")
         assert probe.seen_at is not None
         latencies.append(probe.seen_at - posted)
         probe.wanted = None
@@ -122,11 +122,11 @@ async def measure(keys: int, relay: int) -> dict[str, list[float]]:
         screen.prompt.load_text(f"[[demo:size={SIZE}]]")
         await pilot.pause()
         await pilot.press("enter")
-        await wait_until(lambda: screen.reply_running, "the reply to start", 30)
+        await wait_for(None, lambda: screen.reply_running, 30, "the reply to start")
         await asyncio.sleep(1.0)  # be well into the stream
         streaming = await type_keys(app, screen, probe, keys,
                                     still=lambda: screen.reply_running)
-        await wait_until(lambda: not screen.reply_running, "the reply to finish", WAIT_S)
+        await wait_for(None, lambda: not screen.reply_running, WAIT_S, "the reply to finish")
     return {"idle": idle, "streaming": streaming}
 
 

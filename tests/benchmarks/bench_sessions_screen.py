@@ -21,20 +21,23 @@ import argparse
 import asyncio
 import random
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: find tests/
+
 from textual.app import App
-from textual.pilot import Pilot
 from textual.strip import Strip
 
 from glm_tui.model.session import Message, Role, Session
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.screens.sessions import DEBOUNCE_S, SessionsScreen
 from glm_tui.ui.widgets.session_list import ROW_HEIGHT, SessionList
+from tests.support.waiting import wait_for
 
 SESSIONS = 10_000
 TOPICS = [
@@ -152,14 +155,6 @@ class Host(App[None]):
     pass
 
 
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the screen did not draw in time")
-        await asyncio.sleep(0.001)
-
-
 def figures(name: str, samples_s: list[float], target_ms: float | None = None) -> None:
     ms = sorted(s * 1000 for s in samples_s)
     verdict = ""
@@ -189,7 +184,7 @@ async def measure_screen(store: SessionStore, probe: DrawProbe) -> None:
             probe.arm()
             started = time.perf_counter()
             app.push_screen(SessionsScreen(store, current))
-            await wait_for(pilot, lambda: probe.drawn_at is not None)
+            await wait_for(None, lambda: probe.drawn_at is not None, poll=0.001)
             assert probe.drawn_at is not None
             opening.append(probe.drawn_at - started)
             await pilot.pause()
@@ -208,7 +203,7 @@ async def measure_screen(store: SessionStore, probe: DrawProbe) -> None:
             probe.arm(session_list, new_rows=True)
             started = time.perf_counter()
             await pilot.press(key)
-            await wait_for(pilot, lambda: probe.drawn_at is not None)
+            await wait_for(None, lambda: probe.drawn_at is not None, poll=0.001)
             assert probe.drawn_at is not None
             return probe.drawn_at - started
 
@@ -225,15 +220,19 @@ async def measure_screen(store: SessionStore, probe: DrawProbe) -> None:
         for word in ["quokka42", "latency", "zzzznothing", "qz"]:
             for key in ["slash", *word[:-1]]:
                 await pilot.press(key)
-            await wait_for(pilot, lambda w=word: screen._query_text == "/" + w[:-1])  # type: ignore[misc]
-            await pilot.pause(0.3)  # let the search for the partial word finish first
+            await wait_for(None, lambda w=word: screen._query_text == "/" + w[:-1],  # type: ignore[misc]
+                           poll=0.001)
+            # Let the search for the partial word finish first.
+            await wait_for(None, lambda: not any(
+                w.group == "sessions-search" and not w.is_finished for w in app.workers),
+                what="the search for the partial word", poll=0.001)
             searching.append(await keystroke(word[-1]))
             hits = session_list.row_count
             complete = "" if screen._search_complete else " (stopped at the time budget)"
             print(f"  search {word!r}: {hits} hits drawn{complete}")
             for _ in range(len(word) + 1):
                 await pilot.press("backspace")
-            await wait_for(pilot, lambda: session_list.row_count == SESSIONS)
+            await wait_for(None, lambda: session_list.row_count == SESSIONS, poll=0.001)
         figures(f"last key to search hits drawn (debounce {DEBOUNCE_S * 1000:.0f} ms)", searching)
         figures(
             "  the same without the debounce",
@@ -249,7 +248,7 @@ async def measure_screen(store: SessionStore, probe: DrawProbe) -> None:
             probe.arm()
             started = time.perf_counter()
             await pilot.press("pagedown")
-            await wait_for(pilot, lambda: probe.drawn_at is not None)
+            await wait_for(None, lambda: probe.drawn_at is not None, poll=0.001)
             assert probe.drawn_at is not None
             scrolling.append(probe.drawn_at - started)
         figures("page down to rows drawn", scrolling)

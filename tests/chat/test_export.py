@@ -202,3 +202,52 @@ def test_no_api_key_in_database_or_exports(tmp_path: Path, key_server: str) -> N
             assert API_KEY.encode() not in path.read_bytes(), path
     for text in exports:
         assert API_KEY not in text
+
+
+def test_round_trip_keeps_every_tool_byte_but_no_permission() -> None:
+    """Export writes the handler and "always allow" as stored; import keeps the data (the
+    command, the spec, enabled) and switches the permissions off."""
+    from glm_tui.chat.tools import (
+        WEATHER_TOOL,
+        handler_is_off,
+        handler_of,
+        spec_only,
+        stored_handler,
+        tool_settings,
+        with_settings,
+    )
+
+    session = rich_session()
+    argv = ["/usr/bin/env", "weather", "--json", "two words", "\x1b]52;c;x\x07"]
+    session.tools = [
+        with_settings(WEATHER_TOOL, handler=argv, always_allow=True),
+        with_settings({"type": "cogview"}, enabled=False),
+    ]
+    exported = export_json(session)
+    block = exported["glm_tui"]["session"]["tools"][0]["glm_tui"]
+    assert block == {"handler": argv, "always_allow": True}  # export writes them as stored
+
+    again = import_json(json.dumps(exported))
+    weather, cogview = again.tools
+    assert spec_only(weather) == WEATHER_TOOL and stored_handler(weather) == argv
+    assert handler_of(weather) is None and handler_is_off(weather)
+    assert "always_allow" not in tool_settings(weather)
+    assert cogview == session.tools[1]  # nothing to take back: unchanged
+    again.tools = session.tools
+    assert again == session  # everything else is identical
+
+    # A second round trip changes nothing more: the data is stable, the handler still off.
+    assert import_json(json.dumps(export_json(import_json(json.dumps(exported))))).tools == [
+        weather, cogview]
+
+
+def test_render_is_the_cli_and_screen_export(tmp_path: Path) -> None:
+    from glm_tui.chat.export import render
+
+    session = rich_session()
+    text = render(session, "json")
+    assert text.endswith("}\n") and "北京" in text  # UTF-8 kept readable
+    assert json.loads(text) == json.loads(json.dumps(export_json(session)))
+    assert render(session, "markdown") == export_markdown(session)
+    with pytest.raises(ValueError, match="unknown export format"):
+        render(session, "html")  # type: ignore[arg-type]

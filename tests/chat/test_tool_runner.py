@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from glm_tui.chat.tool_runner import describe_command, run_handler
+from tests.support.waiting import wait_for
 
 PY = sys.executable
 
@@ -59,10 +60,7 @@ async def test_cancelling_the_wait_kills_the_handler_and_its_children_at_once(
     pids = tmp_path / "pids"
     script = f"sleep 60 & echo $$ $! > {pids}.tmp; mv {pids}.tmp {pids}; wait"
     task = asyncio.create_task(run_handler(["sh", "-c", script], "{}", timeout=120))
-    deadline = time.monotonic() + 30
-    while not pids.exists():
-        assert time.monotonic() < deadline, "the handler never started"
-        await asyncio.sleep(0.02)
+    await wait_for(None, pids.exists, what="the handler to start")
     shell, sleeper = map(int, pids.read_text().split())
     assert alive(shell) and alive(sleeper)
 
@@ -72,10 +70,8 @@ async def test_cancelling_the_wait_kills_the_handler_and_its_children_at_once(
         await task
     assert time.monotonic() - start < 2
     assert not alive(shell)
-    deadline = time.monotonic() + 10  # the orphaned child is reaped by init, not by us
-    while alive(sleeper):
-        assert time.monotonic() < deadline, "the handler's child survived the cancel"
-        await asyncio.sleep(0.02)
+    # The orphaned child is reaped by init, not by us.
+    await wait_for(None, lambda: not alive(sleeper), what="the handler's child to go")
 
 
 async def test_100_mb_of_output_is_capped() -> None:

@@ -591,10 +591,12 @@ def test_stop_cuts_open_streams_and_frees_the_port() -> None:
     url = server.start()
     assert url.startswith("http://127.0.0.1:") and url.endswith("/v1/")
     result: list[Any] = []
+    streaming = threading.Event()
     slow = threading.Thread(target=lambda: result.append(post_chat(
-        url, {"model": "glm-4", "messages": [user("a long answer please")], "stream": True})))
+        url, {"model": "glm-4", "messages": [user("a long answer please")], "stream": True},
+        on_headers=streaming.set)))
     slow.start()
-    time.sleep(0.5)  # the stream is under way at 5 tokens/s
+    assert streaming.wait(30), "the stream never started"  # it then runs at 5 tokens/s
     started = time.monotonic()
     server.stop()
     slow.join(timeout=10)

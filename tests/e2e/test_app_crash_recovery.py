@@ -22,30 +22,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
 from glm_tui.model.session import MessageStatus, Role, Session
 from glm_tui.storage.store import INTERRUPTED_ERROR, SessionStore
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pty and SIGKILL are POSIX")
 
 WAIT_S = 30.0
 ROWS, COLS = 50, 120
-_T = TypeVar("_T")
-
-
-def wait_until(probe: Callable[[], _T | None], what: str, timeout: float = WAIT_S) -> _T:
-    """Poll ``probe`` until it returns something other than None (or fail after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 class TerminalApp:
@@ -96,8 +83,8 @@ class TerminalApp:
         os.write(self._master, keys.encode())
 
     def wait_drawn(self, text: str, since: int = 0, timeout: float = WAIT_S) -> None:
-        wait_until(lambda: True if self.shows(text, since) else None,
-                   f"{text!r} on the screen", timeout)
+        wait_until(lambda: self.shows(text, since), what=f"{text!r} on the screen",
+                   timeout=timeout)
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -191,7 +178,7 @@ def test_sigkill_of_the_real_app_mid_reply_keeps_every_flushed_word(
             return sessions[0]
         return None
 
-    wait_until(warm_up_stored, "the first turn to be stored complete")
+    wait_until(warm_up_stored, what="the first turn to be stored complete")
 
     question = "tell me everything [[demo:size=20000]]"
     ask_in_terminal(first, question)
@@ -203,7 +190,7 @@ def test_sigkill_of_the_real_app_mid_reply_keeps_every_flushed_word(
             return messages[3].content
         return None
 
-    seen = wait_until(partial_reply, "a partial reply in the store")
+    seen = wait_until(partial_reply, what="a partial reply in the store")
     first.kill()
 
     [session] = stored_sessions(data_dir)

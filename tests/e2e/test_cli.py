@@ -181,7 +181,12 @@ def test_sessions_use_the_data_dir_even_when_the_config_is_broken(tmp_path: Path
     bad = tmp_path / "bad.toml"
     bad.write_text('stream = "yes"\n', encoding="utf-8")
     data = tmp_path / "data"
+    from glm_tui.model.session import Session
+    from glm_tui.storage.store import SessionStore
+
+    store = SessionStore(data)
+    store.create_session(Session(title="In the chosen data dir"))
+    store.close()
     result = glm_tui("--config", str(bad), "--data-dir", str(data), "sessions", "list", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == []
-    assert (data / "sessions.db").exists()
+    assert [row["title"] for row in json.loads(result.stdout)] == ["In the chosen data dir"]

@@ -218,3 +218,37 @@ def test_streaming_status_survives_export_as_interrupted(data_dir: Path) -> None
     exported = export_json(store.load_session(session_id))
     store.close()
     assert exported["glm_tui"]["messages"][-1]["status"] == "interrupted"
+
+
+def test_export_to_a_file_is_private_and_whole(
+    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``-o`` writes through atomic_write: a new file is 0600 and is exactly the renderer's text;
+    a failed export leaves the older file as it was."""
+    from glm_tui.chat.export import render
+    from glm_tui.storage import files
+
+    target = tmp_path / "chat.json"
+    old_umask = os.umask(0o022)
+    try:
+        assert run(data_dir, "export", "aaaa", "-o", str(target)) == 0
+    finally:
+        os.umask(old_umask)
+    assert target.stat().st_mode & 0o777 == 0o600
+    store = SessionStore(data_dir)
+    assert target.read_text(encoding="utf-8") == render(
+        store.load_session("aaaa1111" + "0" * 24), "json")
+    store.close()
+
+    before = target.read_bytes()
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(files.os, "fsync", disk_full)
+        assert run(data_dir, "export", "bbbb", "-o", str(target)) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".chat")) == []

@@ -21,9 +21,11 @@ from glm_tui.storage.store import SessionStore
 from glm_tui.ui.dialogs.modals import HandlerConfirmModal
 from glm_tui.ui.screens.conversation import ConversationScreen
 from glm_tui.ui.screens.tools import ToolsScreen
+from tests.support.toasts import ToastLog
 from tests.ui.conftest import (
     ask,
     ask_with_handler,
+    click,
     logged_requests,
     make_app,
     ready,
@@ -135,10 +137,15 @@ async def test_an_empty_result_is_not_sent(glm4_server: str, request_log: Path) 
         await enable_weather_tool(pilot)
         await ask(pilot, QUESTION)
         await send(pilot, "   ")
-        await pilot.pause(0.3)
+        await pilot.pause()
         assert screen.session.messages[-1].role is Role.ASSISTANT
         assert screen.tool_loop.answering is not None
-        assert len(logged_requests(request_log)) == 1
+        # A real result next: had the blank one gone out, it would be logged before this one.
+        await send(pilot, "23°C")
+        await wait_reply_done(pilot)
+        [_, answered] = logged_requests(request_log)
+        assert answered["messages"][-1]["role"] == "tool"
+        assert answered["messages"][-1]["content"] == "23°C"
 
 
 MARKING_HANDLER = """\
@@ -166,7 +173,7 @@ async def test_no_handler_runs_without_the_users_say_so(glm4_server: str, tmp_pa
         await pilot.press("ctrl+r")  # ask again; this time run it once
         await wait_for(pilot, lambda: isinstance(app.screen, HandlerConfirmModal),
                        what="the handler question again")
-        await pilot.click("#run-once")
+        await click(pilot, "#run-once")
         final = await _wait_final_reply(pilot, screen)
         assert marker.exists()
         tool_message = screen.session.messages[-2]
@@ -190,17 +197,59 @@ async def test_always_allow_runs_later_calls_without_asking(glm4_server: str,
         assert len(tool_messages) == 2
 
 
+async def test_opening_a_session_never_runs_a_waiting_call_unasked(
+    glm4_server: str, tmp_path: Path, data_dir: Path
+) -> None:
+    """A call found waiting when a session is opened is asked about, even with "always allow":
+    the person may never have seen it (an imported session, a call left at exit)."""
+    import sys
+
+    from glm_tui.model.session import Message, Session, ToolCall
+
+    script = tmp_path / "handler.py"
+    script.write_text(MARKING_HANDLER, encoding="utf-8")
+    marker = tmp_path / "ran"
+    call = ToolCall("call_1", "get_current_weather", '{"location": "Paris"}')
+    session = Session(
+        model="glm-4",
+        tools=[with_settings(WEATHER_TOOL, handler=[sys.executable, str(script)],
+                             always_allow=True)],
+        tool_choice="auto",
+        messages=[Message(Role.USER, QUESTION),
+                  Message(Role.ASSISTANT, "", tool_calls=[call], status=MessageStatus.COMPLETE)],
+    )
+    store = SessionStore(data_dir)
+    store.create_session(session)
+    store.close()
+
+    app = make_app(glm4_server, resume="last")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, HandlerConfirmModal),
+                       what="the handler question")
+        assert not marker.exists()
+        below = app.screen_stack[-2]
+        assert isinstance(below, ConversationScreen)
+        assert not any(w.group == "tool-handler" for w in below.workers)
+        await pilot.click("#run-once")
+        screen = app.screen
+        assert isinstance(screen, ConversationScreen)
+        final = await _wait_final_reply(pilot, screen)
+        assert marker.exists()
+        assert "23°C" in final.content
+
+
 async def test_a_failing_handler_shows_why_and_the_call_can_be_answered_by_hand(
     glm4_server: str, tmp_path: Path
 ) -> None:
     failing = "import sys\nsys.stderr.write('weather service down')\nsys.exit(4)\n"
     app = make_app(glm4_server)
+    toasts = ToastLog(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await ask_with_handler(pilot, failing, tmp_path)
         await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
         assert "status 4" in str(screen.prompt.border_subtitle)
-        notes = [str(n.message) for n in app._notifications]
+        notes = toasts.messages()
         assert any("weather service down" in n and "Exit status: 4" in n for n in notes)
         await send(pilot, "23°C")
         final = await wait_reply_done(pilot)
@@ -267,7 +316,7 @@ async def test_escape_declines_a_call_after_asking(glm4_server: str, request_log
         assert "Esc declines" in str(screen.prompt.placeholder)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question")
-        await pilot.click("#confirm")
+        await click(pilot, "#confirm")
         final = await _wait_final_reply(pilot, screen)
         assert final.role is Role.ASSISTANT
         tool_message = screen.session.messages[-2]

@@ -11,8 +11,11 @@ from glm_tui.model.server_kind import (
     describe_kind,
     detect_kind,
     ignored_fields,
+    is_vision,
+    is_vision_model,
     kind_from_url,
     param_support,
+    resolve_kind,
     send_warnings,
     supported_summary,
 )
@@ -109,3 +112,47 @@ def test_summaries_name_what_is_ignored() -> None:
         "GLM-4 local server ignores: presence_penalty, frequency_penalty, seed, stop"
     )
     assert supported_summary(ServerKind.OPENAI) == "OpenAI: every setting is sent"
+
+
+@pytest.mark.parametrize(
+    ("configured", "url", "model", "detected", "kind"),
+    [
+        # The configured kind wins; on a GLM local server the kind follows the chosen model.
+        (ServerKind.GLM4, LOCAL, "glm-4", None, ServerKind.GLM4),
+        (ServerKind.GLM4, LOCAL, "glm-4v", None, ServerKind.GLM4V),
+        (ServerKind.GLM4, LOCAL, "GLM-4v-9b", ServerKind.GLM4, ServerKind.GLM4V),
+        (ServerKind.GLM4V, LOCAL, "glm-4", None, ServerKind.GLM4V),
+        (ServerKind.OPENAI, LOCAL, "glm-4v", None, ServerKind.OPENAI),
+        (ServerKind.GENERIC, LOCAL, "glm-4v", ServerKind.GLM4, ServerKind.GENERIC),
+        # Then the host, then what /v1/models gave away.
+        (None, "https://open.bigmodel.cn/api/paas/v4/", "glm-4v", None, ServerKind.ZHIPU),
+        (None, LOCAL, "glm-4", ServerKind.GLM4, ServerKind.GLM4),
+        (None, LOCAL, "glm-4v-9b", ServerKind.GLM4, ServerKind.GLM4V),
+        (None, LOCAL, "THUDM/glm-4v-9b", ServerKind.GENERIC, ServerKind.GENERIC),
+        # Nothing known yet: a vision model gets the GLM-4V shaping, anything else generic.
+        (None, LOCAL, "glm-4v", None, ServerKind.GLM4V),
+        (None, LOCAL, "llama3", None, ServerKind.GENERIC),
+    ],
+)
+def test_resolve_kind_is_the_one_decision(configured: ServerKind | None, url: str, model: str,
+                                          detected: ServerKind | None,
+                                          kind: ServerKind) -> None:
+    assert resolve_kind(configured, url, model, detected) is kind
+    assert is_vision(kind) is (kind is ServerKind.GLM4V)
+
+
+def test_the_4v_rule_is_written_once() -> None:
+    """Every kind decision goes through resolve_kind: no module but server_kind spells "4v"."""
+    import re
+    from pathlib import Path
+
+    import glm_tui
+
+    root = Path(glm_tui.__file__).parent
+    spelled = [
+        path.relative_to(root).as_posix() for path in root.rglob("*.py")
+        if path.parent.name != "demo"
+        and re.search(r"""["']4v["']""", path.read_text(encoding="utf-8"))
+    ]
+    assert spelled == ["model/server_kind.py"]
+    assert is_vision_model("GLM-4v-9b") and not is_vision_model("glm-4")

@@ -11,6 +11,7 @@ import base64
 import http.client
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,8 +43,13 @@ def raw_request(
     body: Any = None,
     headers: dict[str, str] | None = None,
     timeout: float = 30.0,
+    on_headers: Callable[[], object] | None = None,
 ) -> RawResponse:
-    """Send one request on a fresh connection and read the whole answer, cut or not."""
+    """Send one request on a fresh connection and read the whole answer, cut or not.
+
+    ``on_headers`` is called once the status line and headers have arrived, before the body is
+    read: a test in another thread can wait for it to know a stream is under way.
+    """
     host, port = address(base_url)
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
@@ -51,6 +57,8 @@ def raw_request(
         sent = {"content-type": "application/json", **(headers or {})}
         connection.request(method, path, body=data, headers=sent)
         response = connection.getresponse()
+        if on_headers is not None:
+            on_headers()
         found = {name.lower(): value for name, value in response.getheaders()}
         try:
             payload = response.read()

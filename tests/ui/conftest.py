@@ -1,14 +1,13 @@
 """Helpers for driving the real app with Pilot against real demo servers on loopback.
 
 Waiting is always for a condition (a reply finished, a state reached), never a fixed sleep, so
-the tests hold on a loaded two-core machine.
+the tests hold on a loaded two-core machine: ``wait_for`` and ``click`` (a click that waits for
+its widget to be laid out) come from ``tests.support.waiting`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,9 @@ from glm_tui.model.session import Message, MessageStatus, Role
 from glm_tui.settings.config import Settings, load_settings
 from glm_tui.ui.app import GlmTuiApp
 from glm_tui.ui.screens.conversation import ConversationScreen
-
-WAIT_S = 30.0
+from tests.support.waiting import WAIT_S as WAIT_S
+from tests.support.waiting import click as click
+from tests.support.waiting import wait_for as wait_for
 
 
 def settings_for(base_url: str, *, kind: ServerKind | None = ServerKind.GLM4,
@@ -36,16 +36,6 @@ def settings_for(base_url: str, *, kind: ServerKind | None = ServerKind.GLM4,
 def make_app(base_url: str, **kwargs: Any) -> GlmTuiApp:
     resume = kwargs.pop("resume", None)
     return GlmTuiApp(settings_for(base_url, **kwargs), resume=resume)
-
-
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], object],
-                   timeout: float = WAIT_S, what: str = "condition") -> None:
-    """Let the app run until ``condition()`` is true (fails the test after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await pilot.pause(0.02)
 
 
 def conversation(app: GlmTuiApp) -> ConversationScreen:
@@ -135,4 +125,4 @@ async def ask_with_handler(pilot: Pilot[Any], code: str, tmp_path: Path,
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, HandlerConfirmModal),
                    what="the handler question")
     if choice is not None:
-        await pilot.click(choice)
+        await click(pilot, choice)

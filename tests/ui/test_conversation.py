@@ -6,7 +6,6 @@ resend, copy, set a system prompt, read the status bar, reopen a huge session.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -24,8 +23,10 @@ from glm_tui.ui.widgets.message_view import (
 )
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.sessions import store_long_session
+from tests.support.toasts import ToastLog
 from tests.ui.conftest import (
     ask,
+    click,
     conversation,
     last_reply,
     logged_requests,
@@ -88,8 +89,15 @@ async def test_escape_cancels_the_reply_and_keeps_its_text(glm4_app: GlmTuiApp) 
     async with glm4_app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await send(pilot, "[[demo:rate=40]] Please write a long answer about rivers.")
-        await wait_for(pilot, lambda: screen._tracker is not None
-                       and screen._tracker.text_length > 20, what="some reply text")
+        def some_text_or_ended() -> bool:
+            """Some text streamed, or the reply already ended (the assertion then says how)."""
+            turn = screen._turn
+            if turn is None:
+                return last_reply(screen) is not None
+            return turn.tracker.text_length > 20
+
+        await wait_for(pilot, some_text_or_ended, what="some reply text")
+        assert screen._turn is not None, f"the reply ended early: {last_reply(screen)!r}"
         await pilot.press("escape")
         reply = await wait_reply_done(pilot)
 
@@ -249,20 +257,18 @@ def _palette_text(app: GlmTuiApp) -> str:
                      for i in range(options.option_count))
 
 
-async def test_a_2000_message_session_opens_at_its_end_quickly(
+async def test_a_2000_message_session_opens_at_its_end_with_only_a_window_loaded(
     glm4_server: str, data_dir: Path
 ) -> None:
+    """Opening a huge session costs a window of messages, not 2,000 (the time is measured by
+    ``tests/benchmarks/bench_startup.py``, not asserted here: a loaded machine would fail it)."""
     session = store_long_session(data_dir, title="Long one")
 
     app = make_app(glm4_server, resume=session.id[:8])
-    started = time.perf_counter()
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await wait_for(pilot, lambda: screen.messages.mounted_count > 0, what="messages")
         await pilot.pause()
-        shown_after = time.perf_counter() - started
-        print(f"\n2,000-message session: last messages shown after {shown_after * 1000:.0f} ms")
-        assert shown_after < 5.0  # the target is 1 s; generous for a loaded CI machine
 
         assert screen.messages.mounted_count == INITIAL_WINDOW
         assert len(screen.session.messages) == INITIAL_WINDOW  # the rest stays in the store
@@ -307,10 +313,11 @@ async def test_resume_last_restores_settings_and_scrolls_to_the_end(
 
 async def test_resume_unknown_id_starts_a_new_session_and_says_so(glm4_server: str) -> None:
     app = make_app(glm4_server, resume="nosuchid")
+    toasts = ToastLog(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         assert screen.session.messages == []
-        assert any("nosuchid" in str(n.message) for n in app._notifications)
+        assert toasts.any_mentions("nosuchid")
 
 
 async def test_links_in_replies_open_only_after_confirming(
@@ -337,7 +344,7 @@ async def test_links_in_replies_open_only_after_confirming(
         markdown.post_message(StreamingMarkdown.LinkClicked(markdown, url))
         await wait_for(pilot, lambda: isinstance(glm4_app.screen, LinkConfirmModal),
                        what="the link confirmation")
-        await pilot.click("#confirm")
+        await click(pilot, "#confirm")
         await wait_for(pilot, lambda: opened == [url], what="the link to open")
         assert glm4_app.is_running
 

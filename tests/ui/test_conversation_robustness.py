@@ -16,9 +16,11 @@ from glm_tui.ui.dialogs.modals import ConfirmModal
 from glm_tui.ui.screens.sampling import SamplingScreen
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.raw_server import RawServer, json_script, stream_script
+from tests.support.toasts import ToastLog
 from tests.ui.conftest import (
     ask,
     ask_with_handler,
+    click,
     conversation,
     logged_requests,
     make_app,
@@ -81,7 +83,7 @@ async def test_a_value_the_server_rejects_is_asked_about_before_sending(
         screen.apply_sampling(replace(screen.session.sampling, temperature=0.0))
         await send(pilot, "hello")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question")
-        await pilot.click("#cancel")  # change the settings instead
+        await click(pilot, "#cancel")  # change the settings instead
         await wait_for(pilot, lambda: isinstance(app.screen, SamplingScreen), what="settings")
         assert logged_requests(request_log) == []
         assert screen.prompt.text == "hello"  # nothing typed is lost
@@ -89,7 +91,7 @@ async def test_a_value_the_server_rejects_is_asked_about_before_sending(
         await wait_for(pilot, lambda: app.screen is screen, what="back to the chat")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question")
-        await pilot.click("#confirm")
+        await click(pilot, "#confirm")
         await wait_for(pilot, lambda: len(logged_requests(request_log)) == 1, what="the request")
         assert logged_requests(request_log)[0]["temperature"] == 0.0
 
@@ -151,12 +153,12 @@ async def test_a_handlers_escape_sequences_never_reach_the_terminal(
 ) -> None:
     noisy = "import sys\nsys.stderr.write('\\x1b]0;PWNED\\x07\\x1b[2J boom')\nsys.exit(2)\n"
     app = make_app(glm4_server)
+    toasts = ToastLog(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
         await ask_with_handler(pilot, noisy, tmp_path)
         await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
-        notes = [str(n.message) for n in app._notifications]
-        shown = [n for n in notes if "boom" in n]
+        shown = [n for n in toasts.messages() if "boom" in n]
         assert shown and all("\x1b" not in n and "\x07" not in n for n in shown)
         assert "␛]0;PWNED␇" in shown[0]
 
@@ -167,7 +169,7 @@ async def test_the_reply_badge_says_waiting_then_streaming(glm4_server: str) -> 
     app = make_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
-        await send(pilot, "[[demo:delay=0.5]] [[demo:rate=40]] [[demo:size=3000]] go")
+        await send(pilot, "[[demo:delay=2]] [[demo:rate=40]] [[demo:size=3000]] go")
         await wait_for(pilot, lambda: screen.reply_running, what="the reply")
         reply = screen.session.messages[-1]
         view = screen.messages.get_view(reply)

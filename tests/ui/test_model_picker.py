@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from glm_tui.client.client import ChatClient
 from glm_tui.settings.config import load_settings
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
 from tests.support.raw_server import RawServer, json_script
+from tests.support.waiting import wait_for
 
 SIZE = (100, 40)
 RETITLE = "evil\x1b]0;PWNED\x07"
@@ -32,13 +32,6 @@ class PickerHost(App[None]):
         self.push_screen(self.make_screen(), self.results.append)
 
 
-async def wait_until(pilot: Any, condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
-
-
 def status(app: App[Any]) -> str:
     return str(app.screen.query_one("#model-status", Static).render())
 
@@ -50,7 +43,9 @@ async def test_models_are_listed_from_the_server_and_chosen(glm4_server: str) ->
         async with app.run_test(size=SIZE) as pilot:
             assert "Asking" in status(app)  # the loading state comes first
             screen = app.screen
-            await wait_until(pilot, lambda: bool(screen.models))
+            await wait_for(pilot, lambda: bool(screen.models)
+                           and screen.query_one("#model-list").has_focus,
+                           what="the models listed and the list focused")
             assert screen.models == ["glm-4", "GLM-4v-9b"]
             assert "2 models on" in status(app)
             options = screen.query_one("#model-list", OptionList)
@@ -68,7 +63,7 @@ async def test_a_dead_server_falls_back_to_typing_and_says_why(dead_url: str) ->
     try:
         async with app.run_test(size=SIZE) as pilot:
             screen = app.screen
-            await wait_until(pilot, lambda: screen.failure is not None)
+            await wait_for(pilot, lambda: screen.failure is not None)
             assert status(app).startswith("Could not list the models: ")
             assert "Type the model id." in status(app)
             typed = screen.query_one("#model-input", Input)
@@ -86,7 +81,7 @@ async def test_a_missing_models_endpoint_falls_back_to_typing(glm4_server: str) 
     try:
         async with app.run_test(size=SIZE) as pilot:
             screen = app.screen
-            await wait_until(pilot, lambda: screen.failure is not None)
+            await wait_for(pilot, lambda: screen.failure is not None)
             assert "404" in status(app) or "Not Found" in status(app)
             await pilot.press("enter")  # the current id is already in the box
             await pilot.pause()
@@ -108,7 +103,7 @@ async def test_escape_sequences_in_model_ids_are_shown_not_obeyed() -> None:
         try:
             async with app.run_test(size=SIZE) as pilot:
                 screen = app.screen
-                await wait_until(pilot, lambda: bool(screen.models))
+                await wait_for(pilot, lambda: bool(screen.models))
                 options = screen.query_one("#model-list", OptionList)
                 assert shown_options(options) == [
                     "glm-4  (current)", "evil\u241b]0;PWNED\u2407", "wipe\u241b[2J"]
@@ -127,7 +122,7 @@ async def test_escape_sequences_in_a_models_failure_are_shown_not_obeyed() -> No
         try:
             async with app.run_test(size=SIZE) as pilot:
                 screen = app.screen
-                await wait_until(pilot, lambda: screen.failure is not None)
+                await wait_for(pilot, lambda: screen.failure is not None)
                 shown = status(app)
         finally:
             await client.aclose()
@@ -144,7 +139,7 @@ async def test_a_model_listed_twice_is_offered_once_and_the_picker_finishes_load
         try:
             async with app.run_test(size=SIZE) as pilot:
                 screen = app.screen
-                await wait_until(pilot, lambda: bool(screen.models))
+                await wait_for(pilot, lambda: bool(screen.models))
                 assert not screen.query_one("#model-loading").display
                 assert shown_options(screen.query_one("#model-list", OptionList)) == [
                     "glm-4  (current)", "other"]
@@ -164,7 +159,7 @@ async def test_the_picker_itself_tolerates_a_repeated_id() -> None:
     app = PickerHost(lambda: ModelPickerScreen(client, "b"))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_until(pilot, lambda: bool(screen.models) or screen.failure is not None)
+        await wait_for(pilot, lambda: bool(screen.models) or screen.failure is not None)
         assert screen.failure is None
         options = screen.query_one("#model-list", OptionList)
         assert shown_options(options) == ["a", "b  (current)"]

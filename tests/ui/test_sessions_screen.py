@@ -24,6 +24,8 @@ from glm_tui.ui.screens.sessions import (
     SessionsScreen,
 )
 from glm_tui.ui.widgets.session_list import PAGE_SIZE, ROW_HEIGHT, SessionList, relative_time
+from tests.support.toasts import ToastLog
+from tests.support.waiting import click, wait_for
 
 
 def make_session(title: str, age_s: float, *texts: str, model: str = "glm-4") -> Session:
@@ -78,15 +80,6 @@ class Host(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(SessionsScreen(self.store, self.current), self.results.append)
-
-
-async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10) -> None:
-    """Let the app run until ``condition`` holds (no fixed sleeps: the machine may be slow)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.02)
 
 
 def drawn(pilot: Pilot[None]) -> list[str]:
@@ -248,7 +241,7 @@ async def test_rename_duplicate_delete_change_the_store(
         assert store.count_sessions() == 5
         await pilot.press("delete")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteModal))
-        await pilot.click("#delete-confirm")
+        await click(pilot, "#delete-confirm")
         await wait_for(pilot, lambda: store.count_sessions() == 4)
         assert store.list_sessions("(copy)") == []
         await wait_for(pilot, lambda: the_list(pilot).row_count == 4)
@@ -266,6 +259,7 @@ async def test_export_markdown_and_json_write_real_files(
     rust = sessions["rust"]
     export_dir = home / "glm-tui-exports"
     app = Host(store)
+    toasts = ToastLog(app)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
         await pilot.press("tab", "e")
@@ -278,7 +272,7 @@ async def test_export_markdown_and_json_write_real_files(
         text = expected_md.read_text(encoding="utf-8")
         assert "# Rust lifetimes" in text and "A lifetime parameter." in text
         await wait_for(
-            pilot, lambda: any(str(expected_md) in str(n.message) for n in app._notifications)
+            pilot, lambda: toasts.any_mentions(str(expected_md))
         )
 
         # Exporting to an existing file asks once more before replacing it.
@@ -294,13 +288,13 @@ async def test_export_markdown_and_json_write_real_files(
 
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportSessionModal))
-        await pilot.click("#export-json")
+        await click(pilot, "#export-json")
         expected_json = export_dir / f"Rust-lifetimes-{rust.id[:8]}.json"
         await wait_for(
             pilot,
             lambda: app.screen.query_one("#export-path", Input).value == str(expected_json),
         )
-        await pilot.click("#export-go")
+        await click(pilot, "#export-go")
         await wait_for(pilot, expected_json.exists)
         data = json.loads(expected_json.read_text(encoding="utf-8"))
         assert [m["content"] for m in data["messages"]] == ["What is 'a?", "A lifetime parameter."]
@@ -309,7 +303,7 @@ async def test_export_markdown_and_json_write_real_files(
         expected_json.unlink()
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportSessionModal))
-        await pilot.click("#export-cancel")
+        await click(pilot, "#export-cancel")
         await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen))
         assert sorted(p.name for p in export_dir.iterdir()) == [expected_md.name]
 
@@ -320,13 +314,14 @@ async def test_export_to_unwritable_place_says_so(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where a directory should be")
     app = Host(store)
+    toasts = ToastLog(app)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(pilot)
         await pilot.press("tab", "e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportSessionModal))
         app.screen.query_one("#export-path", Input).value = str(blocker / "x.md")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any(n.title == "Export failed" for n in app._notifications))
+        await wait_for(pilot, lambda: bool(toasts.titled("Export failed")))
         assert isinstance(app.screen, SessionsScreen)
 
 

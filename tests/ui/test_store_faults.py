@@ -10,6 +10,7 @@ conversation with every message typed and received before and after the fix.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,12 +49,21 @@ async def test_unwritable_data_dir_keeps_chatting_and_saves_once_fixed(
     monkeypatch.setattr(app_module, "STORE_RETRY_S", 0.2)
     block_data_dir(data_dir)
     app = make_app(glm4_server)
+    # Toasts expire after a few seconds, which a loaded machine can take between raising one and
+    # looking: keep a record of every one instead of reading the live ones.
+    shown: list[tuple[str, str]] = []
+    notify = app.notify
+
+    def record(message: str, **kwargs: Any) -> None:
+        shown.append((str(kwargs.get("title", "")), message))
+        notify(message, **kwargs)
+
+    monkeypatch.setattr(app, "notify", record)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(pilot)
         assert app.store is None
-        messages = [n.message for n in app._notifications]
-        assert any("Sessions are not saved" in (n.title or "") and str(data_dir) in n.message
-                   for n in app._notifications), messages
+        assert any("Sessions are not saved" in title and str(data_dir) in message
+                   for title, message in shown), shown
 
         reply = await ask(pilot, "first question while the disk refuses")
         assert reply.status is MessageStatus.COMPLETE and reply.content
@@ -62,7 +72,7 @@ async def test_unwritable_data_dir_keeps_chatting_and_saves_once_fixed(
         unblock_data_dir(data_dir)
         await wait_for(pilot, lambda: screen.recorder.store is not None, timeout=30,
                        what="the store to be reopened by the retry timer")
-        assert any("saved again" in n.message for n in app._notifications)
+        assert any("saved again" in message for _, message in shown), shown
 
         expected = [(m.role, m.content, m.status) for m in screen.session.messages]
         assert [r for r, _, _ in expected] == [Role.USER, Role.ASSISTANT]
@@ -102,12 +112,20 @@ async def test_still_broken_directory_keeps_the_conversation_in_memory(
 ) -> None:
     """Retries that keep failing change nothing on screen and never lose a message."""
     monkeypatch.setattr(app_module, "STORE_RETRY_S", 0.05)
+    retries: list[None] = []
+    retry = app_module.GlmTuiApp._retry_store
+
+    def counted_retry(self: app_module.GlmTuiApp) -> None:
+        retries.append(retry(self))
+
+    monkeypatch.setattr(app_module.GlmTuiApp, "_retry_store", counted_retry)
     block_data_dir(data_dir)
     app = make_app(glm4_server)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(pilot)
         await ask(pilot, "one")
-        await pilot.pause(0.3)  # several failed retries
+        seen = len(retries)
+        await wait_for(pilot, lambda: len(retries) >= seen + 3, what="several failed retries")
         await ask(pilot, "two")
         assert app.store is None and screen.recorder.store is None
         assert [m.content for m in screen.session.messages if m.role is Role.USER] == [

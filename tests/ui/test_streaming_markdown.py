@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import pytest
 from textual.app import App, ComposeResult
@@ -15,6 +14,7 @@ from glm_tui.ui.markdown.widget import (
     ProseBlock,
     StreamingMarkdown,
 )
+from tests.support.waiting import wait_for
 
 
 class _App(App[None]):
@@ -32,13 +32,6 @@ class _App(App[None]):
 
 def _screen_lines(app: App[None]) -> list[str]:
     return [strip.text.rstrip() for strip in app.screen._compositor.render_strips()]
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def _stream(widget: StreamingMarkdown, text: str, size: int = 7) -> None:
@@ -92,7 +85,8 @@ async def test_text_appears_before_finish() -> None:
         widget = app.query_one(StreamingMarkdown)
         widget.write("Hello ")
         widget.write("streaming world")
-        await _until(lambda: any("Hello streaming world" in line for line in _screen_lines(app)))
+        await wait_for(None, lambda: any("Hello streaming world" in line
+                                         for line in _screen_lines(app)), what="the text")
 
 
 async def test_long_code_block_is_chunked_but_reads_as_one_block() -> None:
@@ -152,7 +146,7 @@ async def test_link_click_posts_message_and_never_opens(monkeypatch: pytest.Monk
         lines = _screen_lines(app)
         row = next(i for i, line in enumerate(lines) if "the docs" in line)
         await pilot.click(offset=(lines[row].index("the docs") + 2, row))
-        await _until(lambda: bool(app.links))
+        await wait_for(None, lambda: bool(app.links), what="the link")
         assert app.links == ["https://example.com/a?b='c'"]
         assert opened == []
 
@@ -263,3 +257,28 @@ async def test_released_pages_render_again_when_seen() -> None:
         ]
         assert rows == list(range(rows[0], rows[0] + 400))
         assert all(any(f"Paragraph {n} text" in line for line in lines) for n in range(6))
+
+
+async def test_long_paragraph_is_never_cut_inside_a_link_code_span_or_emphasis() -> None:
+    sentence = (
+        "see [the docs for item {n}](https://example.com/items/{n}) and `code {n} here` "
+        "and *stress {n} here* then\n"
+    )
+    paragraph = "".join(sentence.format(n=n) for n in range(250)) + "done.\n"  # ~26 KB, 251 lines
+    app = _App()
+    async with app.run_test(size=(120, 40)) as pilot:
+        widget = app.query_one(StreamingMarkdown)
+        for start in range(0, len(paragraph), 1_500):  # one flush per piece, as a stream arrives
+            flushes = widget.flushes
+            widget.write(paragraph[start : start + 1_500])
+            await wait_for(None, lambda: widget.flushes > flushes, what="a flush")  # noqa: B023
+        await widget.finish()
+        assert len(widget.query(ProseBlock)) > 4, "the paragraph was cut into pieces"
+        await pilot.resize_terminal(120, 400)
+        await wait_for(None, lambda: any("done." in line for line in _screen_lines(app)),
+                       what="the end of the paragraph")
+        screen = "\n".join(_screen_lines(app))
+        for literal in ("[", "]", "(https", "`", "*"):
+            assert literal not in screen, f"literal {literal!r} on screen: a cut split a construct"
+        words = " ".join(screen.split())
+        assert all(f"the docs for item {n} and code {n} here" in words for n in range(250))

@@ -12,6 +12,7 @@ from textual.widgets import OptionList, Select, Static, TextArea
 from glm_tui.chat.tool_library import ToolLibrary
 from glm_tui.chat.tools import WEATHER_TOOL, is_enabled, request_tools, tool_name
 from glm_tui.ui.screens.tools import ToolsScreen
+from tests.support.waiting import click, wait_for
 
 
 class ToolsHost(App[None]):
@@ -52,8 +53,8 @@ async def test_invalid_edits_are_refused_with_where_and_never_applied(data_dir: 
     async with app.run_test(size=(120, 40)) as pilot:
         editor = app.screen.query_one("#tool-editor", TextArea)
         editor.load_text('{\n  "type": "function",\n  "function": {oops}\n}')
-        await pilot.pause(0.4)
-        assert "line 3, column 16: not valid JSON" in problems_text(app)
+        await wait_for(pilot, lambda: "line 3, column 16: not valid JSON" in problems_text(app),
+                       what="the JSON error")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.changes == []  # nothing half-formed reached the session
@@ -61,20 +62,18 @@ async def test_invalid_edits_are_refused_with_where_and_never_applied(data_dir: 
         bad_name = json.loads(json.dumps(WEATHER_TOOL))
         bad_name["function"]["name"] = "get weather now"
         editor.load_text(json.dumps(bad_name, indent=2))
-        await pilot.pause(0.4)
-        assert "no spaces" in problems_text(app)
+        await wait_for(pilot, lambda: "no spaces" in problems_text(app), what="the name error")
 
         bad_schema = json.loads(json.dumps(WEATHER_TOOL))
         bad_schema["function"]["parameters"]["required"] = "location"
         editor.load_text(json.dumps(bad_schema, indent=2))
-        await pilot.pause(0.4)
-        assert "$.function.parameters.required" in problems_text(app)
+        await wait_for(pilot, lambda: "$.function.parameters.required" in problems_text(app),
+                       what="the schema error")
 
         good = json.loads(json.dumps(WEATHER_TOOL))
         good["function"]["description"] = "Weather now"
         editor.load_text(json.dumps(good, indent=2))
-        await pilot.pause(0.4)
-        assert "valid" in problems_text(app)
+        await wait_for(pilot, lambda: "✓ valid" in problems_text(app), what="the edit to pass")
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.changes[-1][0][0]["function"]["description"] == "Weather now"
@@ -90,8 +89,9 @@ async def test_duplicate_names_and_toggle(data_dir: Path) -> None:
         assert [tool_name(t) for t in tools] == ["get_current_weather", "get_current_weather_2"]
         editor = app.screen.query_one("#tool-editor", TextArea)
         editor.load_text(json.dumps(WEATHER_TOOL))  # rename the copy back: a clash
-        await pilot.pause(0.4)
-        assert 'two tools are named "get_current_weather"' in problems_text(app)
+        await wait_for(pilot,
+                       lambda: 'two tools are named "get_current_weather"' in problems_text(app),
+                       what="the name clash")
         await pilot.press("ctrl+e")
         await pilot.pause()
         assert not is_enabled(app.changes[-1][0][1])
@@ -121,10 +121,10 @@ async def test_json_editor_smoke(data_dir: Path) -> None:
         editor = app.screen.query_one("#tool-editor", TextArea)
         editor.focus()
         await pilot.press("end", "enter", "x")
-        await pilot.pause(0.4)
+        await wait_for(pilot, lambda: "not valid JSON" in problems_text(app),
+                       what="the JSON error")
         assert editor.is_syntax_aware
         assert editor.text.startswith("{\nx")
-        assert "not valid JSON" in problems_text(app)
 
 
 async def test_escape_asks_before_dropping_an_unapplied_edit(data_dir: Path) -> None:
@@ -135,19 +135,16 @@ async def test_escape_asks_before_dropping_an_unapplied_edit(data_dir: Path) -> 
         tools_screen = app.screen
         editor = tools_screen.query_one("#tool-editor", TextArea)
         editor.load_text('{"type": "function", "function": {"name": "half"')
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: "not valid JSON" in problems_text(app),
+                       what="the edit to be checked")
         await pilot.press("escape")
-        await pilot.pause()
-        assert isinstance(app.screen, ConfirmModal)
-        await pilot.click("#cancel")  # keep editing
-        await pilot.pause()
-        assert app.screen is tools_screen
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question")
+        await click(pilot, "#cancel")  # keep editing
+        await wait_for(pilot, lambda: app.screen is tools_screen, what="back to the editor")
         assert editor.text.endswith('"half"')
         await pilot.press("escape")
-        await pilot.pause()
-        await pilot.click("#confirm")  # discard
-        await pilot.pause()
-        assert app.screen is not tools_screen
+        await click(pilot, "#confirm")  # discard
+        await wait_for(pilot, lambda: app.screen is not tools_screen, what="the screen to close")
         assert app.changes == []
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -19,12 +19,12 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
+from glm_tui.chat.export import FILE_SUFFIXES, ExportFormat
 from glm_tui.ui.dialogs.titles import quoted_title
 from glm_tui.ui.widgets.session_list import one_line
 
 EXPORT_DIR_NAME = "glm-tui-exports"
 
-ExportFormat = Literal["markdown", "json"]
 
 
 def safe_file_stem(title: str, session_id: str) -> str:
@@ -34,8 +34,7 @@ def safe_file_stem(title: str, session_id: str) -> str:
 
 
 def default_export_path(title: str, session_id: str, fmt: ExportFormat) -> Path:
-    suffix = ".md" if fmt == "markdown" else ".json"
-    return Path.home() / EXPORT_DIR_NAME / (safe_file_stem(title, session_id) + suffix)
+    return Path.home() / EXPORT_DIR_NAME / (safe_file_stem(title, session_id) + FILE_SUFFIXES[fmt])
 
 
 @dataclass(frozen=True)

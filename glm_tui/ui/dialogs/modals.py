@@ -122,6 +122,18 @@ class DamagedDatabaseChoice(StrEnum):
 class DamagedDatabase:
     path: Path
     reason: str
+    readable: bool = False
+    """Damage inside an intact file: the ``sessions`` commands can still salvage from it."""
+
+    def advice(self) -> str:
+        """What the user can do besides the two buttons."""
+        text = ("glm-tui will not write over it. Moving it aside renames it to a dated name in "
+                "the same folder (nothing is deleted) and starts a new, empty database.")
+        if self.readable:
+            text += ("\n\nMost of it can still be read. To save what is readable first, quit "
+                     "and run 'glm-tui sessions list' and 'glm-tui sessions export ID -o FILE' "
+                     "(they only read, and say what was lost), then start glm-tui again.")
+        return text
 
 
 class DamagedDatabaseModal(ModalScreen[DamagedDatabaseChoice]):
@@ -141,9 +153,8 @@ class DamagedDatabaseModal(ModalScreen[DamagedDatabaseChoice]):
         with Vertical(classes="dialog -wide -danger"):
             yield Label("The session database is damaged", classes="dialog-title")
             yield Static(
-                f"File: {self.damaged.path}\nProblem: {sanitize_for_display(self.damaged.reason)}"
-                "\n\nglm-tui will not write over it. Moving it aside renames it to a dated name "
-                "in the same folder (nothing is deleted) and starts a new, empty database.",
+                f"File: {sanitize_for_display(str(self.damaged.path))}\n"
+                f"Problem: {sanitize_for_display(self.damaged.reason)}\n\n{self.damaged.advice()}",
                 classes="dialog-body",
                 markup=False,
             )

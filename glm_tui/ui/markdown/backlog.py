@@ -12,10 +12,9 @@ big one is read from an offset, so draining a 10 MB fragment in 16 KB slices is 
 
 from __future__ import annotations
 
-import re
 from collections import deque
 
-from glm_tui.ui.markdown.scanner import Frozen, FrozenCode, FrozenProse, Joins
+from glm_tui.ui.markdown.scanner import Frozen, FrozenProse, Joins
 
 __all__ = ["Backlog", "estimated_height", "merge_unseen"]
 
@@ -92,13 +91,6 @@ def estimated_height(source: str, width: int) -> int:
     return max(lines, 1)
 
 
-def _fenced(piece: FrozenCode) -> str:
-    """A whole code block as Markdown again, behind a fence longer than any run inside it."""
-    longest = max((len(run) for run in re.findall(r"`+", piece.code)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{piece.language}\n{piece.code}\n{fence}\n\n"
-
-
 def merge_unseen(pieces: list[Frozen], limit: int) -> list[Frozen]:
     """Join runs of pieces that will scroll past unseen into pieces of about ``limit`` chars.
 
@@ -123,8 +115,8 @@ def merge_unseen(pieces: list[Frozen], limit: int) -> list[Frozen]:
     for piece in pieces:
         if isinstance(piece, FrozenProse):
             text, piece_joins = piece.source, piece.joins
-        elif piece.first and piece.last:
-            text, piece_joins = _fenced(piece), ""
+        elif piece.first and piece.last and piece.source:
+            text, piece_joins = piece.source, ""  # the fences included, exactly as written
         else:
             close()
             out.append(piece)

@@ -28,7 +28,7 @@ from textual.content import Content, Span
 from textual.strip import Strip
 from textual.style import Style
 from textual.visual import RenderOptions, Visual
-from textual.widgets._markdown import MarkdownFence
+from textual.widgets.markdown import MarkdownFence
 
 __all__ = [
     "BULLETS",

@@ -16,12 +16,18 @@ tail, and emits pieces that will never change again:
 The open tail is therefore bounded: completed prose is cut once it reaches
 ``SEGMENT_CHARS``; a long list is cut every ``LIST_GROUP_ITEMS`` items
 (``joins="list"``: drawn without the gap under the list); a paragraph larger
-than ``PARAGRAPH_CAP`` is cut at a line end or before a word
-(``joins="paragraph"``). What stays unbounded (a huge table or block quote, a
-long code block nested in a list item) is handled by the widget's adaptive
-flush interval. Known differences from parsing the whole document at once:
-reference-style link definitions only apply inside their own piece, and the
-number column of a long ordered list is sized per group.
+than ``PARAGRAPH_CAP`` is cut at a line end or before a word, never inside a
+link, code span or emphasis (``joins="paragraph"``; see paragraph_cut.py).
+What stays unbounded (a huge table or block quote, a long code block nested in
+a list item, a paragraph with no safe cut) is handled by the widget's adaptive
+flush interval. While the open tail holds a reference-style link definition
+it is drawn as one piece, so the definition reaches uses above and below it.
+Known differences from parsing the whole document at once: a definition does
+not reach text frozen before it or after ``SEGMENT_CHARS`` more prose (or a
+fence), and the number column of a long ordered list is sized per group.
+
+Every piece carries the raw text it covers (``source``), so the pieces of a
+reply join back to exactly what was fed (tests/ui/markdown/test_scanner.py).
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
+
+from glm_tui.ui.markdown.paragraph_cut import safe_cut
 
 __all__ = [
     "CODE_CHUNK_LINES",
@@ -48,8 +56,8 @@ SEGMENT_CHARS = 4_000
 PARAGRAPH_CAP = 6_000
 
 _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+_DEFINITION = re.compile(r" {0,3}\[(?:[^\]\\]|\\.)+\]:")
 _ITEM = re.compile(r"^( {0,3})([-+*]|\d{1,9}[.)])([ \t]+|$)")
-_SAFE_START = re.compile(r"[^\W\d_]")
 
 Joins = Literal["", "list", "paragraph"]
 
@@ -64,13 +72,19 @@ class FrozenProse:
 
 @dataclass(frozen=True)
 class FrozenCode:
-    """A finished chunk of fenced code (``first``/``last`` chunk of its block)."""
+    """A finished chunk of fenced code (``first``/``last`` chunk of its block).
+
+    ``source`` is the raw text the chunk covers (the opening fence line on the
+    first chunk, the closing one on the last), so the pieces of a reply always
+    join back to exactly what was fed.
+    """
 
     fence: int
     language: str
     code: str
     first: bool
     last: bool
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,8 +119,21 @@ class _Fence:
     indent: int
     language: str
     number: int
+    opener: str
+    """Raw text before the code: blank lines and the opening fence line."""
     first: bool = True
     lines: int = 0
+
+
+def _dedent(code: str, indent: int) -> str:
+    """Remove up to ``indent`` leading spaces from each line (the opening fence's own)."""
+    if not indent:
+        return code
+    lines = code.split("\n")
+    for index, line in enumerate(lines):
+        spaces = len(line) - len(line.lstrip(" "))
+        lines[index] = line[min(indent, spaces) :]
+    return "\n".join(lines)
 
 
 def _indent(line: str) -> int:
@@ -136,6 +163,8 @@ class BlockScanner:
         self._block_start = 0
         self._fence: _Fence | None = None
         self._fences = 0
+        self._retry_cut_at = 0
+        self._definition_at = -1
 
     # ------------------------------------------------------------------ api
 
@@ -164,17 +193,27 @@ class BlockScanner:
         """What the open tail shows right now."""
         fence = self._fence
         if fence is None:
-            return LiveProse(self.open_text, self._cut)
+            # A reference definition applies to the whole document: keep the tail in one piece.
+            return LiveProse(self.open_text, 0 if self._definition_at >= 0 else self._cut)
         code = self.open_text
         partial = code[self._scan :]
         if partial.strip() and set(partial.strip()) <= {fence.char}:
             code = code[: self._scan]  # maybe the closing fence arriving: don't flash it
-        return LiveCode(fence.number, fence.language, code.removesuffix("\n"), fence.first)
+        code = _dedent(code.removesuffix("\n"), fence.indent)
+        return LiveCode(fence.number, fence.language, code, fence.first)
 
     @property
     def in_code(self) -> bool:
         """True while inside an unclosed fenced code block."""
         return self._fence is not None
+
+    @property
+    def open_source(self) -> str:
+        """The raw text fed but not yet frozen: frozen ``source``s + this == all input."""
+        fence = self._fence
+        if fence is not None and fence.first:
+            return fence.opener + self.open_text
+        return self.open_text
 
     # -------------------------------------------------------------- helpers
 
@@ -185,6 +224,8 @@ class BlockScanner:
         self._items = [item - upto for item in self._items if item >= upto]
         self._cut = max(self._cut - upto, 0)
         self._block_start = max(self._block_start - upto, 0)
+        self._retry_cut_at -= upto
+        self._definition_at -= upto  # below 0: the last definition (so every one) is frozen
 
     def _reset_prose(self, rest: str) -> None:
         self.open_text = rest
@@ -194,35 +235,42 @@ class BlockScanner:
         self._items = []
         self._cut = 0
         self._block_start = 0
+        self._retry_cut_at = 0
+        self._definition_at = -1
 
     def _code_line(self, line: str, start: int, out: list[Frozen]) -> None:
         fence = self._fence
         assert fence is not None
         stripped = line.strip()
         if _indent(line) <= 3 and len(stripped) >= fence.length and set(stripped) == {fence.char}:
-            code = self.open_text[:start].removesuffix("\n")
-            out.append(FrozenCode(fence.number, fence.language, code, fence.first, True))
+            self._freeze_code(start, last=True, out=out)
             self._fence = None
-            self._reset_prose(self.open_text[self._scan :])
+            self._reset_prose(self.open_text)
             return
-        if fence.indent and line[:1] == " ":
-            cleaned = line[min(fence.indent, len(line) - len(line.lstrip(" "))) :]
-            text = self.open_text
-            self.open_text = text[:start] + cleaned + text[start + len(line) :]
-            self._scan = start + len(cleaned) + 1
         fence.lines += 1
         if fence.lines >= CODE_CHUNK_LINES:
-            code = self.open_text[: self._scan].removesuffix("\n")
-            out.append(FrozenCode(fence.number, fence.language, code, fence.first, False))
-            self._drop(self._scan)
+            self._freeze_code(self._scan, last=False, out=out)
             fence.first = False
             fence.lines = 0
+
+    def _freeze_code(self, end: int, *, last: bool, out: list[Frozen]) -> None:
+        """Emit ``open_text[:end]`` as a chunk and drop everything scanned so far."""
+        fence = self._fence
+        assert fence is not None
+        code = _dedent(self.open_text[:end].removesuffix("\n"), fence.indent)
+        source = self.open_text[: self._scan]
+        if fence.first:
+            source = fence.opener + source
+        out.append(FrozenCode(fence.number, fence.language, code, fence.first, last, source))
+        self._drop(self._scan)
 
     def _prose_line(self, line: str, start: int, out: list[Frozen]) -> None:
         if not line.strip():
             self._prev_blank = True
             return
         indent = _indent(line)
+        if indent < 4 and line.lstrip(" ")[:1] == "[" and _DEFINITION.match(line):
+            self._definition_at = start
         opener = _FENCE_OPEN.match(line)
         nested = self._kind == "list" and indent >= self._list_offset
         if (
@@ -233,6 +281,7 @@ class BlockScanner:
             before = self.open_text[:start]
             if before.strip():
                 out.append(FrozenProse(before))
+                before = ""
             self._fences += 1
             self._fence = _Fence(
                 char=opener.group(2)[0],
@@ -240,6 +289,7 @@ class BlockScanner:
                 indent=len(opener.group(1)),
                 language=opener.group(3).strip().split(" ")[0],
                 number=self._fences,
+                opener=before + self.open_text[start : self._scan],
             )
             rest = self.open_text[self._scan :]
             self._reset_prose(rest)
@@ -305,33 +355,25 @@ class BlockScanner:
             self._drop(cut)
             self._cut = 0
             return
-        if self._kind == "none" and _SAFE_START.match(self.open_text, self._scan):
+        if self._kind == "none" and self.open_text[self._scan : self._scan + 1].isalpha():
             # A paragraph whose first line has not ended yet (a reply that is one huge line):
             # a letter cannot open a list, fence, heading, quote, table or indented code.
             self._kind = "other"
             self._block_start = self._scan
-        block = len(self.open_text) - self._block_start
-        if paragraphs and self._kind == "other" and block > PARAGRAPH_CAP:
-            first = self.open_text[self._block_start : self._block_start + 1]
-            if first in ("|", ">", "#"):
+        text = self.open_text
+        block = len(text) - self._block_start
+        if (
+            paragraphs
+            and self._kind == "other"
+            and block > PARAGRAPH_CAP
+            and len(text) >= self._retry_cut_at
+        ):
+            if text[self._block_start : self._block_start + 1] in ("|", ">"):
                 return
-            cut = self._paragraph_cut()
+            cut = safe_cut(text, self._block_start, self._block_start + PARAGRAPH_CAP // 2)
             if cut > self._block_start:
-                out.append(FrozenProse(self.open_text[:cut], "paragraph"))
+                out.append(FrozenProse(text[:cut], "paragraph"))
                 self._drop(cut)
                 self._block_start = 0
-
-    def _paragraph_cut(self) -> int:
-        """A cut inside an over-long paragraph whose rest still reads as text."""
-        text = self.open_text
-        low = self._block_start + PARAGRAPH_CAP // 2
-        position = len(text) - 1
-        while position > low:
-            if text[position - 1] in " \n" and _SAFE_START.match(text, position):
-                return position
-            position -= 1
-        # One enormous word: cut anywhere that is not a Markdown marker.
-        position = len(text) - 1
-        while position > low and not _SAFE_START.match(text, position):
-            position -= 1
-        return position if position > low else len(text) - 1
+            else:  # nothing safe yet: look again once the block has grown by half
+                self._retry_cut_at = len(text) + max(block // 2, PARAGRAPH_CAP // 2)

@@ -9,14 +9,14 @@ still one widget per block and four per list item, and every layout pass walks
 them all; at 100 KB a one-shot ``Markdown.update`` already costs 2.7 s CPU and
 each reflow 19 ms. So this widget goes beyond ``get_stream`` in two places:
 
-1. Structure: ``BlockScanner`` (markdown_scanner.py) reads each new line once
+1. Structure: ``BlockScanner`` (scanner.py) reads each new line once
    and cuts the reply at safe top-level boundaries. Finished pieces are mounted
    once as frozen widgets and never touched again. Long fenced code becomes
    ``CodeChunk`` widgets of 40 lines (first/last chunk carry the block's
    padding, so they read as one block); long lists are frozen in groups of 60
    items; an enormous paragraph is cut before a word.
 2. Drawing: a prose piece of any size is ONE widget (``ProseBlock``) whose
-   Visual draws all its blocks (markdown_render.py), instead of a widget tree.
+   Visual draws all its blocks (render.py), instead of a widget tree.
    Frozen pieces sit in ``FrozenPage`` containers of ``PAGE_SIZE`` so a layout
    pass re-arranges pages, not pieces; pages well above the tail release their
    parses, highlights and cached strips (rebuilt only if scrolled back to).
@@ -45,21 +45,23 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.content import Content
-from textual.geometry import NULL_SIZE, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.timer import Timer
 from textual.visual import VisualType
-from textual.widget import Widget, _RenderCache
+from textual.widget import Widget
 
 from glm_tui.model.text import sanitize_for_display
 from glm_tui.ui.markdown.backlog import Backlog, estimated_height, merge_unseen
-from glm_tui.ui.markdown.render import ProseVisual, highlight_code, last_fenced_block
+from glm_tui.ui.markdown.code_chunk import CodeChunk
+from glm_tui.ui.markdown.render import ProseVisual, last_fenced_block
 from glm_tui.ui.markdown.scanner import (
     BlockScanner,
     FrozenCode,
     FrozenProse,
     LiveProse,
 )
+from glm_tui.ui.markdown.textual_compat import drop_render_cache
 
 __all__ = ["CodeChunk", "FrozenPage", "ProseBlock", "StreamingMarkdown"]
 
@@ -135,7 +137,7 @@ class ProseBlock(Widget):
         """Drop cached renders of a piece far above the view (see FrozenPage)."""
         if self._visual is not None:
             self._visual.release()
-        _drop_render_cache(self)
+        drop_render_cache(self)
 
     async def action_link(self, href: str) -> None:
         """A Markdown link was clicked: tell the owner, never open it."""
@@ -143,93 +145,6 @@ class ProseBlock(Widget):
             if isinstance(owner, StreamingMarkdown):
                 owner.post_message(StreamingMarkdown.LinkClicked(owner, href))
                 return
-
-
-class CodeChunk(Widget):
-    """Up to 40 lines of one fenced code block; adjacent chunks look like one."""
-
-    DEFAULT_CSS = """
-    CodeChunk {
-        height: auto;
-        width: 1fr;
-        padding: 0 2;
-        color: rgb(210,210,210);
-        background: black 10%;
-        &:light { background: white 30%; }
-        &.-first { margin: 1 0 0 0; padding: 1 2 0 2; }
-        &.-last { margin: 0 0 1 0; padding: 0 2 1 2; }
-        &.-first.-last { margin: 1 0; padding: 1 2; }
-    }
-    """
-
-    def __init__(self, code: str, language: str, *, first: bool, last: bool, context: str) -> None:
-        super().__init__(classes=("-first" if first else "") + (" -last" if last else ""))
-        self.auto_links = False
-        self.code = code
-        self.language = language
-        self._lex_context = context
-        self._highlighted: Content | None = Content("")
-        self._released_height = (-1, 0)
-        self._ready = False
-
-    def on_mount(self) -> None:
-        """Highlight once the theme is known."""
-        self._ready = True
-        self._highlight()
-
-    def set_code(self, code: str, language: str, *, first: bool, context: str) -> None:
-        """Show new code (the live chunk only)."""
-        self.code = code
-        self.language = language
-        self._lex_context = context
-        self.set_class(first, "-first")
-        if self._ready:
-            self._highlight()
-
-    def _highlight(self, refresh: bool = True) -> None:
-        context = self._lex_context
-        ansi = self.app.native_ansi_color
-        dark = self.app.current_theme.dark
-        if context and self.language:
-            whole = highlight_code(f"{context}\n{self.code}", self.language, ansi=ansi, dark=dark)
-            content = whole[len(context) + 1 :]
-        else:
-            content = highlight_code(self.code, self.language, ansi=ansi, dark=dark)
-        self._highlighted = content
-        if refresh:
-            self.refresh(layout=True)
-
-    def render(self) -> Content:
-        """The highlighted code (highlighted again after ``release``)."""
-        if self._highlighted is None:
-            self._highlight(refresh=False)
-            assert self._highlighted is not None
-        return self._highlighted
-
-    def release(self) -> None:
-        """Drop the highlight and cached renders (see FrozenPage)."""
-        if self._highlighted is not None:
-            self._released_height = (self.size.width, self.size.height)
-        self._highlighted = None
-        _drop_render_cache(self)
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """After ``release``, answer layout from the known height (no re-highlight)."""
-        if self._highlighted is None and self._released_height[0] == width:
-            return self._released_height[1]
-        return super().get_content_height(container, viewport, width)
-
-
-def _drop_render_cache(widget: Widget) -> None:
-    """Mark ``widget`` for repaint and free the strips Textual keeps for it.
-
-    ``refresh()`` clears the styles cache and marks the widget dirty, so the
-    next time it is visible it renders again; the per-widget line cache
-    (``_render_cache``, private in Textual 8) would otherwise hold every
-    rendered line of every piece for the life of the reply.
-    """
-    widget.refresh()
-    widget._render_cache = _RenderCache(NULL_SIZE, [])
 
 
 class FrozenPage(Widget):

@@ -1,11 +1,13 @@
 """The conversation screen: messages above, the prompt below, the status bar and the keys.
 
-This module is the orchestration of one chat: what a key press does to the session (send,
-cancel, regenerate, edit and resend, copy, system prompt) and the streaming worker that turns the
-client's events into widget updates and autosaves. The drawing lives in
-:mod:`glm_tui.ui.widgets.message_view`; the rules for a reply's status and figures in
-:mod:`glm_tui.chat.reply_tracker`; the writing in
-:class:`~glm_tui.storage.recorder.SessionRecorder`.
+This module is what a key press does to the conversation: send, cancel, regenerate, edit and
+resend, the system prompt, and the screens that change what the session is sent with. A reply is
+one :class:`~glm_tui.chat.turn.Turn` (its rules live there, shared with ``glm-tui ask``), drawn by
+:class:`~glm_tui.ui.screens.reply_drawer.ReplyDrawer`; the tool-call loop's decisions are
+:class:`~glm_tui.chat.tool_loop.ToolLoop`, performed by
+:class:`~glm_tui.ui.screens.tool_calls.ToolCallPrompt`. What every part shares (the session, its
+recorder, the widgets, the actions on a message already shown) is
+:class:`~glm_tui.ui.screens.conversation_base.ConversationBase`.
 
 The session object is the single source of truth: the screen never keeps a second list of
 messages, so what is shown, what is stored and what is sent cannot disagree.
@@ -13,60 +15,48 @@ messages, so what is shown, what is stored and what is sent cannot disagree.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
-from collections.abc import Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import WorkerCancelled, WorkerFailed
 
-from glm_tui.chat.reply_tracker import ReplyTracker
-from glm_tui.chat.request import build_request, requestable
+from glm_tui.chat.preview import preview_body
+from glm_tui.chat.request import requestable
 from glm_tui.chat.tool_library import ToolLibrary
-from glm_tui.chat.tool_turns import pending_calls, stream_for_request
-from glm_tui.chat.tools import request_tools, tool_choice_label
-from glm_tui.client.events import ErrorKind, TextDelta, ToolCallDelta
+from glm_tui.chat.tool_turns import pending_calls
+from glm_tui.chat.turn import Turn, prepare_turn
 from glm_tui.model.server_kind import ServerKind, send_warnings
 from glm_tui.model.session import Message, MessageStatus, Role, Session
-from glm_tui.model.text import sanitize_for_display, title_from_question
+from glm_tui.model.text import title_from_question
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import StoreError
-from glm_tui.ui.dialogs.modals import ConfirmModal, LinkConfirmModal, SystemPromptModal
-from glm_tui.ui.markdown.widget import StreamingMarkdown
+from glm_tui.ui.dialogs.modals import ConfirmModal, SystemPromptModal
+from glm_tui.ui.screens.conversation_base import ConversationBase
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
+from glm_tui.ui.screens.reply_drawer import ReplyDrawer
 from glm_tui.ui.screens.request_view import RequestViewScreen
 from glm_tui.ui.screens.sampling import SamplingScreen
 from glm_tui.ui.screens.sessions import NewSession, OpenSession, SessionsScreen
-from glm_tui.ui.screens.tool_calls import ToolLoop
+from glm_tui.ui.screens.tool_calls import ToolCallPrompt
 from glm_tui.ui.screens.tools import ToolsScreen
 from glm_tui.ui.widgets.message_view import (
     AssistantMessageView,
     MessageList,
-    MessageView,
 )
 from glm_tui.ui.widgets.prompt_input import PromptInput
 from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
 
 if TYPE_CHECKING:
     from glm_tui.model.sampling import SamplingParams
-    from glm_tui.ui.app import GlmTuiApp
-
-STATS_INTERVAL_S = 0.2
-"""How often the status bar's live figures are redrawn while a reply streams."""
 
 SAVE_RETRY_S = 2.0
 """How often unsaved writes are retried while the disk refuses them (and nothing else writes)."""
 
 
-class ConversationScreen(Screen[None]):
+class ConversationScreen(ConversationBase):
     """One session, live: everything a person does while chatting."""
 
     AUTO_FOCUS = "#prompt"
@@ -91,21 +81,12 @@ class ConversationScreen(Screen[None]):
 
     def __init__(self, session: Session, recorder: SessionRecorder, *,
                  older_in_store: int = 0, focus_message_id: int | None = None) -> None:
-        super().__init__()
-        self.session = session
-        self.recorder = recorder
-        self._older_in_store = older_in_store  # messages at positions 0..older-1 not loaded
+        super().__init__(session, recorder, older_in_store=older_in_store)
         self._focus_message_id = focus_message_id
-        self._tracker: ReplyTracker | None = None
+        self._turn: Turn | None = None
         self._editing: Message | None = None
-        self._save_problem_shown = False
-        self._internal_error = False
-        self.tool_loop = ToolLoop(self)
+        self.tool_loop = ToolCallPrompt(self)
         self._refusal_accepted_for: SamplingParams | None = None
-
-    @property
-    def glm_app(self) -> GlmTuiApp:
-        return cast("GlmTuiApp", self.app)
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -116,18 +97,6 @@ class ConversationScreen(Screen[None]):
                           placeholder="Ask something · Enter sends · Ctrl+J new line")
         yield StatusBar(id="status")
         yield Footer(compact=True)
-
-    @property
-    def messages(self) -> MessageList:
-        return self.query_one("#messages", MessageList)
-
-    @property
-    def prompt(self) -> PromptInput:
-        return self.query_one("#prompt", PromptInput)
-
-    @property
-    def status(self) -> StatusBar:
-        return self.query_one("#status", StatusBar)
 
     async def on_mount(self) -> None:
         self._refresh_header()
@@ -147,100 +116,17 @@ class ConversationScreen(Screen[None]):
             self._scroll_to_message(self._focus_message_id)
         self.set_interval(SAVE_RETRY_S, self._retry_saving)
         self.prompt.focus()
-        await self.tool_loop.continue_tool_loop()
-
-    def _connection_changed(self, state: ConnectionState) -> None:
-        self.status.state = state
-
-    def _connection_detail_changed(self, detail: str) -> None:
-        self.status.detail = detail
-
-    def _refresh_header(self) -> None:
-        """The title line: the session's title, and its system prompt's start when it has one."""
-        header = self.query_one("#conversation-header", Static)
-        parts: list[str | tuple[str, str]] = [
-            (sanitize_for_display(self.session.title or "New chat"), "bold"),
-        ]
-        system = " ".join(self.session.system_prompt.split())
-        if system:
-            parts.extend(["  ·  ", ("System: ", "$text-secondary"),
-                          (sanitize_for_display(system[:300]), "$text-muted")])
-        header.update(Content.assemble(*parts))
-
-    def _refresh_status(self) -> None:
-        app = self.glm_app
-        self.status.server = app.active_server
-        self.status.model = self.session.model
-        self.status.sampling = session_summary(self.session)
-
-    def _scroll_to_message(self, message_id: int | None) -> None:
-        for message in self.session.messages:
-            if message.id == message_id:
-                view = self.messages.get_view(message)
-                if view is not None:
-                    self.messages.release_anchor()
-                    self.call_after_refresh(self.messages.scroll_to_widget, view, top=True,
-                                            animate=False)
-                return
-
-    # -- saving -----------------------------------------------------------------------------
-
-    def _record(self, write: Callable[[], object]) -> None:
-        """Run one recorder call; a write that fails is shown, never fatal to the chat."""
-        try:
-            write()
-        except StoreError as exc:
-            self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
-        self._show_save_state()
-
-    def _show_save_state(self) -> None:
-        problem = self.recorder.last_error or ""
-        self.status.save_problem = problem
-        if problem and not self._save_problem_shown:
-            self._save_problem_shown = True
-            self.app.notify(
-                f"{problem}\nThe conversation goes on in memory and is saved when writing "
-                "works again.",
-                title="Cannot save", severity="error", timeout=10, markup=False,
-            )
-        elif not problem:
-            self._save_problem_shown = False
+        await self.tool_loop.continue_tool_loop(opened=True)  # asks before any handler runs
 
     def _retry_saving(self) -> None:
-        if self.recorder.pending and self._tracker is None:
-            self._record(self.recorder.flush)
-
-    def _fetch_older(self, count: int) -> int:
-        """Prepend up to ``count`` messages a huge session left in the store; -1 on failure."""
-        store = self.recorder.store
-        if self._older_in_store <= 0:
-            return 0
-        if store is None:
-            return -1
-        try:
-            batch = store.load_messages_before(self.session.id, self._older_in_store, count)
-        except StoreError as exc:
-            self.app.notify(f"Cannot read the earlier messages of this session: {exc}",
-                            severity="error", markup=False)
-            return -1
-        self.session.messages[0:0] = batch
-        self._older_in_store -= len(batch)
-        return len(batch)
-
-    async def _load_older(self, count: int) -> int:
-        """Scroll-back: the message list asks for older messages than those in memory."""
-        return max(0, self._fetch_older(count))
-
-    def _ensure_full_history(self) -> bool:
-        """A request needs every message; load the ones a huge session left in the store."""
-        self._fetch_older(self._older_in_store)
-        return self._older_in_store <= 0
+        if self.recorder.pending and self._turn is None:
+            self.record(self.recorder.flush)
 
     # -- sending ----------------------------------------------------------------------------
 
     @property
     def reply_running(self) -> bool:
-        return self._tracker is not None
+        return self._turn is not None
 
     @property
     def _handler_running(self) -> bool:
@@ -295,135 +181,66 @@ class ConversationScreen(Screen[None]):
             self.tool_loop.end_answering()
         if not self.session.title:
             self.session.title = title_from_question(text)
-            self._record(self.recorder.save_session)
+            self.record(self.recorder.save_session)
             self._refresh_header()
         question = Message(Role.USER, content=text)
-        self._record(lambda: self.recorder.add_message(question))
+        self.record(lambda: self.recorder.add_message(question))
         self.prompt.clear()
         await self.messages.append(question)
-        await self._start_reply()
+        await self.start_reply()
 
-    async def _start_reply(self) -> None:
+    async def start_reply(self) -> None:
+        """Request the next reply of the session (the question or tool results are stored)."""
         if self.reply_running:
             return  # one reply at a time: the tool loop or a key may race a reply in flight
         app = self.glm_app
-        kind = app.server_kind
-        stream, why = stream_for_request(self.session, kind)
-        if why:
-            self.app.notify(why, markup=False)
-        request = build_request(self.session, kind, stream=stream)
+        prepared = prepare_turn(self.session, app.server_kind)
+        for note in prepared.notes:
+            self.app.notify(note, markup=False)
         reply = Message(Role.ASSISTANT, status=MessageStatus.STREAMING)
-        self._tracker = ReplyTracker(reply)
-        self._record(lambda: self.recorder.add_message(reply))
+        turn = Turn(prepared, reply, save_interval=self.recorder.interval,
+                    base_url=app.profile_url)
+        self._turn = turn
+        self.record(lambda: self.recorder.add_message(reply))
         view = await self.messages.append(reply)
         assert isinstance(view, AssistantMessageView)
         self.status.stats = None
-        self._stream_reply(request, self._tracker, view)
+        self._stream_reply(turn, view)
 
     @work(exclusive=True, exit_on_error=False, group="reply")
-    async def _stream_reply(self, request: dict[str, Any], tracker: ReplyTracker,
-                            view: AssistantMessageView) -> None:
+    async def _stream_reply(self, turn: Turn, view: AssistantMessageView) -> None:
         """Stream one reply into its widget and the store; always leaves a final status."""
-        app = self.glm_app
-        reply = tracker.message
-        app.set_connection(ConnectionState.WAITING, "")
-        written = 0
-        calls_changed = False
-        saved_at = stats_at = time.monotonic()
+        drawer = ReplyDrawer(self, turn, view)
         try:
-            client = await app.get_client()
-            async for event in client.chat(request):
-                tracker.apply(event)
-                if isinstance(event, TextDelta) and event.text:
-                    view.write(event.text)
-                    if not written:
-                        tracker.sync()
-                        view.refresh_state()  # "waiting…" becomes "streaming…"
-                    written += len(event.text)
-                    if app.connection_state is not ConnectionState.STREAMING:
-                        app.set_connection(ConnectionState.STREAMING, "")
-                elif not isinstance(event, ToolCallDelta):
-                    view.refresh_state()
-                else:
-                    calls_changed = True  # drawn with the figures below, not per fragment
-                now = time.monotonic()
-                if now - stats_at >= STATS_INTERVAL_S:
-                    stats_at = now
-                    self.status.stats = tracker.stats()
-                    if calls_changed:
-                        calls_changed = False
-                        view.refresh_state()
-                if now - saved_at >= self.recorder.interval:
-                    # This gate is the only throttle: the recorder writes at once when forced.
-                    saved_at = now
-                    tracker.sync()
-                    self._record(lambda: self.recorder.update_message(reply, force=True))
-            tracker.end_of_stream()
-        except asyncio.CancelledError:
-            tracker.cancel()
-            raise
-        except Exception as exc:
-            # A bug of glm-tui's, not the server's: say so on the message, then let the worker
-            # report it (exit_on_error=False keeps the app and the conversation alive).
-            tracker.end_of_stream()
-            reply.status = MessageStatus.FAILED
-            reply.error = f"glm-tui failed while reading the reply: {exc!r}"
-            self._internal_error = True
-            raise
+            await turn.run(self.glm_app.get_client, drawer)
         finally:
-            await self._finish_reply(tracker, view, written)
+            await drawer.draw_end()
 
-    async def _finish_reply(self, tracker: ReplyTracker, view: AssistantMessageView,
-                            written: int) -> None:
-        """Store the final state, put the status bar in step, then finish drawing.
+    # -- what drawing a reply needs (reply_drawer.ReplyHost) --------------------------------
 
-        Storing comes first: nothing that happens while drawing can lose the reply, and the
-        prompt is free for the next question as soon as the reply has ended.
-        """
-        reply = tracker.sync()
-        self.tool_loop.adopt_raw_tool_call(reply)
-        self._record(lambda: self.recorder.update_message(reply, force=True))
-        self._tracker = None
-        app = self.glm_app
-        error = tracker.error
-        if self._internal_error:
-            self._internal_error = False
-            app.set_connection(ConnectionState.ERROR, "glm-tui error")
-        elif error is None:
-            app.set_connection(ConnectionState.READY, "")
-        elif error.kind in (ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT) and not tracker.connected:
-            app.set_connection(ConnectionState.UNREACHABLE, app.profile_url)
-        else:
-            detail = f"HTTP {error.status}" if error.status else error.kind.value
-            app.set_connection(ConnectionState.ERROR, detail)
-        if not self.is_attached:
-            return  # the person moved to another session: the reply is stored, nothing to draw
-        self.status.stats = tracker.stats()
-        if reply.status is MessageStatus.FAILED and not reply.content:
-            self.app.notify(
-                "The question is kept in the session. Ctrl+R sends it again.",
-                title="The reply failed", severity="error", markup=False,
-            )
-        if view.is_attached:
-            view.refresh_state()
-            if len(reply.content) > written:
-                # A server that buffers (tools passed) may hand the whole text over at the end.
-                view.write(reply.content[written:])
-            # A new question may cancel this worker now; the end of this reply is drawn anyway.
-            await asyncio.shield(view.finish())
-        if reply.status is MessageStatus.COMPLETE and reply.tool_calls:
-            await self.tool_loop.continue_tool_loop()
+    def set_connection(self, state: ConnectionState, detail: str) -> None:
+        self.glm_app.set_connection(state, detail)
+
+    def reply_ended(self, turn: Turn) -> None:
+        if self._turn is turn:
+            self._turn = None
+
+    async def after_reply(self) -> None:
+        await self.tool_loop.continue_tool_loop()
+
+    # -- what the tool prompt needs (tool_calls.ToolHost) ------------------------------------
+
+    def save_session(self) -> None:
+        self.record(self.recorder.save_session)
+
+    async def add_message(self, message: Message) -> None:
+        self.record(lambda: self.recorder.add_message(message))
+        await self.messages.append(message)
+
+    def run_handler_worker(self, work: Coroutine[Any, Any, None]) -> None:
+        self.run_worker(work, group="tool-handler", exclusive=True, exit_on_error=False)
 
     # -- actions ----------------------------------------------------------------------------
-
-    async def stop_activity(self) -> None:
-        """Stop the reply in flight and any running tool handler, and wait until they have
-        stored what they had (before this screen is left or the conversation is rewritten)."""
-        workers = [*self.workers.cancel_group(self, "reply"),
-                   *self.workers.cancel_group(self, "tool-handler")]
-        for worker in workers:
-            with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
 
     def action_cancel_reply(self) -> None:
         """Esc: stop the reply in flight (its text is kept, marked cancelled) or a handler."""
@@ -463,7 +280,7 @@ class ConversationScreen(Screen[None]):
         if not requestable(self.session.messages):
             self.app.notify("Nothing to regenerate yet: ask a question first.")
             return
-        await self._start_reply()
+        await self.start_reply()
 
     @on(PromptInput.EditLastRequested)
     async def _up_in_empty_prompt(self) -> None:
@@ -506,56 +323,7 @@ class ConversationScreen(Screen[None]):
     async def _drop_from(self, message: Message) -> None:
         """Remove a message and everything after it, from the screen, session and store."""
         await self.messages.remove_from(message)
-        self._record(lambda: self.recorder.remove_from(message))
-
-    def _target_view(self) -> MessageView | None:
-        """The message the user means: the focused one, else the newest reply with text."""
-        focused = self.focused
-        if isinstance(focused, MessageView):
-            return focused
-        for message in reversed(self.session.messages):
-            if message.role is Role.ASSISTANT and message.content:
-                view = self.messages.get_view(message)
-                if view is not None:
-                    return view
-        return None
-
-    def action_copy_message(self) -> None:
-        view = self._target_view()
-        if view is None:
-            self.app.notify("There is no reply to copy yet.")
-            return
-        self._copy(view.copy_text(), "the message")
-
-    def action_copy_code(self) -> None:
-        view = self._target_view()
-        code = None if view is None else view.last_code_block()
-        if code is None:
-            self.app.notify("That message has no code block.")
-            return
-        self._copy(code, "the last code block")
-
-    @on(MessageView.TypedAway)
-    def _typed_on_a_message(self, event: MessageView.TypedAway) -> None:
-        self.prompt.focus()
-        self.prompt.insert(event.character)
-
-    @on(MessageView.CopyRequested)
-    def _copy_requested(self, event: MessageView.CopyRequested) -> None:
-        if event.code:
-            code = event.view.last_code_block()
-            if code is None:
-                self.app.notify("That message has no code block.")
-                return
-            self._copy(code, "the last code block")
-        else:
-            self._copy(event.view.copy_text(), "the message")
-
-    def _copy(self, text: str, what: str) -> None:
-        self.app.copy_to_clipboard(text)
-        lines = text.count("\n") + 1 if text else 0
-        self.app.notify(f"Copied {what} ({len(text):,} characters, {lines:,} lines).",
-                        markup=False)
+        self.record(lambda: self.recorder.remove_from(message))
 
     def action_system_prompt(self) -> None:
         note = ""
@@ -568,21 +336,10 @@ class ConversationScreen(Screen[None]):
         if text is None or text == self.session.system_prompt:
             return
         self.session.system_prompt = text
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_header()
         self.app.notify("System prompt saved for this session." if text.strip()
                         else "System prompt removed.")
-
-    @on(StreamingMarkdown.LinkClicked)
-    def _link_clicked(self, event: StreamingMarkdown.LinkClicked) -> None:
-        event.stop()
-        url = event.href
-
-        def answered(open_it: bool | None) -> None:
-            if open_it:
-                self.app.open_url(url)
-
-        self.app.push_screen(LinkConfirmModal(url), answered)
 
     # -- other screens ----------------------------------------------------------------------
 
@@ -604,7 +361,7 @@ class ConversationScreen(Screen[None]):
     def apply_sampling(self, params: SamplingParams) -> None:
         """Live change from the settings screen: the next request uses it; stored at once."""
         self.session.sampling = params
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_status()
 
     def action_open_sessions(self) -> None:
@@ -648,12 +405,8 @@ class ConversationScreen(Screen[None]):
     def action_show_request(self) -> None:
         if not self._ensure_full_history():
             return
-        draft = replace(self.session, messages=list(self.session.messages))
-        typed = self.prompt.text
-        if typed.strip():
-            draft.messages.append(Message(Role.USER, content=typed))
         app = self.glm_app
-        request = build_request(draft, app.server_kind)
+        request = preview_body(self.session, app.server_kind, draft=self.prompt.text)
         self.app.push_screen(RequestViewScreen(request, app.profile_url, app.profile.api_key,
                                                api_key_env=app.profile.api_key_env))
 
@@ -669,7 +422,7 @@ class ConversationScreen(Screen[None]):
 
     def set_model(self, model: str) -> None:
         self.session.model = model
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_status()
         self.glm_app.remember_choice(server=self.glm_app.active_server, model=model)
 
@@ -686,7 +439,7 @@ class ConversationScreen(Screen[None]):
         await app.switch_server(name)
         self.session.server_profile = name
         self.session.model = app.profile.model
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_status()
         self.glm_app.remember_choice(server=name)
 
@@ -702,24 +455,12 @@ class ConversationScreen(Screen[None]):
         self.session.tools = tools
         self.session.tool_choice = choice
         self.messages.set_tools(tools)
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_status()
 
     def action_toggle_stream(self) -> None:
         self.session.stream = not self.session.stream
-        self._record(self.recorder.save_session)
+        self.record(self.recorder.save_session)
         self._refresh_status()
         self.app.notify("Replies stream as they are written." if self.session.stream
                         else "Replies come whole (streaming off) from the next request on.")
-
-
-
-def session_summary(session: Session) -> str:
-    """The status bar's settings part: sampling, then tools and streaming when they matter."""
-    parts = [session.sampling.summary()]
-    tools = request_tools(session.tools)
-    if tools:
-        parts.append(f"tools {len(tools)} ({tool_choice_label(session.tool_choice)})")
-    if not session.stream:
-        parts.append("no stream")
-    return " · ".join(parts)

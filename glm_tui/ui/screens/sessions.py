@@ -12,7 +12,6 @@ highlighted row when the list has focus; their keys would otherwise type into th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -26,9 +25,10 @@ from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from glm_tui.chat.export import export_json, export_markdown
+from glm_tui.chat.export import ExportFormat, render
+from glm_tui.storage.files import atomic_write
 from glm_tui.storage.store import SessionStore, StoreError
-from glm_tui.ui.dialogs.export_session import ExportChoice, ExportFormat, ExportSessionModal
+from glm_tui.ui.dialogs.export_session import ExportChoice, ExportSessionModal
 from glm_tui.ui.dialogs.rename_session import RenameSessionModal
 from glm_tui.ui.dialogs.titles import quoted_title
 from glm_tui.ui.widgets.session_list import (
@@ -68,10 +68,8 @@ SessionsResult = OpenSession | NewSession | None
 
 
 def export_text(store: SessionStore, session_id: str, fmt: ExportFormat) -> str:
-    session = store.load_session(session_id)
-    if fmt == "markdown":
-        return export_markdown(session)
-    return json.dumps(export_json(session), indent=2, ensure_ascii=False) + "\n"
+    """The export file's text, from the one renderer the CLI uses too."""
+    return render(store.load_session(session_id), fmt)
 
 
 # -- the delete question ------------------------------------------------------------------------
@@ -424,7 +422,7 @@ class SessionsScreen(Screen[SessionsResult]):
             try:
                 text = export_text(self._store, row.session_id, choice.fmt)
                 choice.path.parent.mkdir(parents=True, exist_ok=True)
-                choice.path.write_text(text, encoding="utf-8")
+                atomic_write(choice.path, text)  # never half a file, even on a full disk
             except StoreError as error:
                 self._store_failed(error)
                 return

@@ -1,41 +1,42 @@
-"""The tool-call loop of the conversation screen: answer each call, then let the model go on.
+"""The tool-call loop on screen: the prompt's result-editor mode and the dialogs.
 
-After a reply that calls tools, each call waits for a result: the prompt turns into the result
-editor for the first waiting call (Enter sends it as a ``role: "tool"`` message), or, when the
-tool names a local handler, the person is asked first (the exact command and arguments) and only
-then does it run. Once every call of the turn is answered the next request goes by itself.
-Which calls wait is derived from the session each time (:func:`pending_calls`), so a resumed
-session continues exactly where it stopped.
+What happens next after a reply that calls tools is decided by
+:class:`glm_tui.chat.tool_loop.ToolLoop` (answer by hand, ask before a handler runs, run it, let
+the model go on); this module only performs those steps: the prompt turns into the result editor
+for a waiting call (Enter sends it as a ``role: "tool"`` message), the handler question and the
+"decline?" question are dialogs, and a confirmed handler runs in a worker of the host screen so
+that Esc and leaving the screen stop it.
 
-The conversation screen owns one :class:`ToolLoop`; keeping it apart keeps the screen module
-about chatting and this one about tools.
+The host is the conversation screen, reached through :class:`ToolHost` rather than imported, so
+the two modules do not depend on each other.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
+from textual.app import App
 from textual.content import Content
 
-from glm_tui.chat.tool_runner import describe_command, run_handler
-from glm_tui.chat.tool_turns import answer, pending_calls, recognise_calls
-from glm_tui.chat.tools import (
-    handler_of,
-    is_enabled,
-    pretty_arguments,
-    tool_name,
-    tool_settings,
-    with_settings,
+from glm_tui.chat.tool_loop import (
+    AnswerByHand,
+    AskModel,
+    Choice,
+    ConfirmHandler,
+    Done,
+    RunHandler,
+    SendResult,
+    StaleCall,
+    Step,
+    ToolLoop,
 )
-from glm_tui.model.session import Message, MessageStatus, ToolCall
+from glm_tui.chat.tool_runner import run_handler
+from glm_tui.model.session import Message, Session, ToolCall
 from glm_tui.model.text import sanitize_for_display
 from glm_tui.ui.dialogs.modals import ConfirmModal, HandlerChoice, HandlerConfirmModal
-
-if TYPE_CHECKING:
-    from glm_tui.ui.screens.conversation import ConversationScreen
-
-DECLINED = "The user declined to run {name}."
+from glm_tui.ui.widgets.prompt_input import PromptInput
 
 
 def literal_title(*parts: str) -> Content:
@@ -46,11 +47,40 @@ def literal_title(*parts: str) -> Content:
     return Content(sanitize_for_display("".join(parts)))
 
 
-class ToolLoop:
+class ToolHost(Protocol):
+    """What the tool prompt needs from the screen it lives on."""
+
+    @property
+    def app(self) -> App[Any]: ...
+
+    @property
+    def session(self) -> Session: ...
+
+    @property
+    def prompt(self) -> PromptInput: ...
+
+    @property
+    def reply_running(self) -> bool: ...
+
+    def save_session(self) -> None:
+        """Store the session's settings (a tool was set to "always allow")."""
+
+    async def add_message(self, message: Message) -> None:
+        """Store and show a new message."""
+
+    async def start_reply(self) -> None:
+        """Request the model's next reply."""
+
+    def run_handler_worker(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the screen's handler worker group (Esc and leaving stop it)."""
+
+
+class ToolCallPrompt:
     """Answering one conversation's tool calls, by hand or with a confirmed local handler."""
 
-    def __init__(self, screen: ConversationScreen) -> None:
-        self.screen = screen
+    def __init__(self, host: ToolHost) -> None:
+        self.host = host
+        self.loop = ToolLoop(host.session)
         self._answering: ToolCall | None = None
         self._question_placeholder: str | Content | None = None
 
@@ -59,68 +89,50 @@ class ToolLoop:
         """The call whose result the prompt is editing now, if any."""
         return self._answering
 
-    def adopt_raw_tool_call(self, reply: Message) -> bool:
-        """GLM-4's raw ``name\\n{json}`` text for an enabled tool becomes the call it is."""
-        if reply.status is not MessageStatus.COMPLETE or reply.tool_calls or not reply.content:
-            return False
-        calls = recognise_calls(reply.content, self.screen.session)
-        if not calls:
-            return False
-        reply.tool_calls = calls
-        self.screen.app.notify(
-            f"The server sent the model's raw call to {calls[0].name} as text; it is offered "
-            "as a tool call.", markup=False,
-        )
-        return True
+    async def continue_tool_loop(self, *, opened: bool = False) -> None:
+        """Ask for the next waiting call's result; with none left, stop answering.
 
-    def _entry_for(self, call: ToolCall) -> dict[str, Any] | None:
-        for entry in self.screen.session.tools:
-            if tool_name(entry) == call.name and is_enabled(entry):
-                return entry
-        return None
-
-    async def continue_tool_loop(self) -> None:
-        """Ask for the next waiting call's result; with none left, let the model continue."""
-        if self.screen.reply_running:
+        ``opened``: the session was just opened, so no handler runs unasked.
+        """
+        if self.host.reply_running:
             return
-        pending = pending_calls(self.screen.session)
-        if not pending:
+        self.loop.session = self.host.session
+        await self._perform(self.loop.next_step(opened=opened))
+
+    async def _perform(self, step: Step) -> None:
+        if isinstance(step, Done):
             self.end_answering()
-            return
-        call = pending[0]
-        entry = self._entry_for(call)
-        handler = handler_of(entry) if entry is not None else None
-        if handler is None:
-            self.begin_answering(call)
-            return
-        if tool_settings(entry or {}).get("always_allow"):
-            self.run_tool_handler(call, handler)
-            return
-        arguments, _ = pretty_arguments(call.arguments)
+        elif isinstance(step, AnswerByHand):
+            if step.report:
+                self.host.app.notify(step.report, title="Handler failed", severity="error",
+                                     timeout=20, markup=False)
+            self.begin_answering(step.call, problem=step.problem)
+        elif isinstance(step, RunHandler):
+            self.host.run_handler_worker(self._run_handler(step))
+        elif isinstance(step, ConfirmHandler):
+            self._ask_to_run(step)
+        elif isinstance(step, SendResult):
+            # Esc from here on must not cut the result half-way into the conversation.
+            await asyncio.shield(self.submit_tool_result(step.call, step.text))
+        elif isinstance(step, AskModel):
+            await self.host.start_reply()
 
+    def _ask_to_run(self, step: ConfirmHandler) -> None:
         async def chosen(choice: HandlerChoice | None) -> None:
-            if choice is HandlerChoice.ALWAYS:
-                self._always_allow(call.name)
-            if choice in (HandlerChoice.RUN_ONCE, HandlerChoice.ALWAYS):
-                self.run_tool_handler(call, handler)
-            else:
-                self.begin_answering(call)
+            decided = None if choice is None else Choice(choice.value)
+            next_step = self.loop.choose(step, decided)
+            if decided is Choice.ALWAYS:
+                self.host.save_session()
+            await self._perform(next_step)
 
-        self.screen.app.push_screen(
-            HandlerConfirmModal(call.name, describe_command(handler), arguments), chosen
+        self.host.app.push_screen(
+            HandlerConfirmModal(step.call.name, step.command, step.arguments), chosen
         )
-
-    def _always_allow(self, name: str) -> None:
-        self.screen.session.tools = [
-            with_settings(entry, always_allow=True) if tool_name(entry) == name else entry
-            for entry in self.screen.session.tools
-        ]
-        self.screen._record(self.screen.recorder.save_session)
 
     def begin_answering(self, call: ToolCall, problem: str = "") -> None:
         """Turn the prompt into the result editor for ``call``."""
         self._answering = call
-        prompt = self.screen.prompt
+        prompt = self.host.prompt
         if self._question_placeholder is None:
             self._question_placeholder = prompt.placeholder
         prompt.placeholder = literal_title("The result of ", call.name,
@@ -133,7 +145,7 @@ class ToolLoop:
 
     def end_answering(self) -> None:
         self._answering = None
-        prompt = self.screen.prompt
+        prompt = self.host.prompt
         if self._question_placeholder is not None:
             prompt.placeholder = self._question_placeholder
             self._question_placeholder = None
@@ -147,13 +159,13 @@ class ToolLoop:
         call = self._answering
         if call is None:
             return
-        answer_text = DECLINED.format(name=call.name)
+        answer_text = self.loop.declined(call)
 
         async def answered(decline: bool | None) -> None:
             if decline and await self.submit_tool_result(call, answer_text):
-                self.screen.prompt.clear()
+                self.host.prompt.clear()
 
-        self.screen.app.push_screen(ConfirmModal(
+        self.host.app.push_screen(ConfirmModal(
             f"Decline the call to {call.name}?",
             f"The model is told: {answer_text}\nThen it goes on without the result.",
             confirm="Decline", cancel="Keep answering",
@@ -161,42 +173,25 @@ class ToolLoop:
 
     async def submit_tool_result(self, call: ToolCall, text: str) -> bool:
         """Store and show the result of ``call``; then go on with the loop."""
-        if self.screen.reply_running or call not in pending_calls(self.screen.session):
-            return False  # the conversation moved on (regenerated, edited) meanwhile
-        try:
-            result = answer(call, text)
-        except ValueError as exc:
-            self.screen.app.notify(str(exc), title="Not sent", severity="error", markup=False)
+        if self.host.reply_running:
             return False
-        self.screen._record(lambda: self.screen.recorder.add_message(result))
-        await self.screen.messages.append(result)
+        self.loop.session = self.host.session
+        try:
+            result = self.loop.answer(call, text)
+        except StaleCall:
+            return False  # the conversation moved on (regenerated, edited) meanwhile
+        except ValueError as exc:
+            self.host.app.notify(str(exc), title="Not sent", severity="error", markup=False)
+            return False
+        await self.host.add_message(result)
         self.end_answering()
-        if pending_calls(self.screen.session):
-            await self.continue_tool_loop()
-        else:
-            await self.screen._start_reply()
+        await self._perform(self.loop.after())
         return True
 
-    def run_tool_handler(self, call: ToolCall, handler: list[str]) -> None:
-        self.screen.run_worker(self._run_handler(call, handler), group="tool-handler",
-                               exclusive=True, exit_on_error=False)
-
-    async def _run_handler(self, call: ToolCall, handler: list[str]) -> None:
+    async def _run_handler(self, step: RunHandler) -> None:
         """Run a confirmed handler; its output is the result, a failure is shown and the call
         stays open for an answer by hand."""
-        self.screen.prompt.border_title = literal_title("Running the handler of ", call.name, "…")
-        result = await run_handler(handler, call.arguments)
-        if result.ok and result.output.strip():
-            # Esc from here on must not cut the result half-way into the conversation.
-            await asyncio.shield(self.submit_tool_result(call, result.output))
-            return
-        problem = result.error or "the handler printed nothing"
-        details = [f"The handler of {call.name} failed: {problem}."]
-        if result.exit_status is not None and not result.ok:
-            details.append(f"Exit status: {result.exit_status}.")
-        if result.stderr:
-            details.append(f"stderr:\n{result.stderr[-2000:]}")
-        details.append("Write the result by hand in the prompt.")
-        self.screen.app.notify("\n".join(details), title="Handler failed",
-                               severity="error", timeout=20, markup=False)
-        self.begin_answering(call, problem=f"handler failed: {problem}")
+        self.host.prompt.border_title = literal_title("Running the handler of ",
+                                                      step.call.name, "…")
+        result = await run_handler(step.handler, step.call.arguments)
+        await self._perform(self.loop.handler_done(step.call, result))

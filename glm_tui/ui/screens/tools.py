@@ -3,6 +3,10 @@
 Every change that passes the checks is handed to ``on_change`` at once (the conversation stores it
 with the session); a definition with problems stays in the editor with the problems listed and
 never reaches a request.
+
+A handler that came from an imported file is switched off (:func:`without_permissions`): the list
+marks it "handler off", the field shows its command with a line saying why it does not run, and
+Enter in the field asks, showing the exact program and arguments, before switching it on.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ from glm_tui.chat.tools import (
     TEMPLATES,
     TOOL_CHOICE_MODES,
     check_tool_set,
+    handler_is_off,
     handler_of,
     is_enabled,
     parse_tool_text,
     spec_only,
+    stored_handler,
     tool_choice_label,
     tool_choice_value,
     tool_name,
@@ -114,6 +120,7 @@ class ToolsScreen(Screen[None]):
                 )
                 yield Label("Handler command (run only after you confirm each call)")
                 yield Input(placeholder="e.g. /usr/local/bin/weather --json", id="tool-handler")
+                yield Static("", id="tool-handler-state", markup=False)
             with Vertical(id="tools-editor-box"):
                 yield TextArea.code_editor("", language="json", id="tool-editor")
                 yield Static("", id="tool-problems")
@@ -135,6 +142,8 @@ class ToolsScreen(Screen[None]):
             text.append("  built-in", style="italic dim")
         if handler_of(entry):
             text.append("  ⚙ handler", style="dim")
+        elif handler_is_off(entry):
+            text.append("  ⚙ handler off", style="bold yellow")
         return text
 
     def _refresh_list(self) -> None:
@@ -163,14 +172,29 @@ class ToolsScreen(Screen[None]):
             editor.load_text("")
             self._loaded_text = ""
             handler_input.value = ""
+            self._show_handler_state(None)
             self._show_problems([])
             return
         entry = self.tools[self._selected]
         self._loaded_text = json.dumps(spec_only(entry), indent=2, ensure_ascii=False)
         editor.load_text(self._loaded_text)
-        handler = handler_of(entry)
+        handler = stored_handler(entry)
         handler_input.value = shlex.join(handler) if handler else ""
+        self._show_handler_state(entry)
         self._show_problems([])
+
+    def _show_handler_state(self, entry: dict[str, Any] | None) -> None:
+        """Say so under the field when the handler shown there is switched off."""
+        state = self.query_one("#tool-handler-state", Static)
+        state.display = entry is not None and handler_is_off(entry)
+        if entry is not None and handler_is_off(entry):
+            state.update(Text(
+                "⚠ Switched off: this handler came from an imported file and never runs. "
+                "Enter in the field shows its exact command and asks before switching it on.",
+                style="yellow",
+            ))
+        else:
+            state.update("")
 
     def _show_problems(self, problems: list[str], ok_text: str = "") -> None:
         label = self.query_one("#tool-problems", Static)
@@ -247,8 +271,37 @@ class ToolsScreen(Screen[None]):
         if argv and entry.get("type") != "function":
             self.notify("Only function tools can have a handler", severity="error")
             return
-        self.tools[self._selected] = with_settings(entry, handler=argv or None)
+        if argv and handler_is_off(entry):
+            self._confirm_switch_on(self._selected, entry, argv)
+            return
+        self.tools[self._selected] = with_settings(entry, handler=argv or None, handler_off=None)
         self._commit(f"Handler {'set' if argv else 'removed'} for {tool_name(entry)}")
+
+    def _confirm_switch_on(self, index: int, entry: dict[str, Any], argv: list[str]) -> None:
+        """Ask before an imported handler may run, showing each argument exactly (as JSON
+        strings: spaces, quotes and control characters cannot hide in them)."""
+        shown = [f"  program: {json.dumps(argv[0], ensure_ascii=False)}"] + [
+            f"  argument {number}: {json.dumps(arg, ensure_ascii=False)}"
+            for number, arg in enumerate(argv[1:], 1)
+        ]
+        body = (
+            f"The tool {tool_name(entry)} came from an imported file, so its handler is off. "
+            "Switched on, glm-tui runs exactly this for its calls (each call still asks first):"
+            "\n\n" + "\n".join(shown)
+        )
+
+        def answered(switch_on: bool | None) -> None:
+            if not switch_on or index >= len(self.tools) or self.tools[index] is not entry:
+                return
+            self.tools[index] = with_settings(entry, handler=argv, handler_off=None)
+            self._commit(f"Handler switched on for {tool_name(entry)}")
+            if self._selected == index:
+                self._show_handler_state(self.tools[index])
+
+        self.app.push_screen(ConfirmModal(
+            "Switch this handler on?", body, confirm="Switch on", cancel="Keep it off",
+            danger=True,
+        ), answered)
 
     @on(Select.Changed, "#tool-choice")
     def _choice_changed(self, event: Select.Changed) -> None:

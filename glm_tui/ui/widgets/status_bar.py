@@ -22,6 +22,7 @@ class ConnectionState(StrEnum):
     CHECKING = "checking"  # asking the server for its models at start-up or after a switch
     READY = "ready"
     UNREACHABLE = "unreachable"  # nothing answered at the base URL
+    TIMED_OUT = "timed out"  # it answered too slowly (connect or read timeout)
     WAITING = "waiting"  # a request is out, no reply text yet
     STREAMING = "streaming"
     ERROR = "error"  # the server answered, with an error
@@ -31,6 +32,7 @@ _STATE_STYLES = {
     ConnectionState.CHECKING: "$text-muted",
     ConnectionState.READY: "$text-success",
     ConnectionState.UNREACHABLE: "$text-error",
+    ConnectionState.TIMED_OUT: "$text-error",
     ConnectionState.WAITING: "$text-warning",
     ConnectionState.STREAMING: "$text-accent",
     ConnectionState.ERROR: "$text-error",

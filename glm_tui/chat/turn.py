@@ -1,0 +1,244 @@
+"""One chat turn, the same for the app and ``glm-tui ask``: what is sent, and what arrives.
+
+:func:`prepare_turn` decides the request: its body for this server kind, whether it streams (and
+why not, when the session asked for streaming), and the notes a person is told. :class:`Turn`
+runs it: client events go into a :class:`~glm_tui.chat.reply_tracker.ReplyTracker` (status,
+error text, figures), and the front end is told what to draw through a :class:`TurnView`: every
+text delta, a state change, the live figures every :data:`STATS_INTERVAL_S`, "save now" at the
+autosave cadence, the connection state, and once at the end the :class:`TurnOutcome`. A reply
+that is GLM-4's raw ``name\\n{json}`` text for an enabled tool is adopted as the call it is here,
+so both front ends see the same reply.
+
+The loop is the streaming hot path (a 100 KB reply at 2,000 tokens/s is about 25,000 deltas): per
+text delta it does what the conversation screen did before it moved here, one tracker call, one
+call of the view's ``text`` (a plain attribute, so a widget's own ``write`` can sit there with no
+wrapper) and one clock read, and no allocation or ``await`` of its own. It is a method the caller
+awaits rather than an async generator, because Textual's ``@work`` cannot take an async
+generator and because a generator would add an awaitable per delta.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from glm_tui.chat.reply_tracker import Clock, ReplyStats, ReplyTracker
+from glm_tui.chat.request import ImageLoader, build_request
+from glm_tui.chat.tool_turns import recognise_calls, stream_for_request
+from glm_tui.client.events import ChatEvent, ErrorKind, StreamError, TextDelta, ToolCallDelta
+from glm_tui.model.server_kind import SendWarning, ServerKind, send_warnings
+from glm_tui.model.session import Message, MessageStatus, Session
+
+STATS_INTERVAL_S = 0.2
+"""How often the live figures (and tool-call fragments) are handed to the view while streaming."""
+
+
+@dataclass(frozen=True)
+class PreparedTurn:
+    """What a turn sends, decided once for both front ends."""
+
+    session: Session
+    kind: ServerKind
+    request: dict[str, Any]
+    stream: bool
+    not_streamed_because: str | None = None
+    warnings: tuple[SendWarning, ...] = ()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the person is told before the reply (the app notifies, ``ask`` uses stderr)."""
+        return (self.not_streamed_because,) if self.not_streamed_because else ()
+
+
+def prepare_turn(session: Session, kind: ServerKind, *,
+                 image_loader: ImageLoader | None = None) -> PreparedTurn:
+    """The request for the next reply of ``session`` on a server of ``kind``.
+
+    Streaming follows the session, except where the server is known to fail with it (the GLM-4
+    server answers an All Tools entry with HTTP 500 when streaming): then the reply comes whole
+    and :attr:`PreparedTurn.notes` says why. ``warnings`` name values this server refuses; the
+    app asks before sending, ``ask`` prints them and sends.
+    """
+    stream, why = stream_for_request(session, kind)
+    request = build_request(session, kind, image_loader=image_loader, stream=stream)
+    return PreparedTurn(session, kind, request, stream, why,
+                        tuple(send_warnings(kind, session.sampling)))
+
+
+class Link(StrEnum):
+    """The connection state a turn reports (the status bar's words for it)."""
+
+    WAITING = "waiting"  # the request is out, no reply text yet
+    STREAMING = "streaming"
+    READY = "ready"
+    UNREACHABLE = "unreachable"  # nothing answered at the base URL
+    TIMED_OUT = "timed out"  # the connection or the answer took longer than the timeout
+    ERROR = "error"  # the server answered with an error, or glm-tui failed
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    """How a turn ended: the final reply (stored as is) and what the front end shows."""
+
+    reply: Message
+    error: StreamError | None
+    link: Link
+    link_detail: str
+    written: int  # characters of reply text handed to ``TurnView.text``
+    adopted_note: str | None = None  # set when a raw ``name\n{json}`` reply became a call
+    internal_error: bool = False
+    stats: ReplyStats | None = field(default=None, compare=False)
+
+    @property
+    def tail(self) -> str:
+        """Reply text the view has not been given (a server that buffers sends it at the end)."""
+        content = self.reply.content
+        return content[self.written:] if len(content) > self.written else ""
+
+
+class TurnView(Protocol):
+    """What a front end draws while a turn runs; every call is synchronous and cheap."""
+
+    text: Callable[[str], None]
+    """Called with every non-empty text delta, in order (the hot path: keep it a bare call)."""
+
+    def state(self) -> None:
+        """The reply's state changed (first text, tool calls, usage, end): redraw its badge."""
+
+    def link(self, state: Link, detail: str) -> None:
+        """The connection state changed (waiting, then streaming at the first text)."""
+
+    def stats(self, stats: ReplyStats) -> None:
+        """The live figures, every :data:`STATS_INTERVAL_S` while events arrive."""
+
+    def save(self) -> None:
+        """Autosave now: the tracker has joined the reply's text into the message."""
+
+    def finished(self, outcome: TurnOutcome) -> None:
+        """The turn ended (also when cancelled or failed): store it, then draw the end."""
+
+
+class ChatSource(Protocol):
+    """Anything that turns a request into client events (the ChatClient, a test double)."""
+
+    def chat(self, request: dict[str, Any]) -> AsyncGenerator[ChatEvent, None]: ...
+
+
+class Turn:
+    """One reply being received: events in, view updates out, one outcome at the end."""
+
+    def __init__(self, prepared: PreparedTurn, reply: Message, *, save_interval: float,
+                 base_url: str = "", clock: Clock = time.monotonic) -> None:
+        self.prepared = prepared
+        self.tracker = ReplyTracker(reply, clock=clock)
+        self.outcome: TurnOutcome | None = None
+        self._save_interval = save_interval
+        self._base_url = base_url
+        self._clock = clock
+        self._internal_error = False
+
+    @property
+    def reply(self) -> Message:
+        return self.tracker.message
+
+    async def run(self, connect: Callable[[], Awaitable[ChatSource]],
+                  view: TurnView) -> TurnOutcome:
+        """Send the request and feed the view until the reply ends; always leaves an outcome.
+
+        ``connect`` gives the client (the app creates its client lazily). Cancelling marks the
+        reply cancelled (its text kept); an exception of glm-tui's own marks it failed with the
+        reason; both are re-raised after ``view.finished`` so the caller's worker ends as usual.
+        """
+        tracker = self.tracker
+        apply = tracker.apply
+        write = view.text
+        clock = self._clock
+        save_every = self._save_interval
+        written = 0
+        calls_changed = False
+        saved_at = stats_at = clock()
+        view.link(Link.WAITING, "")
+        try:
+            client = await connect()
+            # aclosing: leaving early (Esc, a broken pipe, Ctrl+C) closes the HTTP stream at once.
+            async with aclosing(client.chat(self.prepared.request)) as events:
+                async for event in events:
+                    apply(event)
+                    if isinstance(event, TextDelta):
+                        if event.text:
+                            write(event.text)
+                            if not written:
+                                tracker.sync()
+                                view.link(Link.STREAMING, "")
+                                view.state()  # "waiting…" becomes "streaming…"
+                            written += len(event.text)
+                    elif isinstance(event, ToolCallDelta):
+                        calls_changed = True  # drawn with the figures below, not per fragment
+                    else:
+                        view.state()
+                    now = clock()
+                    if now - stats_at >= STATS_INTERVAL_S:
+                        stats_at = now
+                        view.stats(tracker.stats())
+                        if calls_changed:
+                            calls_changed = False
+                            view.state()
+                    if now - saved_at >= save_every:
+                        saved_at = now
+                        tracker.sync()
+                        view.save()
+            tracker.end_of_stream()
+        except asyncio.CancelledError:
+            tracker.cancel()
+            raise
+        except Exception as exc:
+            # A bug of glm-tui's, not the server's: say so on the message, then re-raise so the
+            # caller reports it (the app's worker keeps the app and the conversation alive).
+            tracker.end_of_stream()
+            reply = tracker.message
+            reply.status = MessageStatus.FAILED
+            reply.error = f"glm-tui failed while reading the reply: {exc!r}"
+            self._internal_error = True
+            raise
+        finally:
+            self.outcome = self._finish(written)
+            view.finished(self.outcome)
+        return self.outcome
+
+    def _finish(self, written: int) -> TurnOutcome:
+        reply = self.tracker.sync()
+        note = adopt_raw_tool_call(reply, self.prepared.session)
+        error = self.tracker.error
+        if self._internal_error:
+            link, detail = Link.ERROR, "glm-tui error"
+        elif error is None:
+            link, detail = Link.READY, ""
+        elif error.kind is ErrorKind.UNREACHABLE and not self.tracker.connected:
+            link, detail = Link.UNREACHABLE, self._base_url
+        elif error.kind is ErrorKind.TIMEOUT:
+            # A server that accepted the connection and then said nothing is not unreachable.
+            link, detail = Link.TIMED_OUT, self._base_url
+        else:
+            link, detail = Link.ERROR, f"HTTP {error.status}" if error.status else error.kind.value
+        return TurnOutcome(reply, error, link, detail, written, note, self._internal_error,
+                           self.tracker.stats())
+
+
+def adopt_raw_tool_call(reply: Message, session: Session) -> str | None:
+    """GLM-4's raw ``name\\n{json}`` text for an enabled tool becomes the call it is.
+
+    Returns the note for the person when it did (the text stays, as the model wrote it).
+    """
+    if reply.status is not MessageStatus.COMPLETE or reply.tool_calls or not reply.content:
+        return None
+    calls = recognise_calls(reply.content, session)
+    if not calls:
+        return None
+    reply.tool_calls = calls
+    return (f"The server sent the model's raw call to {calls[0].name} as text; it is offered "
+            "as a tool call.")

@@ -1,0 +1,229 @@
+"""What every part of the conversation screen shares: the session, its store, the widgets.
+
+:class:`ConversationBase` holds the session and its recorder (writes shown, never fatal; retried
+while the disk refuses; older messages of a huge session fetched from the store on demand), the
+widgets by name, the title line and status bar, and the actions on a message that is already on
+screen (copy it, copy its code, open a link). :class:`~glm_tui.ui.screens.conversation.
+ConversationScreen` adds what changes the conversation: sending, replies, editing, tool calls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+from textual import on
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Static
+from textual.worker import WorkerCancelled, WorkerFailed
+
+from glm_tui.chat.tools import request_tools, tool_choice_label
+from glm_tui.model.session import Role, Session
+from glm_tui.model.text import sanitize_for_display
+from glm_tui.storage.recorder import SessionRecorder
+from glm_tui.storage.store import StoreError
+from glm_tui.ui.dialogs.modals import LinkConfirmModal
+from glm_tui.ui.markdown.widget import StreamingMarkdown
+from glm_tui.ui.widgets.message_view import MessageList, MessageView
+from glm_tui.ui.widgets.prompt_input import PromptInput
+from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
+
+if TYPE_CHECKING:
+    from glm_tui.ui.app import GlmTuiApp
+
+
+class ConversationBase(Screen[None]):
+    """The session, its store and its widgets; subclassed by the conversation screen."""
+
+    def __init__(self, session: Session, recorder: SessionRecorder, *,
+                 older_in_store: int = 0) -> None:
+        super().__init__()
+        self.session = session
+        self.recorder = recorder
+        self._older_in_store = older_in_store  # messages at positions 0..older-1 not loaded
+        self._save_problem_shown = False
+
+    @property
+    def glm_app(self) -> GlmTuiApp:
+        return cast("GlmTuiApp", self.app)
+
+    @property
+    def messages(self) -> MessageList:
+        return self.query_one("#messages", MessageList)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one("#prompt", PromptInput)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    def _connection_changed(self, state: ConnectionState) -> None:
+        self.status.state = state
+
+    def _connection_detail_changed(self, detail: str) -> None:
+        self.status.detail = detail
+
+    def _refresh_header(self) -> None:
+        """The title line: the session's title, and its system prompt's start when it has one."""
+        header = self.query_one("#conversation-header", Static)
+        parts: list[str | tuple[str, str]] = [
+            (sanitize_for_display(self.session.title or "New chat"), "bold"),
+        ]
+        system = " ".join(self.session.system_prompt.split())
+        if system:
+            parts.extend(["  ·  ", ("System: ", "$text-secondary"),
+                          (sanitize_for_display(system[:300]), "$text-muted")])
+        header.update(Content.assemble(*parts))
+
+    def _refresh_status(self) -> None:
+        app = self.glm_app
+        self.status.server = app.active_server
+        self.status.model = self.session.model
+        self.status.sampling = session_summary(self.session)
+
+    def _scroll_to_message(self, message_id: int | None) -> None:
+        for message in self.session.messages:
+            if message.id == message_id:
+                view = self.messages.get_view(message)
+                if view is not None:
+                    self.messages.release_anchor()
+                    self.call_after_refresh(self.messages.scroll_to_widget, view, top=True,
+                                            animate=False)
+                return
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def record(self, write: Callable[[], object]) -> None:
+        """Run one recorder call; a write that fails is shown, never fatal to the chat."""
+        try:
+            write()
+        except StoreError as exc:
+            self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
+        self._show_save_state()
+
+    def _show_save_state(self) -> None:
+        problem = self.recorder.last_error or ""
+        self.status.save_problem = problem
+        if problem and not self._save_problem_shown:
+            self._save_problem_shown = True
+            self.app.notify(
+                f"{problem}\nThe conversation goes on in memory and is saved when writing "
+                "works again.",
+                title="Cannot save", severity="error", timeout=10, markup=False,
+            )
+        elif not problem:
+            self._save_problem_shown = False
+
+    def _fetch_older(self, count: int) -> int:
+        """Prepend up to ``count`` messages a huge session left in the store; -1 on failure."""
+        store = self.recorder.store
+        if self._older_in_store <= 0:
+            return 0
+        if store is None:
+            return -1
+        try:
+            batch = store.load_messages_before(self.session.id, self._older_in_store, count)
+        except StoreError as exc:
+            self.app.notify(f"Cannot read the earlier messages of this session: {exc}",
+                            severity="error", markup=False)
+            return -1
+        self.session.messages[0:0] = batch
+        self._older_in_store -= len(batch)
+        return len(batch)
+
+    async def _load_older(self, count: int) -> int:
+        """Scroll-back: the message list asks for older messages than those in memory."""
+        return max(0, self._fetch_older(count))
+
+    def _ensure_full_history(self) -> bool:
+        """A request needs every message; load the ones a huge session left in the store."""
+        self._fetch_older(self._older_in_store)
+        return self._older_in_store <= 0
+
+    # -- workers -------------------------------------------------------------------------
+
+    async def stop_activity(self) -> None:
+        """Stop the reply in flight and any running tool handler, and wait until they have
+        stored what they had (before this screen is left or the conversation is rewritten)."""
+        workers = [*self.workers.cancel_group(self, "reply"),
+                   *self.workers.cancel_group(self, "tool-handler")]
+        for worker in workers:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+
+    # -- a message on screen ----------------------------------------------------------------
+
+    def _target_view(self) -> MessageView | None:
+        """The message the user means: the focused one, else the newest reply with text."""
+        focused = self.focused
+        if isinstance(focused, MessageView):
+            return focused
+        for message in reversed(self.session.messages):
+            if message.role is Role.ASSISTANT and message.content:
+                view = self.messages.get_view(message)
+                if view is not None:
+                    return view
+        return None
+
+    def action_copy_message(self) -> None:
+        view = self._target_view()
+        if view is None:
+            self.app.notify("There is no reply to copy yet.")
+            return
+        self._copy(view.copy_text(), "the message")
+
+    def action_copy_code(self) -> None:
+        view = self._target_view()
+        code = None if view is None else view.last_code_block()
+        if code is None:
+            self.app.notify("That message has no code block.")
+            return
+        self._copy(code, "the last code block")
+
+    @on(MessageView.TypedAway)
+    def _typed_on_a_message(self, event: MessageView.TypedAway) -> None:
+        self.prompt.focus()
+        self.prompt.insert(event.character)
+
+    @on(MessageView.CopyRequested)
+    def _copy_requested(self, event: MessageView.CopyRequested) -> None:
+        if event.code:
+            code = event.view.last_code_block()
+            if code is None:
+                self.app.notify("That message has no code block.")
+                return
+            self._copy(code, "the last code block")
+        else:
+            self._copy(event.view.copy_text(), "the message")
+
+    def _copy(self, text: str, what: str) -> None:
+        self.app.copy_to_clipboard(text)
+        lines = text.count("\n") + 1 if text else 0
+        self.app.notify(f"Copied {what} ({len(text):,} characters, {lines:,} lines).",
+                        markup=False)
+
+    @on(StreamingMarkdown.LinkClicked)
+    def _link_clicked(self, event: StreamingMarkdown.LinkClicked) -> None:
+        event.stop()
+        url = event.href
+
+        def answered(open_it: bool | None) -> None:
+            if open_it:
+                self.app.open_url(url)
+
+        self.app.push_screen(LinkConfirmModal(url), answered)
+
+
+def session_summary(session: Session) -> str:
+    """The status bar's settings part: sampling, then tools and streaming when they matter."""
+    parts = [session.sampling.summary()]
+    tools = request_tools(session.tools)
+    if tools:
+        parts.append(f"tools {len(tools)} ({tool_choice_label(session.tool_choice)})")
+    if not session.stream:
+        parts.append("no stream")
+    return " · ".join(parts)
