@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import glm_tui.ui.app as app_module
+import glm_tui.ui.store_keeper as store_keeper
 from glm_tui.model.session import Message, MessageStatus, Role, Session
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import SessionStore
@@ -45,7 +45,7 @@ def stored_turns(data_dir: Path, session_id: str) -> list[tuple[Role, str, Messa
 async def test_unwritable_data_dir_keeps_chatting_and_saves_once_fixed(
     glm4_server: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app_module, "STORE_RETRY_S", 0.2)
+    monkeypatch.setattr(store_keeper, "STORE_RETRY_S", 0.2)
     block_data_dir(data_dir)
     app = make_app(glm4_server)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -79,7 +79,7 @@ async def test_first_write_after_the_fix_saves_without_waiting_for_the_timer(
     glm4_server: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each write tries the store too: the timer is set to an hour and is never needed."""
-    monkeypatch.setattr(app_module, "STORE_RETRY_S", 3600.0)
+    monkeypatch.setattr(store_keeper, "STORE_RETRY_S", 3600.0)
     block_data_dir(data_dir)
     app = make_app(glm4_server)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -101,7 +101,7 @@ async def test_still_broken_directory_keeps_the_conversation_in_memory(
     glm4_server: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Retries that keep failing change nothing on screen and never lose a message."""
-    monkeypatch.setattr(app_module, "STORE_RETRY_S", 0.05)
+    monkeypatch.setattr(store_keeper, "STORE_RETRY_S", 0.05)
     block_data_dir(data_dir)
     app = make_app(glm4_server)
     async with app.run_test(size=(100, 30)) as pilot:

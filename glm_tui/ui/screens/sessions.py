@@ -1,7 +1,8 @@
 """The sessions browser: every saved session, filter as you type, search every message, manage.
 
-The screen is pushed by the app with the store and the id of the session that is open, and
-dismisses with what the user chose: `OpenSession`, `NewSession`, or None (Esc). It never loads
+The screen is pushed by the conversation with the store and the id of the session that is open,
+and dismisses with what the user chose: `OpenSession`, `NewSession` (the navigation messages the
+conversation then posts to the app), or None (Esc). It never loads
 sessions into widgets: `SessionList` draws rows and pulls them from the store a page at a time.
 
 Typing filters titles and models (debounced, so a fast typist costs one query, not one per key);
@@ -13,20 +14,16 @@ highlighted row when the list has focus; their keys would otherwise type into th
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.content import Content
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from glm_tui.chat.export import export_json, export_markdown
@@ -37,12 +34,22 @@ from glm_tui.storage.store import (
     StoreError,
     snippet_parts,
 )
+from glm_tui.ui.dialogs.confirm import ConfirmModal
+from glm_tui.ui.dialogs.export_session import (
+    ExportChoice,
+    ExportFormat,
+    ExportSessionModal,
+    default_export_path,
+    safe_file_stem,
+)
+from glm_tui.ui.dialogs.rename_session import RenameSessionModal, quoted
+from glm_tui.ui.literal import LiteralStatic, one_line_text
+from glm_tui.ui.messages import NewSession, OpenSession
 from glm_tui.ui.widgets.session_list import (
     RowSource,
     SessionList,
     SessionRow,
     StaticRows,
-    one_line,
 )
 
 DEBOUNCE_S = 0.08
@@ -52,22 +59,11 @@ SEARCH_PREFIX = "/"
 EMPTY_STORE_TEXT = "No saved sessions yet · n starts one"
 SEARCH_PROMPT_TEXT = "Type words to search every message"
 SEARCH_LIMIT = 100
-EXPORT_DIR_NAME = "glm-tui-exports"
 
-ExportFormat = Literal["markdown", "json"]
-
-
-@dataclass(frozen=True)
-class OpenSession:
-    """Open this session. ``message_id`` is the search hit's message, when the user chose one."""
-
-    session_id: str
-    message_id: int | None = None
-
-
-@dataclass(frozen=True)
-class NewSession:
-    """Start a new session."""
+__all__ = [  # the dialogs this screen opens, importable from here as before
+    "ExportSessionModal", "NewSession", "OpenSession", "RenameSessionModal", "SessionsScreen",
+    "default_export_path", "safe_file_stem",
+]
 
 
 SessionsResult = OpenSession | NewSession | None
@@ -142,18 +138,7 @@ class StoreRows:
         return [summary_row(summary) for summary in summaries]
 
 
-# -- export helpers -----------------------------------------------------------------------------
-
-
-def safe_file_stem(title: str, session_id: str) -> str:
-    """A file name stem from a title: letters, digits, dot, dash and underscore only, plus id8."""
-    stem = re.sub(r"[^\w.-]+", "-", one_line(title)).strip("-._")[:60].rstrip("-._")
-    return f"{stem or 'session'}-{session_id[:8]}"
-
-
-def default_export_path(title: str, session_id: str, fmt: ExportFormat) -> Path:
-    suffix = ".md" if fmt == "markdown" else ".json"
-    return Path.home() / EXPORT_DIR_NAME / (safe_file_stem(title, session_id) + suffix)
+# -- export -----------------------------------------------------------------------------------
 
 
 def export_text(store: SessionStore, session_id: str, fmt: ExportFormat) -> str:
@@ -163,217 +148,29 @@ def export_text(store: SessionStore, session_id: str, fmt: ExportFormat) -> str:
     return json.dumps(export_json(session), indent=2, ensure_ascii=False) + "\n"
 
 
-# -- small modals -------------------------------------------------------------------------------
-
-
-def _quoted(title: str) -> Content:
-    return Content.styled(f"“{one_line(title) or 'Untitled'}”", "bold")
-
-
-class RenameSessionModal(ModalScreen[str | None]):
-    """Ask for a new title; dismisses with it (stripped), or None when cancelled or unchanged."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    DEFAULT_CSS = """
-    RenameSessionModal {
-        align: center middle;
-        & > Vertical {
-            width: 70; max-width: 90%; height: auto;
-            border: thick $primary; background: $surface; padding: 1 2;
-        }
-        & Input { margin-top: 1; }
-        & .modal-hint { color: $text-muted; margin-top: 1; }
-    }
-    """
-
-    def __init__(self, title: str) -> None:
-        super().__init__()
-        self._old_title = title
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                Content.assemble("Rename ", _quoted(self._old_title)), id="rename-question"
-            )
-            yield Input(value=one_line(self._old_title), id="rename-title", select_on_focus=True)
-            yield Label("Enter to save · Esc to cancel", classes="modal-hint")
-
-    @on(Input.Submitted, "#rename-title")
-    def _submitted(self, event: Input.Submitted) -> None:
-        title = event.value.strip()
-        self.dismiss(title if title and title != self._old_title else None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ConfirmDeleteModal(ModalScreen[bool]):
-    """Ask before deleting, naming the session; Enter/y deletes, Esc/n keeps it."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "answer(False)", "Keep"),
-        Binding("y", "answer(True)", "Delete"),
-    ]
-
-    DEFAULT_CSS = """
-    ConfirmDeleteModal {
-        align: center middle;
-        & > Vertical {
-            width: 70; max-width: 90%; height: auto;
-            border: thick $error; background: $surface; padding: 1 2;
-        }
-        & Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
-        & Button { margin-left: 2; }
-    }
-    """
-
-    def __init__(self, title: str, message_count: int | None) -> None:
-        super().__init__()
-        self._title = title
-        self._message_count = message_count
-
-    def compose(self) -> ComposeResult:
-        count = ""
-        if self._message_count is not None:
-            count = f" and its {self._message_count} message" + (
-                "" if self._message_count == 1 else "s"
-            )
-        with Vertical():
-            yield Static(
-                Content.assemble(
-                    "Delete ", _quoted(self._title), f"{count}? This cannot be undone."
-                ),
-                id="delete-question",
-            )
-            with Horizontal():
-                yield Button("Keep", id="delete-keep")
-                yield Button("Delete", id="delete-confirm", variant="error")
-
-    def on_mount(self) -> None:
-        self.query_one("#delete-keep", Button).focus()
-
-    @on(Button.Pressed, "#delete-confirm")
-    def _confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#delete-keep")
-    def _keep(self) -> None:
-        self.dismiss(False)
-
-    def action_answer(self, delete: bool) -> None:
-        self.dismiss(delete)
-
-
-@dataclass(frozen=True)
-class ExportChoice:
-    fmt: ExportFormat
-    path: Path
-
-
-class ExportSessionModal(ModalScreen[ExportChoice | None]):
-    """Choose Markdown or JSON and where to write it; the path follows the format until edited.
-
-    An existing file is replaced only after a second Enter, with a warning naming it in between.
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    DEFAULT_CSS = """
-    ExportSessionModal {
-        align: center middle;
-        & > Vertical {
-            width: 80; max-width: 95%; height: auto;
-            border: thick $primary; background: $surface; padding: 1 2;
-        }
-        & RadioSet { margin-top: 1; }
-        & Input { margin-top: 1; }
-        & #export-warning { color: $text-warning; margin-top: 1; display: none; }
-        & #export-warning.-shown { display: block; }
-        & Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
-        & Button { margin-left: 2; }
-    }
-    """
-
-    def __init__(self, title: str, session_id: str) -> None:
-        super().__init__()
-        self._title = title
-        self._session_id = session_id
-        self._fmt: ExportFormat = "markdown"
-        self._replace_confirmed: Path | None = None
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Content.assemble("Export ", _quoted(self._title)), id="export-question")
-            with RadioSet(id="export-format"):
-                yield RadioButton("Markdown", value=True, id="export-markdown")
-                yield RadioButton("JSON (OpenAI messages + settings)", id="export-json")
-            yield Input(
-                value=str(default_export_path(self._title, self._session_id, "markdown")),
-                id="export-path",
-            )
-            yield Static("", id="export-warning", markup=False)
-            with Horizontal():
-                yield Button("Cancel", id="export-cancel")
-                yield Button("Export", id="export-go", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#export-path", Input).focus()
-
-    @on(RadioSet.Changed, "#export-format")
-    def _format_changed(self, event: RadioSet.Changed) -> None:
-        fmt: ExportFormat = "json" if event.pressed.id == "export-json" else "markdown"
-        path_input = self.query_one("#export-path", Input)
-        if path_input.value == str(default_export_path(self._title, self._session_id, self._fmt)):
-            path_input.value = str(default_export_path(self._title, self._session_id, fmt))
-        self._fmt = fmt
-
-    @on(Input.Submitted, "#export-path")
-    @on(Button.Pressed, "#export-go")
-    def _go(self) -> None:
-        raw = self.query_one("#export-path", Input).value.strip()
-        if not raw:
-            self.notify("Give a file path to export to.", severity="warning")
-            return
-        path = Path(raw).expanduser()
-        if path.is_dir():
-            self._warn(f"{path} is a folder: add a file name.")
-            return
-        if path.exists() and path != self._replace_confirmed:
-            self._replace_confirmed = path
-            self._warn(f"{path} already exists. Export again to replace it.")
-            return
-        self.dismiss(ExportChoice(self._fmt, path))
-
-    def _warn(self, text: str) -> None:
-        warning = self.query_one("#export-warning", Static)
-        warning.update(text)
-        warning.add_class("-shown")
-
-    @on(Input.Changed, "#export-path")
-    def _path_changed(self) -> None:
-        self._replace_confirmed = None
-        self.query_one("#export-warning", Static).remove_class("-shown")
-
-    @on(Button.Pressed, "#export-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
 # -- the screen ---------------------------------------------------------------------------------
 
 
 class SessionsScreen(Screen[SessionsResult]):
     """Browse, search and manage saved sessions; dismisses with what to open."""
 
+    CSS_PATH = Path(__file__).parent.parent / "styles" / "sessions.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close"),
-        Binding("n", "new_session", "New"),
-        Binding("r", "rename", "Rename"),
-        Binding("d", "duplicate", "Duplicate"),
-        Binding("x,delete", "delete", "Delete", key_display="x"),
-        Binding("e", "export", "Export"),
-        Binding("slash", "search", "Search text", key_display="/"),
+        Binding("escape", "close", "Close", id="sessions.close",
+                tooltip="Back to the conversation"),
+        Binding("n", "new_session", "New", id="sessions.new_session",
+                tooltip="Start a new session (Tab to the list first: typed keys filter)"),
+        Binding("r", "rename", "Rename", id="sessions.rename",
+                tooltip="Rename the highlighted session"),
+        Binding("d", "duplicate", "Duplicate", id="sessions.duplicate",
+                tooltip="Duplicate the highlighted session"),
+        Binding("x,delete", "delete", "Delete", key_display="x", id="sessions.delete",
+                tooltip="Delete the highlighted session (asks first)"),
+        Binding("e", "export", "Export", id="sessions.export",
+                tooltip="Export the highlighted session as Markdown or JSON"),
+        Binding("slash", "search", "Search text", key_display="/", id="sessions.search",
+                tooltip="Search the text of every message (or type / in the filter)"),
         # While the filter has focus, the list still follows the arrows and Enter opens.
         Binding("down", "list('cursor_down')", show=False),
         Binding("up", "list('cursor_up')", show=False),
@@ -400,10 +197,11 @@ class SessionsScreen(Screen[SessionsResult]):
 
     def compose(self) -> ComposeResult:
         yield Input(
-            placeholder="Filter by title or model · start with / to search every message",
+            placeholder=one_line_text(
+                "Filter by title or model · start with / to search every message"),
             id="sessions-filter",
         )
-        yield Static("", id="sessions-hint", markup=False)
+        yield LiteralStatic("", id="sessions-hint")
         yield SessionList(
             current_session_id=self._current_session_id,
             empty_text=EMPTY_STORE_TEXT,
@@ -533,7 +331,7 @@ class SessionsScreen(Screen[SessionsResult]):
         else:
             hint = f"{count:,} session{'' if count == 1 else 's'}, most recent first"
         hint += " · Tab to the list for n r d x e"
-        self.query_one("#sessions-hint", Static).update(hint)
+        self.query_one("#sessions-hint", LiteralStatic).show(hint)
 
     # -- choosing --
 
@@ -604,7 +402,7 @@ class SessionsScreen(Screen[SessionsResult]):
                 self._store_failed(error)
                 return
             self._refresh_rows()
-            self.notify(f"Renamed to “{one_line(title)}”", markup=False)
+            self.notify(f"Renamed to {quoted(title)}", markup=False)
 
         self.app.push_screen(RenameSessionModal(row.title), renamed)
 
@@ -619,7 +417,7 @@ class SessionsScreen(Screen[SessionsResult]):
             return
         # The copy is the most recent session: show the top of the list, where it now is.
         self._apply_query(reload=True)
-        self.notify(f"Duplicated “{one_line(row.title)}”", markup=False)
+        self.notify(f"Duplicated {quoted(row.title)}", markup=False)
 
     def action_delete(self) -> None:
         row = self.session_list.highlighted_row
@@ -635,9 +433,17 @@ class SessionsScreen(Screen[SessionsResult]):
                 self._store_failed(error)
                 return
             self._refresh_rows()
-            self.notify(f"Deleted “{one_line(row.title)}”", markup=False)
+            self.notify(f"Deleted {quoted(row.title)}", markup=False)
 
-        self.app.push_screen(ConfirmDeleteModal(row.title, row.message_count), answered)
+        count = ""
+        if row.message_count is not None:
+            count = f" and its {row.message_count} message" + (
+                "" if row.message_count == 1 else "s")
+        self.app.push_screen(ConfirmModal(
+            "Delete this session?",
+            f"Delete {quoted(row.title)}{count}? This cannot be undone.",
+            confirm="Delete", cancel="Keep", danger=True,
+        ), answered)
 
     def action_export(self) -> None:
         row = self.session_list.highlighted_row

@@ -29,8 +29,9 @@ from glm_tui.chat.tools import (
     with_settings,
 )
 from glm_tui.model.session import Message, MessageStatus, ToolCall
-from glm_tui.model.text import sanitize_for_display
-from glm_tui.ui.dialogs.modals import ConfirmModal, HandlerChoice, HandlerConfirmModal
+from glm_tui.ui.dialogs.confirm import ConfirmModal
+from glm_tui.ui.dialogs.handler import HandlerChoice, HandlerConfirmModal
+from glm_tui.ui.literal import literal_line
 
 if TYPE_CHECKING:
     from glm_tui.ui.screens.conversation import ConversationScreen
@@ -43,7 +44,7 @@ def literal_title(*parts: str) -> Content:
 
     A plain ``str`` border title is parsed as markup, so a tool named ``[/]`` would raise.
     """
-    return Content(sanitize_for_display("".join(parts)))
+    return literal_line("".join(parts))
 
 
 class ToolLoop:

@@ -11,14 +11,15 @@ import copy
 import json
 import shlex
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
@@ -38,51 +39,35 @@ from glm_tui.chat.tools import (
     with_settings,
 )
 from glm_tui.model.text import sanitize_for_display
-from glm_tui.ui.dialogs.modals import ConfirmModal
+from glm_tui.ui.dialogs.confirm import ConfirmModal
+from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
+from glm_tui.ui.literal import one_line_text
 
 ToolsChanged = Callable[[list[dict[str, Any]], str | dict[str, Any] | None], None]
-
-
-class PickEntryScreen(ModalScreen[dict[str, Any] | None]):
-    """Choose one tool entry from a titled list (templates or the saved library)."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
-    DEFAULT_CSS = """
-    PickEntryScreen { align: center middle; }
-    PickEntryScreen > Vertical {
-        width: 70; height: auto; max-height: 80%; border: round $accent; background: $surface;
-        padding: 0 1;
-    }
-    PickEntryScreen OptionList { height: auto; max-height: 20; }
-    """
-
-    def __init__(self, title: str, entries: list[tuple[str, dict[str, Any]]]) -> None:
-        super().__init__()
-        self._title = title
-        self._entries = entries
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self._title, style="bold"))
-            yield OptionList(*[Option(Text(label)) for label, _ in self._entries])
-
-    @on(OptionList.OptionSelected)
-    def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(copy.deepcopy(self._entries[event.option_index][1]))
 
 
 class ToolsScreen(Screen[None]):
     """Edit the current session's tools; changes apply to the next request."""
 
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("ctrl+s", "apply", "Apply edit", priority=True),
-        Binding("ctrl+n", "add_template", "Add from template"),
-        Binding("ctrl+l", "add_from_library", "Add from library"),
-        Binding("ctrl+b", "save_to_library", "Save to library"),
-        Binding("ctrl+d", "duplicate", "Duplicate"),
-        Binding("ctrl+x", "delete", "Delete"),
-        Binding("ctrl+e", "toggle_enabled", "Enable/disable"),
+    CSS_PATH = Path(__file__).parent.parent / "styles" / "tools.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="tools.close",
+                tooltip="Back to the conversation (asks before dropping an edit not applied)"),
+        Binding("ctrl+s", "apply", "Apply edit", priority=True, id="tools.apply",
+                tooltip="Apply the edited JSON (only when it passes every check)"),
+        Binding("ctrl+n", "add_template", "Add from template", id="tools.add_template",
+                tooltip="Add a tool from a template"),
+        Binding("ctrl+l", "add_from_library", "Add from library", id="tools.add_from_library",
+                tooltip="Add a tool from your saved tool library"),
+        Binding("ctrl+b", "save_to_library", "Save to library", id="tools.save_to_library",
+                tooltip="Save the selected tool to the library (shared by all sessions)"),
+        Binding("ctrl+d", "duplicate", "Duplicate", id="tools.duplicate",
+                tooltip="Duplicate the selected tool"),
+        Binding("ctrl+x", "delete", "Delete", id="tools.delete",
+                tooltip="Delete the selected tool"),
+        Binding("ctrl+e", "toggle_enabled", "Enable/disable", id="tools.toggle_enabled",
+                tooltip="Enable or disable the selected tool for this session"),
     ]
 
     def __init__(
@@ -113,7 +98,8 @@ class ToolsScreen(Screen[None]):
                     allow_blank=False, value="auto",
                 )
                 yield Label("Handler command (run only after you confirm each call)")
-                yield Input(placeholder="e.g. /usr/local/bin/weather --json", id="tool-handler")
+                yield Input(placeholder=one_line_text("e.g. /usr/local/bin/weather --json"),
+                            id="tool-handler")
             with Vertical(id="tools-editor-box"):
                 yield TextArea.code_editor("", language="json", id="tool-editor")
                 yield Static("", id="tool-problems")

@@ -72,8 +72,10 @@ class MessageView(Vertical):
     can_focus = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy_message", "Copy", show=False),
-        Binding("b", "copy_code", "Copy code", show=False),
+        Binding("c", "copy_message", "Copy", show=False, id="message.copy",
+                tooltip="On a focused message (Tab or click to it): copy it"),
+        Binding("b", "copy_code", "Copy code", show=False, id="message.copy_code",
+                tooltip="On a focused message: copy its last code block"),
     ]
 
     class CopyRequested(TextualMessage):
