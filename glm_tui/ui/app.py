@@ -87,17 +87,22 @@ class GlmTuiApp(App[int]):
         title: str = "",
         severity: SeverityLevel = "information",
         timeout: float | None = None,
-        markup: bool = True,
+        markup: bool = False,
     ) -> None:
         """Every notification is made visible-safe here, once for all callers and all screens.
 
         Control characters are made visible whatever ``markup`` says: Textual draws the text,
-        which does not stop escape sequences reaching the terminal. ``markup=False`` (text that
-        may quote a server, a model, a file or a handler) also keeps brackets literal.
+        which does not stop escape sequences reaching the terminal. Markup is off unless a
+        caller asks for it for words of its own: a toast quoting a server, a model, a file or a
+        handler cannot turn ``[@click=app.quit]`` into an action by someone forgetting a flag.
         """
         message = safe_text(message, NOTIFICATION_LIMIT)
         title = safe_text(title, NOTIFICATION_LIMIT)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say how to quit (Textual's own words use markup, which toasts here do not)."""
+        self.notify("Press ctrl+q to quit the app.", title="Do you want to quit?")
 
     # -- what tests and benchmarks read (the state itself lives in the services) -------------
 

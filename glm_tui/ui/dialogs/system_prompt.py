@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, TextArea
 
-from glm_tui.ui.literal import LiteralLabel, LiteralStatic
+from glm_tui.ui.literal import LiteralLabel, LiteralStatic, safe_text
 
 
 class SystemPromptModal(ModalScreen[str | None]):
@@ -37,7 +37,9 @@ class SystemPromptModal(ModalScreen[str | None]):
                 + (f"\n{self._note}" if self._note else ""),
                 classes="dialog-body",
             )
-            yield TextArea(self._current, id="system-prompt", soft_wrap=True,
+            # An editor draws its text as it is: control characters are shown as visible
+            # stand-ins, and the prompt is saved unchanged unless the person edits it.
+            yield TextArea(safe_text(self._current), id="system-prompt", soft_wrap=True,
                            show_line_numbers=False, tab_behavior="focus")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save (^s)", id="save", variant="primary")
@@ -50,7 +52,8 @@ class SystemPromptModal(ModalScreen[str | None]):
 
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
-        self.dismiss(self.query_one("#system-prompt", TextArea).text)
+        text = self.query_one("#system-prompt", TextArea).text
+        self.dismiss(self._current if text == safe_text(self._current) else text)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

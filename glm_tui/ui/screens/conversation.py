@@ -37,12 +37,12 @@ from glm_tui.chat.tools import request_tools, tool_choice_label
 from glm_tui.client.events import ErrorKind, TextDelta, ToolCallDelta
 from glm_tui.model.server_kind import ServerKind, send_warnings
 from glm_tui.model.session import Message, MessageStatus, Role, Session
-from glm_tui.model.text import sanitize_for_display, title_from_question
+from glm_tui.model.text import title_from_question
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import StoreError
 from glm_tui.ui.dialogs.confirm import ConfirmModal, confirm_link
 from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
-from glm_tui.ui.literal import one_line_text
+from glm_tui.ui.literal import one_line_text, safe_text
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 from glm_tui.ui.messages import NewSession, OpenSession, SwitchServer
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
@@ -179,12 +179,11 @@ class ConversationScreen(Screen[None]):
         """The title line: the session's title, and its system prompt's start when it has one."""
         header = self.query_one("#conversation-header", Static)
         parts: list[str | tuple[str, str]] = [
-            (sanitize_for_display(self.session.title or "New chat"), "bold"),
+            (one_line_text(self.session.title or "New chat"), "bold"),
         ]
-        system = " ".join(self.session.system_prompt.split())
+        system = one_line_text(self.session.system_prompt, limit=300)
         if system:
-            parts.extend(["  ·  ", ("System: ", "$text-secondary"),
-                          (sanitize_for_display(system[:300]), "$text-muted")])
+            parts.extend(["  ·  ", ("System: ", "$text-secondary"), (system, "$text-muted")])
         header.update(Content.assemble(*parts))
 
     def _refresh_status(self) -> None:
@@ -524,7 +523,7 @@ class ConversationScreen(Screen[None]):
             self.app.notify("A tool handler is running: Esc stops it first.", severity="warning")
             return
         self._editing = last
-        self.prompt.set_prompt(last.content)
+        self.prompt.set_prompt(safe_text(last.content))  # an editor draws text as it is
         self.prompt.add_class("-editing")
         self.prompt.border_title = "Editing your last question · Enter resends · Esc keeps it"
         view = self.messages.get_view(last)

@@ -117,6 +117,8 @@ class ModelPickerScreen(ModalScreen[str | None]):
     @on(Input.Submitted, "#model-input")
     def _typed(self, event: Input.Submitted) -> None:
         model = event.value.strip()
+        if model == one_line_text(self.current, limit=1000):
+            model = self.current  # shown visible-safe, chosen as it is
         if not model:
             self.notify("Type a model id, or press Esc.", severity="warning", markup=False)
             return
@@ -149,7 +151,8 @@ class ServerPickerScreen(ModalScreen[str | None]):
             kind = describe_kind(profile.kind) if profile.kind else "kind detected on connect"
             mark = "  (current)" if name == self.current else ""
             options.append(Option(
-                literal_line(name, limit=120) + mark + "\n  " + literal_line(f"{profile.base_url} · {profile.model} · {kind}"),
+                literal_line(name, limit=120) + mark + "\n  "
+                + literal_line(f"{profile.base_url} · {profile.model} · {kind}"),
                 id=name,
             ))
         with Vertical():

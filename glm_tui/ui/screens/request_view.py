@@ -25,7 +25,7 @@ from glm_tui.chat.preview import (
     key_env_name,
     redact_key,
 )
-from glm_tui.ui.literal import literal, literal_line
+from glm_tui.ui.literal import literal, literal_line, safe_text
 
 
 class RequestViewScreen(ModalScreen[None]):
@@ -59,7 +59,8 @@ class RequestViewScreen(ModalScreen[None]):
             yield Static(literal("Content-Type: application/json\n"
                                  + f"Authorization: Bearer {redact_key(self._api_key)}"),
                          id="request-headers")
-            yield TextArea(self.json_text, read_only=True, show_line_numbers=True,
+            # Shown visible-safe (JSON escapes C0 controls, not C1 or bidi ones); copied exact.
+            yield TextArea(safe_text(self.json_text), read_only=True, show_line_numbers=True,
                            soft_wrap=True, id="request-body")
             hint = "c: copy as curl · j: copy the JSON · Esc: close"
             if is_secret(self._api_key):

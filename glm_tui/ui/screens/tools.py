@@ -38,10 +38,9 @@ from glm_tui.chat.tools import (
     tool_settings,
     with_settings,
 )
-from glm_tui.model.text import sanitize_for_display
 from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
-from glm_tui.ui.literal import one_line_text
+from glm_tui.ui.literal import literal_line, one_line_text, safe_text
 
 ToolsChanged = Callable[[list[dict[str, Any]], str | dict[str, Any] | None], None]
 
@@ -115,7 +114,7 @@ class ToolsScreen(Screen[None]):
     def _row(self, entry: dict[str, Any]) -> Text:
         mark = "☑" if is_enabled(entry) else "☐"
         text = Text(f"{mark} ")
-        text.append(sanitize_for_display(tool_name(entry)) or "(unnamed)",
+        text.append(one_line_text(tool_name(entry)) or "(unnamed)",
                     style="bold" if is_enabled(entry) else "dim")
         if entry.get("type") != "function":
             text.append("  built-in", style="italic dim")
@@ -135,7 +134,7 @@ class ToolsScreen(Screen[None]):
     def _refresh_choice(self) -> None:
         names = [tool_name(e) for e in self.tools if e.get("type") == "function" and is_enabled(e)]
         options = [(mode, mode) for mode in TOOL_CHOICE_MODES] + [
-            (f"only {name}", name) for name in names
+            (literal_line(f"only {name}"), name) for name in names
         ]
         select = self.query_one("#tool-choice", Select)
         select.set_options(options)
@@ -152,7 +151,9 @@ class ToolsScreen(Screen[None]):
             self._show_problems([])
             return
         entry = self.tools[self._selected]
-        self._loaded_text = json.dumps(spec_only(entry), indent=2, ensure_ascii=False)
+        # Visible-safe: a tool from an imported session may hold C1 or bidi controls, which
+        # JSON does not escape and the editor would draw as they are.
+        self._loaded_text = safe_text(json.dumps(spec_only(entry), indent=2, ensure_ascii=False))
         editor.load_text(self._loaded_text)
         handler = handler_of(entry)
         handler_input.value = shlex.join(handler) if handler else ""
@@ -161,7 +162,8 @@ class ToolsScreen(Screen[None]):
     def _show_problems(self, problems: list[str], ok_text: str = "") -> None:
         label = self.query_one("#tool-problems", Static)
         if problems:
-            label.update(Text("\n".join(f"✗ {p}" for p in problems), style="bold red"))
+            label.update(Text(safe_text("\n".join(f"✗ {p}" for p in problems), 20_000),
+                              style="bold red"))
             label.add_class("-invalid")
         else:
             label.update(Text(ok_text, style="green"))
