@@ -91,7 +91,9 @@ def keymap_for(settings: Settings) -> dict[str, str]:
     known = all_bindings()
     bad = unknown_binding(settings.keys, set(known))
     if bad is not None:
-        raise ConfigError(settings.config_path, bad.line, f"keys.{bad.binding_id}",
+        key = "keys." + (bad.binding_id if re.fullmatch(r"[A-Za-z0-9_-]+", bad.binding_id)
+                         else '"' + bad.binding_id.replace('"', '\\"') + '"')
+        raise ConfigError(settings.config_path, bad.line, key,
                           "no key binding has this id; the README's key tables list them")
     return {remap.binding_id: remap.keys for remap in settings.keys}
 

@@ -29,7 +29,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="dialog.yes",
-                tooltip="Answer yes (the highlighted button's left one)"),
+                tooltip="Answer yes (the left button)"),
         Binding("n,escape", "answer(False)", "No", id="dialog.no",
                 tooltip="Answer no; nothing changes"),
     ]
