@@ -51,6 +51,7 @@ from glm_tui.model.sampling import (
 )
 from glm_tui.model.server_kind import ServerKind
 from glm_tui.settings.key_locator import KeyLocator, format_key, split_toml_error
+from glm_tui.settings.keys import KeyRemap, parse_keys
 
 APP_NAME = "glm-tui"
 CONFIG_FILE_NAME = "config.toml"
@@ -69,6 +70,7 @@ ENV_API_KEY = "OPENAI_API_KEY"
 
 _TOP_LEVEL_KEYS = (
     "server", "connect_timeout", "read_timeout", "stream", "servers", "sampling", "presets",
+    "keys",
 )
 _SERVER_KEYS = ("base_url", "api_key", "api_key_env", "model", "kind")
 _SAMPLING_KEYS = tuple(f.name for f in fields(SamplingParams))
@@ -104,6 +106,7 @@ class Settings:
     read_timeout: float  # idle seconds allowed between two chunks of a reply
     stream: bool
     warnings: tuple[str, ...] = ()  # non-fatal problems found in the file, worded for a person
+    keys: tuple[KeyRemap, ...] = ()  # [keys]: binding id -> the person's keys (settings.keys)
 
     @property
     def profile(self) -> ServerProfile:
@@ -216,6 +219,7 @@ def load_settings(
         read_timeout=loader.seconds(document, ("read_timeout",), DEFAULT_READ_TIMEOUT),
         stream=loader.boolean(document, ("stream",), True),
         warnings=tuple(loader.warnings),
+        keys=parse_keys(document.get("keys"), loader.fail, loader.locator.line_of),
     )
 
 

@@ -15,17 +15,15 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.app import App
 
 from glm_tui.storage.private import tightened_notice
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import SessionStore, StoreCorruptError, StoreError
-from glm_tui.ui.dialogs.modals import DamagedDatabase, DamagedDatabaseChoice, DamagedDatabaseModal
-
-if TYPE_CHECKING:
-    from glm_tui.ui.screens.conversation import ConversationScreen
+from glm_tui.ui.dialogs.damaged_database import DamagedDatabaseChoice, DamagedDatabaseModal
+from glm_tui.ui.store_keeper import DamagedDatabase
 
 
 def watch_store(app: App[Any], store: SessionStore,
@@ -56,26 +54,18 @@ def watch_store(app: App[Any], store: SessionStore,
     threading.Thread(target=check, name="glm-tui store check", daemon=True).start()
 
 
-def let_go_of_store(store: SessionStore | None,
-                    screen: ConversationScreen | None) -> SessionRecorder | None:
-    """Close a store found damaged (if one is open) so that its file can be moved aside.
-
-    Returns the recorder of the conversation on screen, detached, when its session is all in
-    memory (not a window of a longer saved one): :func:`carry_over` saves it into the new
-    database. None otherwise.
-    """
-    if store is None:
-        return None
-    recorder = None if screen is None else screen.recorder
-    carry = recorder is not None and recorder.store is store
-    if recorder is not None and carry:
-        try:
-            carry = store.count_messages(recorder.session.id) <= len(recorder.session.messages)
-        except StoreError:
-            carry = False
-        recorder.store = None
-    store.close()
-    return recorder if carry else None
+def can_carry_over(recorder: SessionRecorder, store: SessionStore) -> bool:
+    """Stop ``recorder`` writing into ``store`` (found damaged, about to close); True when its
+    session is all in memory (not a window of a longer saved one), so that :func:`carry_over`
+    can save it whole into the new database."""
+    if recorder.store is not store:
+        return False
+    try:
+        whole = store.count_messages(recorder.session.id) <= len(recorder.session.messages)
+    except StoreError:
+        whole = False
+    recorder.store = None
+    return whole
 
 
 def carry_over(recorder: SessionRecorder, store: SessionStore) -> str:

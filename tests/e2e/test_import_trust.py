@@ -29,7 +29,7 @@ from glm_tui.chat.tools import (
 )
 from glm_tui.model.session import Message, Role, Session, ToolCall
 from glm_tui.storage.store import SessionStore
-from glm_tui.ui.dialogs.modals import ConfirmModal
+from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.screens.tools import ToolsScreen
 from tests.e2e.test_sessions_cli import run
 from tests.ui.conftest import make_app, ready, wait_for

@@ -13,6 +13,8 @@ Names are stable so a failing test can say which string got through (``HOSTILE["
 
 from __future__ import annotations
 
+import re
+
 ESC = "\x1b"
 ST = ESC + "\\"  # string terminator, 7-bit form
 BEL = "\x07"
@@ -116,3 +118,13 @@ def terminal_escapes(data: bytes) -> list[str]:
             if len(found) >= 20:
                 break
     return found
+
+
+# What a screen may show: printable text, newlines between rows. Everything else a terminal would
+# act on (C0 but newline, DEL, C1) or that reorders text (explicit bidi controls).
+FORBIDDEN_ON_SCREEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def forbidden_characters(drawn: str) -> list[str]:
+    """The characters in a screenshot's text that must never reach a terminal, as reprs."""
+    return sorted({repr(c) for c in FORBIDDEN_ON_SCREEN.findall(drawn)})

@@ -14,7 +14,6 @@ from textual.command import CommandPalette
 from glm_tui.model.session import MessageStatus, Role
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.app import GlmTuiApp
-from glm_tui.ui.commands import CONVERSATION_COMMANDS
 from glm_tui.ui.screens.conversation import ConversationScreen
 from glm_tui.ui.widgets.message_view import (
     INITIAL_WINDOW,
@@ -222,13 +221,15 @@ async def test_system_prompt_is_stored_and_reaches_the_server(
 
 
 async def test_command_palette_lists_the_conversation_actions(glm4_app: GlmTuiApp) -> None:
-    # Every palette entry must run something real: a title with no action behind it would fail
-    # silently when picked.
-    missing = [command.action for command in CONVERSATION_COMMANDS
-               if not callable(getattr(ConversationScreen, f"action_{command.action}", None))]
-    assert missing == [], f"palette entries without a ConversationScreen action: {missing}"
+    # The palette is built from the screen's active bindings: each of its keys is an entry.
+    from textual.binding import Binding
 
-    titles = [command.title for command in CONVERSATION_COMMANDS]
+    bindings = [b for b in ConversationScreen.BINDINGS if isinstance(b, Binding)]
+    missing = [b.action for b in bindings
+               if not callable(getattr(ConversationScreen, f"action_{b.action}", None))]
+    assert missing == [], f"bindings without a ConversationScreen action: {missing}"
+
+    titles = [b.description for b in bindings]
     async with glm4_app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("ctrl+p")
@@ -243,7 +244,7 @@ async def test_command_palette_lists_the_conversation_actions(glm4_app: GlmTuiAp
         await pilot.press(*"regenerate")
         await wait_for(
             pilot,
-            lambda: "Regenerate the last reply" in _palette_text(glm4_app),
+            lambda: "Regenerate (^r)" in _palette_text(glm4_app),
             what="the regenerate entry",
         )
         await pilot.press("escape")
@@ -323,7 +324,7 @@ async def test_resume_unknown_id_starts_a_new_session_and_says_so(glm4_server: s
 async def test_links_in_replies_open_only_after_confirming(
     glm4_app: GlmTuiApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from glm_tui.ui.dialogs.modals import LinkConfirmModal
+    from glm_tui.ui.dialogs import ConfirmModal
     from glm_tui.ui.markdown.widget import StreamingMarkdown
 
     opened: list[str] = []
@@ -334,7 +335,7 @@ async def test_links_in_replies_open_only_after_confirming(
         reply = await ask(pilot, f"[[demo:say=See [the docs]({url}).]]")
         markdown = screen.messages.get_view(reply).query_one(StreamingMarkdown)  # type: ignore[union-attr]
         markdown.post_message(StreamingMarkdown.LinkClicked(markdown, url))
-        await wait_for(pilot, lambda: isinstance(glm4_app.screen, LinkConfirmModal),
+        await wait_for(pilot, lambda: isinstance(glm4_app.screen, ConfirmModal),
                        what="the link confirmation")
         assert url in str(glm4_app.screen.query_one(".dialog-body").render())
         await pilot.press("escape")  # "Don't open"
@@ -342,7 +343,7 @@ async def test_links_in_replies_open_only_after_confirming(
         assert opened == []
 
         markdown.post_message(StreamingMarkdown.LinkClicked(markdown, url))
-        await wait_for(pilot, lambda: isinstance(glm4_app.screen, LinkConfirmModal),
+        await wait_for(pilot, lambda: isinstance(glm4_app.screen, ConfirmModal),
                        what="the link confirmation")
         await click(pilot, "#confirm")
         await wait_for(pilot, lambda: opened == [url], what="the link to open")
@@ -416,7 +417,8 @@ async def test_request_view_model_and_server_pickers_open_and_apply(
 async def test_sessions_screen_opens_another_session_and_starts_a_new_one(
     glm4_app: GlmTuiApp,
 ) -> None:
-    from glm_tui.ui.screens.sessions import NewSession, OpenSession, SessionsScreen
+    from glm_tui.ui.messages import NewSession, OpenSession
+    from glm_tui.ui.screens.sessions import SessionsScreen
 
     async with glm4_app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)

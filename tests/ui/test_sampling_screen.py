@@ -14,7 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from glm_tui.model.sampling import BUILTIN_PRESETS, Preset, SamplingParams
 from glm_tui.model.server_kind import ServerKind
 from glm_tui.settings.config import load_settings
-from glm_tui.ui.dialogs.replace_preset import ConfirmScreen
+from glm_tui.ui.dialogs import ConfirmModal
 from glm_tui.ui.screens.sampling import SamplingScreen
 
 SIZE = (130, 60)
@@ -239,8 +239,8 @@ async def test_save_replace_and_delete_user_presets(config_path: Path) -> None:
         name.focus()
         await pilot.press("w", "a", "r", "m", "enter")
         await pilot.pause()
-        assert isinstance(app.screen, ConfirmScreen)
-        assert "'warm' already exists" in str(app.screen.query_one("#question", Static).render())
+        assert isinstance(app.screen, ConfirmModal)
+        assert "'warm' already exists" in str(app.screen.query_one(".dialog-body", Static).render())
         await pilot.press("n")
         await pilot.pause()
         saved = {p.name: p for p in load_settings(config_path=config_path, env={}).presets}

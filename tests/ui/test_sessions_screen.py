@@ -14,15 +14,10 @@ from textual.widgets import Input
 
 from glm_tui.model.session import Message, Role, Session
 from glm_tui.storage.store import SessionStore
-from glm_tui.ui.dialogs.export_session import ExportSessionModal, safe_file_stem
-from glm_tui.ui.dialogs.rename_session import RenameSessionModal
-from glm_tui.ui.screens.sessions import (
-    ConfirmDeleteModal,
-    NewSession,
-    OpenSession,
-    SessionsResult,
-    SessionsScreen,
-)
+from glm_tui.ui.dialogs import ConfirmModal, ExportSessionModal, RenameSessionModal
+from glm_tui.ui.dialogs.export_session import safe_file_stem
+from glm_tui.ui.messages import NewSession, OpenSession
+from glm_tui.ui.screens.sessions import SessionsResult, SessionsScreen
 from glm_tui.ui.widgets.session_list import PAGE_SIZE, ROW_HEIGHT, SessionList, relative_time
 from tests.support.toasts import ToastLog
 from tests.support.waiting import click, wait_for
@@ -233,15 +228,15 @@ async def test_rename_duplicate_delete_change_the_store(
 
         # Delete asks first, naming the session; "Keep" keeps it.
         await pilot.press("x")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteModal))
-        question = str(app.screen.query_one("#delete-question").render())
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        question = str(app.screen.query_one(".dialog-body").render())
         assert f"“{target.title} (copy)”" in question and "2 messages" in question
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen))
         assert store.count_sessions() == 5
         await pilot.press("delete")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteModal))
-        await click(pilot, "#delete-confirm")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await click(pilot, "#confirm")
         await wait_for(pilot, lambda: store.count_sessions() == 4)
         assert store.list_sessions("(copy)") == []
         await wait_for(pilot, lambda: the_list(pilot).row_count == 4)
@@ -367,8 +362,8 @@ async def test_hostile_titles_render_literally(store: SessionStore) -> None:
         assert app.is_running and isinstance(app.screen, SessionsScreen)
         # The rename and delete dialogs quote the title literally too.
         await pilot.press("x")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDeleteModal))
-        assert "“[@click=app.quit]x[/]”" in str(app.screen.query_one("#delete-question").render())
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert "“[@click=app.quit]x[/]”" in str(app.screen.query_one(".dialog-body").render())
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(app.screen, SessionsScreen))
         await pilot.press("r")

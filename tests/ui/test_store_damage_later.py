@@ -16,7 +16,7 @@ from textual.widgets import Button
 
 from glm_tui.model.session import MessageStatus, Role, Session
 from glm_tui.storage.store import SessionStore, StoreCorruptError, StoreWriteError
-from glm_tui.ui.dialogs.modals import DamagedDatabaseModal
+from glm_tui.ui.dialogs.damaged_database import DamagedDatabaseModal
 from tests.support.damage import damaged_store
 from tests.ui.conftest import ask, make_app, ready, wait_for
 

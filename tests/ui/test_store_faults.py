@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-import glm_tui.ui.app as app_module
+import glm_tui.ui.store_keeper as store_keeper
 from glm_tui.model.session import Message, MessageStatus, Role, Session
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import SessionStore
@@ -46,7 +46,7 @@ def stored_turns(data_dir: Path, session_id: str) -> list[tuple[Role, str, Messa
 async def test_unwritable_data_dir_keeps_chatting_and_saves_once_fixed(
     glm4_server: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(app_module, "STORE_RETRY_S", 0.2)
+    monkeypatch.setattr(store_keeper, "STORE_RETRY_S", 0.2)
     block_data_dir(data_dir)
     app = make_app(glm4_server)
     # Toasts expire after a few seconds, which a loaded machine can take between raising one and
@@ -89,7 +89,7 @@ async def test_first_write_after_the_fix_saves_without_waiting_for_the_timer(
     glm4_server: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Each write tries the store too: the timer is set to an hour and is never needed."""
-    monkeypatch.setattr(app_module, "STORE_RETRY_S", 3600.0)
+    monkeypatch.setattr(store_keeper, "STORE_RETRY_S", 3600.0)
     block_data_dir(data_dir)
     app = make_app(glm4_server)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -111,14 +111,14 @@ async def test_still_broken_directory_keeps_the_conversation_in_memory(
     glm4_server: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Retries that keep failing change nothing on screen and never lose a message."""
-    monkeypatch.setattr(app_module, "STORE_RETRY_S", 0.05)
+    monkeypatch.setattr(store_keeper, "STORE_RETRY_S", 0.05)
     retries: list[None] = []
-    retry = app_module.GlmTuiApp._retry_store
+    retry = store_keeper.StoreKeeper.retry
 
-    def counted_retry(self: app_module.GlmTuiApp) -> None:
+    def counted_retry(self: store_keeper.StoreKeeper) -> None:
         retries.append(retry(self))
 
-    monkeypatch.setattr(app_module.GlmTuiApp, "_retry_store", counted_retry)
+    monkeypatch.setattr(store_keeper.StoreKeeper, "retry", counted_retry)
     block_data_dir(data_dir)
     app = make_app(glm4_server)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -15,7 +15,7 @@ from pathlib import Path
 from textual.widgets import Button
 
 from glm_tui.storage.store import SessionStore
-from glm_tui.ui.dialogs.modals import DamagedDatabaseModal
+from glm_tui.ui.dialogs.damaged_database import DamagedDatabaseModal
 from tests.support.damage import damaged_store, snapshot
 from tests.ui.conftest import ask, make_app, ready, wait_for
 

@@ -1,7 +1,6 @@
-"""The dialog that asks how and where to export a session, and the path it proposes.
+"""Choose Markdown or JSON and where to write a session; the path follows the format until edited.
 
-It only chooses (Markdown or JSON, a file path, replacing an existing file after a second
-Enter); the sessions screen writes the file.
+An existing file is replaced only after a second Enter, with a warning naming it in between.
 """
 
 from __future__ import annotations
@@ -15,13 +14,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, RadioButton, RadioSet
 
 from glm_tui.chat.export import FILE_SUFFIXES, ExportFormat
-from glm_tui.ui.dialogs.titles import quoted_title
-from glm_tui.ui.widgets.session_list import one_line
+from glm_tui.ui.dialogs.rename_session import quoted
+from glm_tui.ui.literal import LiteralLabel, LiteralStatic, one_line_text
 
 EXPORT_DIR_NAME = "glm-tui-exports"
 
@@ -29,7 +27,7 @@ EXPORT_DIR_NAME = "glm-tui-exports"
 
 def safe_file_stem(title: str, session_id: str) -> str:
     """A file name stem from a title: letters, digits, dot, dash and underscore only, plus id8."""
-    stem = re.sub(r"[^\w.-]+", "-", one_line(title)).strip("-._")[:60].rstrip("-._")
+    stem = re.sub(r"[^\w.-]+", "-", one_line_text(title)).strip("-._")[:60].rstrip("-._")
     return f"{stem or 'session'}-{session_id[:8]}"
 
 
@@ -44,41 +42,24 @@ class ExportChoice:
 
 
 class ExportSessionModal(ModalScreen[ExportChoice | None]):
-    """Choose Markdown or JSON and where to write it; the path follows the format until edited.
+    """Dismisses with the format and path chosen, or None when cancelled."""
 
-    An existing file is replaced only after a second Enter, with a warning naming it in between.
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    DEFAULT_CSS = """
-    ExportSessionModal {
-        align: center middle;
-        & > Vertical {
-            width: 80; max-width: 95%; height: auto;
-            border: thick $primary; background: $surface; padding: 1 2;
-        }
-        & RadioSet { margin-top: 1; }
-        & Input { margin-top: 1; }
-        & #export-warning { color: $text-warning; margin-top: 1; display: none; }
-        & #export-warning.-shown { display: block; }
-        & Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
-        & Button { margin-left: 2; }
-    }
-    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="export.cancel",
+                tooltip="Close without exporting"),
+    ]
 
     def __init__(self, title: str, session_id: str) -> None:
-        super().__init__()
+        super().__init__(classes="dialog-screen")
         self._title = title
         self._session_id = session_id
         self._fmt: ExportFormat = "markdown"
         self._replace_confirmed: Path | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                Content.assemble("Export ", quoted_title(self._title)), id="export-question"
-            )
+        with Vertical(classes="dialog -wide"):
+            yield LiteralLabel(f"Export {quoted(self._title)}", id="export-question",
+                               classes="dialog-title")
             with RadioSet(id="export-format"):
                 yield RadioButton("Markdown", value=True, id="export-markdown")
                 yield RadioButton("JSON (OpenAI messages + settings)", id="export-json")
@@ -86,8 +67,8 @@ class ExportSessionModal(ModalScreen[ExportChoice | None]):
                 value=str(default_export_path(self._title, self._session_id, "markdown")),
                 id="export-path",
             )
-            yield Static("", id="export-warning", markup=False)
-            with Horizontal():
+            yield LiteralStatic("", id="export-warning")
+            with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="export-cancel")
                 yield Button("Export", id="export-go", variant="primary")
 
@@ -120,14 +101,14 @@ class ExportSessionModal(ModalScreen[ExportChoice | None]):
         self.dismiss(ExportChoice(self._fmt, path))
 
     def _warn(self, text: str) -> None:
-        warning = self.query_one("#export-warning", Static)
-        warning.update(text)
+        warning = self.query_one("#export-warning", LiteralStatic)
+        warning.show(text)
         warning.add_class("-shown")
 
     @on(Input.Changed, "#export-path")
     def _path_changed(self) -> None:
         self._replace_confirmed = None
-        self.query_one("#export-warning", Static).remove_class("-shown")
+        self.query_one("#export-warning", LiteralStatic).remove_class("-shown")
 
     @on(Button.Pressed, "#export-cancel")
     def action_cancel(self) -> None:

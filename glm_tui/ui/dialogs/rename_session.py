@@ -1,4 +1,4 @@
-"""The dialog that asks for a session's new title (the sessions browser's ``r``)."""
+"""Ask for a new title for a saved session (Enter saves, Esc cancels)."""
 
 from __future__ import annotations
 
@@ -8,42 +8,36 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input
 
-from glm_tui.ui.dialogs.titles import quoted_title
-from glm_tui.ui.widgets.session_list import one_line
+from glm_tui.ui.literal import LiteralLabel, one_line_text
+
+
+def quoted(title: str) -> str:
+    """A session title as it is named in a question: one line, in quotes."""
+    return f"“{one_line_text(title) or 'Untitled'}”"
 
 
 class RenameSessionModal(ModalScreen[str | None]):
-    """Ask for a new title; dismisses with it (stripped), or None when cancelled or unchanged."""
+    """Dismisses with the new title (stripped), or None when cancelled or unchanged."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-
-    DEFAULT_CSS = """
-    RenameSessionModal {
-        align: center middle;
-        & > Vertical {
-            width: 70; max-width: 90%; height: auto;
-            border: thick $primary; background: $surface; padding: 1 2;
-        }
-        & Input { margin-top: 1; }
-        & .modal-hint { color: $text-muted; margin-top: 1; }
-    }
-    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="rename.cancel",
+                tooltip="Keep the title as it is"),
+    ]
 
     def __init__(self, title: str) -> None:
-        super().__init__()
+        super().__init__(classes="dialog-screen")
         self._old_title = title
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                Content.assemble("Rename ", quoted_title(self._old_title)), id="rename-question"
-            )
-            yield Input(value=one_line(self._old_title), id="rename-title", select_on_focus=True)
-            yield Label("Enter to save · Esc to cancel", classes="modal-hint")
+        with Vertical(classes="dialog -wide"):
+            yield LiteralLabel(f"Rename {quoted(self._old_title)}", id="rename-question",
+                               classes="dialog-title")
+            yield Input(value=one_line_text(self._old_title, limit=1000), id="rename-title",
+                        select_on_focus=True)
+            yield LiteralLabel("Enter to save · Esc to cancel", classes="dialog-hint")
 
     @on(Input.Submitted, "#rename-title")
     def _submitted(self, event: Input.Submitted) -> None:

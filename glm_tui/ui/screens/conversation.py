@@ -16,6 +16,7 @@ messages, so what is shown, what is stored and what is sent cannot disagree.
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -33,15 +34,19 @@ from glm_tui.model.session import Message, MessageStatus, Role, Session
 from glm_tui.model.text import title_from_question
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import StoreError
-from glm_tui.ui.dialogs.modals import ConfirmModal, SystemPromptModal
+from glm_tui.ui.dialogs.confirm import ConfirmModal
+from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
+from glm_tui.ui.literal import one_line_text, safe_text
+from glm_tui.ui.messages import NewSession, OpenSession, SwitchServer
 from glm_tui.ui.screens.conversation_base import ConversationBase
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
 from glm_tui.ui.screens.reply_drawer import ReplyDrawer
 from glm_tui.ui.screens.request_view import RequestViewScreen
 from glm_tui.ui.screens.sampling import SamplingScreen
-from glm_tui.ui.screens.sessions import NewSession, OpenSession, SessionsScreen
+from glm_tui.ui.screens.sessions import SessionsScreen
 from glm_tui.ui.screens.tool_calls import ToolCallPrompt
 from glm_tui.ui.screens.tools import ToolsScreen
+from glm_tui.ui.services import Services
 from glm_tui.ui.widgets.message_view import (
     AssistantMessageView,
     MessageList,
@@ -60,28 +65,47 @@ class ConversationScreen(ConversationBase):
     """One session, live: everything a person does while chatting."""
 
     AUTO_FOCUS = "#prompt"
+    CSS_PATH = Path(__file__).parent.parent / "styles" / "conversation.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        # Shown in the Footer (it must fit 120 columns); every action is also in the palette.
-        Binding("escape", "cancel_reply", "Cancel"),
-        Binding("ctrl+r", "regenerate", "Regenerate"),
-        Binding("ctrl+g", "edit_last", "Edit"),
-        Binding("f3", "copy_message", "Copy"),
-        Binding("f4", "copy_code", "Code", show=False),
-        Binding("f5", "system_prompt", "System"),
-        Binding("ctrl+t", "open_settings", "Settings"),
-        Binding("f6", "open_tools", "Tools"),
-        Binding("ctrl+o", "open_sessions", "Sessions"),
-        Binding("f2", "show_request", "Request"),
-        Binding("f7", "toggle_stream", "Stream on/off", show=False),
-        Binding("ctrl+n", "new_session", "New", show=False),
-        Binding("f8", "pick_model", "Model", show=False),
-        Binding("f9", "switch_server", "Server", show=False),
+        # Shown in the Footer (it must fit 120 columns); every action is also in the palette,
+        # where the tooltip is the help line. The README's key table is generated from these.
+        Binding("escape", "cancel_reply", "Cancel", id="conversation.cancel_reply",
+                tooltip="Cancel the reply in flight (its text is kept, marked cancelled), "
+                "stop a running tool handler, or leave editing"),
+        Binding("ctrl+r", "regenerate", "Regenerate", id="conversation.regenerate",
+                tooltip="Regenerate the last reply; the previous answer is replaced"),
+        Binding("ctrl+g", "edit_last", "Edit", id="conversation.edit_last",
+                tooltip="Edit the last question (Up in an empty prompt too); Enter resends it "
+                "and replaces what followed"),
+        Binding("f3", "copy_message", "Copy", id="conversation.copy_message",
+                tooltip="Copy the focused message, or the newest reply"),
+        Binding("f4", "copy_code", "Code", show=False, id="conversation.copy_code",
+                tooltip="Copy the last code block of the focused message, or of the newest reply"),
+        Binding("f5", "system_prompt", "System", id="conversation.system_prompt",
+                tooltip="Edit this session's system prompt, saved at once"),
+        Binding("ctrl+t", "open_settings", "Settings", id="conversation.open_settings",
+                tooltip="Sampling settings, focused on temperature (Up/Down nudge it)"),
+        Binding("f6", "open_tools", "Tools", id="conversation.open_tools",
+                tooltip="Tools for this session: function tools and GLM All Tools"),
+        Binding("ctrl+o", "open_sessions", "Sessions", id="conversation.open_sessions",
+                tooltip="Sessions: browse, search, open, rename, duplicate, delete, export"),
+        Binding("f2", "show_request", "Request", id="conversation.show_request",
+                tooltip="The exact JSON of the next request (key redacted), and a curl command"),
+        Binding("f7", "toggle_stream", "Stream on/off", show=False,
+                id="conversation.toggle_stream",
+                tooltip="Streaming on/off for this session"),
+        Binding("ctrl+n", "new_session", "New", show=False, id="conversation.new_session",
+                tooltip="Start a new, empty session"),
+        Binding("f8", "pick_model", "Model", show=False, id="conversation.pick_model",
+                tooltip="Choose the model, from the server's /models list or typed"),
+        Binding("f9", "switch_server", "Server", show=False, id="conversation.switch_server",
+                tooltip="Switch to another configured server profile"),
     ]
 
-    def __init__(self, session: Session, recorder: SessionRecorder, *,
+    def __init__(self, session: Session, recorder: SessionRecorder, services: Services, *,
                  older_in_store: int = 0, focus_message_id: int | None = None) -> None:
-        super().__init__(session, recorder, older_in_store=older_in_store)
+        super().__init__(session, recorder, services, older_in_store=older_in_store)
         self._focus_message_id = focus_message_id
         self._turn: Turn | None = None
         self._editing: Message | None = None
@@ -93,19 +117,15 @@ class ConversationScreen(ConversationBase):
     def compose(self) -> ComposeResult:
         yield Static("", id="conversation-header", markup=False)
         yield MessageList(id="messages")
-        yield PromptInput(id="prompt",
-                          placeholder="Ask something · Enter sends · Ctrl+J new line")
+        yield PromptInput(
+            id="prompt", placeholder=one_line_text("Ask something · Enter sends · Ctrl+J new line"))
         yield StatusBar(id="status")
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         self._refresh_header()
         self._refresh_status()
-        self.status.state = self.glm_app.connection_state
-        self.status.detail = self.glm_app.connection_detail
-        self.watch(self.glm_app, "connection_state", self._connection_changed, init=False)
-        self.watch(self.glm_app, "connection_detail", self._connection_detail_changed,
-                   init=False)
+        self.follow_connection()
         self.messages.tools = self.session.tools
         older = self._load_older if self._older_in_store else None
         window = len(self.session.messages) if self._focus_message_id else None
@@ -158,7 +178,7 @@ class ConversationScreen(ConversationBase):
             self.app.notify("The model is waiting for a tool result; Ctrl+R asks it again "
                             "instead.", severity="warning")
             return
-        warnings = send_warnings(self.glm_app.server_kind, self.session.sampling)
+        warnings = send_warnings(self.services.server_kind, self.session.sampling)
         accepted = refusal_accepted or self._refusal_accepted_for == self.session.sampling
         if warnings and not accepted:
             async def answered(send_anyway: bool | None) -> None:
@@ -193,7 +213,7 @@ class ConversationScreen(ConversationBase):
         """Request the next reply of the session (the question or tool results are stored)."""
         if self.reply_running:
             return  # one reply at a time: the tool loop or a key may race a reply in flight
-        app = self.glm_app
+        app = self.services
         prepared = prepare_turn(self.session, app.server_kind)
         for note in prepared.notes:
             self.app.notify(note, markup=False)
@@ -212,14 +232,14 @@ class ConversationScreen(ConversationBase):
         """Stream one reply into its widget and the store; always leaves a final status."""
         drawer = ReplyDrawer(self, turn, view)
         try:
-            await turn.run(self.glm_app.get_client, drawer)
+            await turn.run(self.services.get_client, drawer)
         finally:
             await drawer.draw_end()
 
     # -- what drawing a reply needs (reply_drawer.ReplyHost) --------------------------------
 
     def set_connection(self, state: ConnectionState, detail: str) -> None:
-        self.glm_app.set_connection(state, detail)
+        self.services.set_connection(state, detail)
 
     def reply_ended(self, turn: Turn) -> None:
         if self._turn is turn:
@@ -300,7 +320,7 @@ class ConversationScreen(ConversationBase):
             self.app.notify("A tool handler is running: Esc stops it first.", severity="warning")
             return
         self._editing = last
-        self.prompt.set_prompt(last.content)
+        self.prompt.set_prompt(safe_text(last.content))  # an editor draws text as it is
         self.prompt.add_class("-editing")
         self.prompt.border_title = "Editing your last question · Enter resends · Esc keeps it"
         view = self.messages.get_view(last)
@@ -327,7 +347,7 @@ class ConversationScreen(ConversationBase):
 
     def action_system_prompt(self) -> None:
         note = ""
-        if self.glm_app.server_kind is ServerKind.GLM4V:
+        if self.services.server_kind is ServerKind.GLM4V:
             note = "GLM-4V refuses system messages: glm-tui puts it before your first question."
         self.app.push_screen(SystemPromptModal(self.session.system_prompt, note=note),
                              self._system_prompt_edited)
@@ -344,7 +364,7 @@ class ConversationScreen(ConversationBase):
     # -- other screens ----------------------------------------------------------------------
 
     def action_open_settings(self) -> None:
-        app = self.glm_app
+        app = self.services
         self.app.push_screen(SamplingScreen(
             self.session.sampling,
             kind=app.server_kind,
@@ -372,14 +392,13 @@ class ConversationScreen(ConversationBase):
             return
         self.app.push_screen(SessionsScreen(store, self.session.id), self._sessions_closed)
 
-    async def _sessions_closed(self, result: object) -> None:
+    def _sessions_closed(self, result: OpenSession | NewSession | None) -> None:
+        """The sessions screen's choice goes up to the app, which opens it."""
         if isinstance(result, OpenSession) and result.session_id != self.session.id:
-            await self.stop_activity()
-            await self.glm_app.open_session(result.session_id, focus_message_id=result.message_id)
+            self.post_message(result)
             return
         if isinstance(result, NewSession):
-            await self.stop_activity()
-            await self.glm_app.start_new_session()
+            self.post_message(result)
             return
         self._reload_metadata()
 
@@ -398,14 +417,13 @@ class ConversationScreen(ConversationBase):
         self.session.title = stored.title
         self._refresh_header()
 
-    async def action_new_session(self) -> None:
-        await self.stop_activity()
-        await self.glm_app.start_new_session()
+    def action_new_session(self) -> None:
+        self.post_message(NewSession())
 
     def action_show_request(self) -> None:
         if not self._ensure_full_history():
             return
-        app = self.glm_app
+        app = self.services
         request = preview_body(self.session, app.server_kind, draft=self.prompt.text)
         self.app.push_screen(RequestViewScreen(request, app.profile_url, app.profile.api_key,
                                                api_key_env=app.profile.api_key_env))
@@ -415,7 +433,7 @@ class ConversationScreen(ConversationBase):
 
     @work(exclusive=True, exit_on_error=False, group="picker")
     async def _pick_model(self) -> None:
-        client = await self.glm_app.get_client()
+        client = await self.services.get_client()
         model = await self.app.push_screen_wait(ModelPickerScreen(client, self.session.model))
         if isinstance(model, str) and model and model != self.session.model:
             self.set_model(model)
@@ -424,29 +442,31 @@ class ConversationScreen(ConversationBase):
         self.session.model = model
         self.record(self.recorder.save_session)
         self._refresh_status()
-        self.glm_app.remember_choice(server=self.glm_app.active_server, model=model)
+        self.services.remember_choice(server=self.services.active_server, model=model)
 
     def action_switch_server(self) -> None:
-        app = self.glm_app
+        app = self.services
         self.app.push_screen(ServerPickerScreen(app.settings.servers, app.active_server),
                              self._server_picked)
 
-    async def _server_picked(self, name: str | None) -> None:
-        app = self.glm_app
-        if not name or name == app.active_server:
-            return
-        await self.stop_activity()
-        await app.switch_server(name)
+    def _server_picked(self, name: str | None) -> None:
+        if name and name != self.services.active_server:
+            self.post_message(SwitchServer(name))
+
+    def server_switched(self) -> None:
+        """The app made another server active (after :meth:`suspend`): this session goes on
+        there, with that server's model."""
+        name = self.services.active_server
         self.session.server_profile = name
-        self.session.model = app.profile.model
+        self.session.model = self.services.profile.model
         self.record(self.recorder.save_session)
         self._refresh_status()
-        self.glm_app.remember_choice(server=name)
+        self.services.remember_choice(server=name)
 
     # -- tools and streaming -----------------------------------------------------------------
 
     def action_open_tools(self) -> None:
-        library = ToolLibrary(self.glm_app.settings.data_dir)
+        library = ToolLibrary(self.services.settings.data_dir)
         self.app.push_screen(ToolsScreen(self.session.tools, self.session.tool_choice,
                                          library=library, on_change=self.apply_tools))
 

@@ -9,9 +9,9 @@ ConversationScreen` adds what changes the conversation: sending, replies, editin
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
 
 from textual import on
 from textual.content import Content
@@ -21,33 +21,30 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from glm_tui.chat.tools import request_tools, tool_choice_label
 from glm_tui.model.session import Role, Session
-from glm_tui.model.text import sanitize_for_display
 from glm_tui.storage.recorder import SessionRecorder
-from glm_tui.storage.store import StoreError
-from glm_tui.ui.dialogs.modals import LinkConfirmModal
+from glm_tui.storage.store import SessionStore, StoreError
+from glm_tui.ui.dialogs.confirm import confirm_link
+from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.widget import StreamingMarkdown
+from glm_tui.ui.services import Services
+from glm_tui.ui.store_damage import can_carry_over, carry_over
 from glm_tui.ui.widgets.message_view import MessageList, MessageView
 from glm_tui.ui.widgets.prompt_input import PromptInput
 from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
-
-if TYPE_CHECKING:
-    from glm_tui.ui.app import GlmTuiApp
 
 
 class ConversationBase(Screen[None]):
     """The session, its store and its widgets; subclassed by the conversation screen."""
 
-    def __init__(self, session: Session, recorder: SessionRecorder, *,
+    def __init__(self, session: Session, recorder: SessionRecorder, services: Services, *,
                  older_in_store: int = 0) -> None:
         super().__init__()
+        self.services = services
+        self._unsubscribe: Callable[[], None] = lambda: None
         self.session = session
         self.recorder = recorder
         self._older_in_store = older_in_store  # messages at positions 0..older-1 not loaded
         self._save_problem_shown = False
-
-    @property
-    def glm_app(self) -> GlmTuiApp:
-        return cast("GlmTuiApp", self.app)
 
     @property
     def messages(self) -> MessageList:
@@ -61,26 +58,32 @@ class ConversationBase(Screen[None]):
     def status(self) -> StatusBar:
         return self.query_one("#status", StatusBar)
 
-    def _connection_changed(self, state: ConnectionState) -> None:
-        self.status.state = state
+    def follow_connection(self) -> None:
+        """Show the connection state now and on every change (until unmounted)."""
+        self._connection_changed(self.services.connection_state,
+                                 self.services.connection_detail)
+        self._unsubscribe = self.services.connection.subscribe(self._connection_changed)
 
-    def _connection_detail_changed(self, detail: str) -> None:
+    def on_unmount(self) -> None:
+        self._unsubscribe()
+
+    def _connection_changed(self, state: ConnectionState, detail: str) -> None:
+        self.status.state = state
         self.status.detail = detail
 
     def _refresh_header(self) -> None:
         """The title line: the session's title, and its system prompt's start when it has one."""
         header = self.query_one("#conversation-header", Static)
         parts: list[str | tuple[str, str]] = [
-            (sanitize_for_display(self.session.title or "New chat"), "bold"),
+            (one_line_text(self.session.title or "New chat"), "bold"),
         ]
-        system = " ".join(self.session.system_prompt.split())
+        system = one_line_text(self.session.system_prompt, limit=300)
         if system:
-            parts.extend(["  ·  ", ("System: ", "$text-secondary"),
-                          (sanitize_for_display(system[:300]), "$text-muted")])
+            parts.extend(["  ·  ", ("System: ", "$text-secondary"), (system, "$text-muted")])
         header.update(Content.assemble(*parts))
 
     def _refresh_status(self) -> None:
-        app = self.glm_app
+        app = self.services
         self.status.server = app.active_server
         self.status.model = self.session.model
         self.status.sampling = session_summary(self.session)
@@ -146,14 +149,45 @@ class ConversationBase(Screen[None]):
 
     # -- workers -------------------------------------------------------------------------
 
-    async def stop_activity(self) -> None:
+    async def stop_activity(self, timeout: float | None = None) -> None:
         """Stop the reply in flight and any running tool handler, and wait until they have
         stored what they had (before this screen is left or the conversation is rewritten)."""
         workers = [*self.workers.cancel_group(self, "reply"),
                    *self.workers.cancel_group(self, "tool-handler")]
         for worker in workers:
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
+                try:
+                    await asyncio.wait_for(worker.wait(), timeout)
+                except TimeoutError:
+                    self.log.warning("a worker did not stop within the time allowed")
+
+    async def suspend(self, *, final: bool = False) -> None:
+        """Stop and store: the app awaits this before it replaces or closes this screen.
+
+        The reply in flight stops (its text kept, marked cancelled), a running handler stops,
+        and what is pending is written. ``final`` (the app is closing the store): wait at most a
+        few seconds, and let go of the store so nothing writes into it once it is closed.
+        """
+        await self.stop_activity(timeout=5 if final else None)
+        try:
+            self.recorder.flush()
+        except StoreError as exc:
+            if final:
+                self.log.error(f"could not save on exit: {exc}")
+            else:
+                self.app.notify(str(exc), title="Not saved", severity="error", markup=False)
+        if final:
+            self.recorder.store = None
+
+    def release_damaged_store(self) -> bool:
+        """The store was found damaged and is about to close: stop writing into it. True when
+        this whole session is in memory and :meth:`carry_into` can save it in a new store."""
+        store = self.recorder.store
+        return store is not None and can_carry_over(self.recorder, store)
+
+    def carry_into(self, store: SessionStore) -> str:
+        """Save this session whole into ``store`` (the new database); says how that went."""
+        return carry_over(self.recorder, store)
 
     # -- a message on screen ----------------------------------------------------------------
 
@@ -215,7 +249,7 @@ class ConversationBase(Screen[None]):
             if open_it:
                 self.app.open_url(url)
 
-        self.app.push_screen(LinkConfirmModal(url), answered)
+        self.app.push_screen(confirm_link(url), answered)
 
 
 def session_summary(session: Session) -> str:

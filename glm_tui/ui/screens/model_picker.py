@@ -11,13 +11,13 @@ real model id, which is what gets chosen and sent.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
@@ -25,30 +25,20 @@ from textual.widgets.option_list import Option
 from glm_tui.client.client import ChatClient
 from glm_tui.client.errors import ClientError
 from glm_tui.model.server_kind import describe_kind
-from glm_tui.model.text import sanitize_for_display
 from glm_tui.settings.config import ServerProfile
+from glm_tui.ui.literal import literal, literal_line, one_line_text
 
-_PICKER_CSS = """
-{name} {{ align: center middle; }}
-{name} > Vertical {{
-    width: 80; max-width: 100%; height: auto; max-height: 90%; border: thick $accent;
-    background: $surface; padding: 0 1;
-}}
-{name} .picker-title {{ text-style: bold; }}
-{name} .picker-status {{ color: $text-muted; }}
-{name} .picker-status.-error {{ color: $error; }}
-{name} OptionList {{ height: auto; max-height: 20; }}
-{name} OptionList.-empty {{ display: none; }}
-{name} LoadingIndicator {{ height: 1; }}
-{name} .picker-help {{ color: $text-muted; }}
-"""
+PICKER_CSS = Path(__file__).parent.parent / "styles" / "model_picker.tcss"
 
 
 class ModelPickerScreen(ModalScreen[str | None]):
     """Dismisses with the chosen model id, or ``None`` when cancelled."""
 
-    DEFAULT_CSS = _PICKER_CSS.format(name="ModelPickerScreen")
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    CSS_PATH = PICKER_CSS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="model_picker.cancel",
+                tooltip="Keep the current model"),
+    ]
 
     def __init__(self, client: ChatClient, current: str) -> None:
         super().__init__()
@@ -59,15 +49,15 @@ class ModelPickerScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Content(f"Model (now: {sanitize_for_display(self.current)})"),
-                         classes="picker-title")
-            yield Static(Content(f"Asking {self.client.display_url} for its models…"),
+            yield Static(literal_line(f"Model (now: {self.current})"), classes="picker-title")
+            yield Static(literal(f"Asking {self.client.display_url} for its models…"),
                          id="model-status", classes="picker-status")
             yield LoadingIndicator(id="model-loading")
             yield OptionList(id="model-list", classes="-empty")
-            yield Input(self.current, placeholder="type a model id", id="model-input",
+            yield Input(one_line_text(self.current, limit=1000),
+                        placeholder="type a model id", id="model-input",
                         select_on_focus=True)
-            yield Static(Content("Enter: choose · Tab: list/typed id · Esc: cancel"),
+            yield Static(literal("Enter: choose · Tab: list/typed id · Esc: cancel"),
                          classes="picker-help")
 
     def on_mount(self) -> None:
@@ -92,15 +82,15 @@ class ModelPickerScreen(ModalScreen[str | None]):
         status = self.query_one("#model-status", Static)
         if not models:
             self.failure = "the server listed no models"
-            status.update(Content("The server listed no models. Type the model id."))
+            status.update(literal("The server listed no models. Type the model id."))
             status.add_class("-error")
             return
         self.models = list(dict.fromkeys(models))  # each id once: option ids must be unique
         option_list = self.query_one("#model-list", OptionList)
         option_list.clear_options()
         option_list.add_options(
-            [Option(Content(sanitize_for_display(m)
-                            + ("  (current)" if m == self.current else "")), id=m)
+            [Option(literal_line(m, limit=300) + ("  (current)" if m == self.current else ""),
+                    id=m)
              for m in self.models]
         )
         option_list.remove_class("-empty")
@@ -108,14 +98,14 @@ class ModelPickerScreen(ModalScreen[str | None]):
             if self.current in self.models else 0
         option_list.focus()
         count = len(self.models)
-        status.update(Content(f"{count} model{'s' if count != 1 else ''} on "
+        status.update(literal(f"{count} model{'s' if count != 1 else ''} on "
                               f"{self.client.display_url}; or type another id below."))
 
     def _show_failure(self, message: str) -> None:
         self.failure = message
         self.query_one("#model-loading", LoadingIndicator).display = False
         status = self.query_one("#model-status", Static)
-        status.update(Content(sanitize_for_display(message)))
+        status.update(literal(message))
         status.add_class("-error")
         self.query_one("#model-input", Input).focus()
 
@@ -127,6 +117,8 @@ class ModelPickerScreen(ModalScreen[str | None]):
     @on(Input.Submitted, "#model-input")
     def _typed(self, event: Input.Submitted) -> None:
         model = event.value.strip()
+        if model == one_line_text(self.current, limit=1000):
+            model = self.current  # shown visible-safe, chosen as it is
         if not model:
             self.notify("Type a model id, or press Esc.", severity="warning", markup=False)
             return
@@ -142,8 +134,11 @@ class ServerPickerScreen(ModalScreen[str | None]):
     Shows each profile's URL, model and kind; never its API key.
     """
 
-    DEFAULT_CSS = _PICKER_CSS.format(name="ServerPickerScreen")
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    CSS_PATH = PICKER_CSS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="server_picker.cancel",
+                tooltip="Stay on the current server"),
+    ]
 
     def __init__(self, servers: dict[str, ServerProfile], current: str) -> None:
         super().__init__()
@@ -156,13 +151,14 @@ class ServerPickerScreen(ModalScreen[str | None]):
             kind = describe_kind(profile.kind) if profile.kind else "kind detected on connect"
             mark = "  (current)" if name == self.current else ""
             options.append(Option(
-                Content(f"{name}{mark}\n  {profile.base_url} · {profile.model} · {kind}"),
+                literal_line(name, limit=120) + mark + "\n  "
+                + literal_line(f"{profile.base_url} · {profile.model} · {kind}"),
                 id=name,
             ))
         with Vertical():
-            yield Static(Content(f"Server (now: {self.current})"), classes="picker-title")
+            yield Static(literal_line(f"Server (now: {self.current})"), classes="picker-title")
             yield OptionList(*options, id="server-list")
-            yield Static(Content("Enter: switch · Esc: cancel · profiles live in the config "
+            yield Static(literal("Enter: switch · Esc: cancel · profiles live in the config "
                                  "file's [servers.NAME] tables"), classes="picker-help")
 
     def on_mount(self) -> None:

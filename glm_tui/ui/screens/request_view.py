@@ -8,12 +8,12 @@ profile names none (see glm_tui.chat.preview).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
@@ -25,27 +25,21 @@ from glm_tui.chat.preview import (
     key_env_name,
     redact_key,
 )
+from glm_tui.ui.literal import literal, literal_line, safe_text
 
 
 class RequestViewScreen(ModalScreen[None]):
     """The next request: method, URL, headers (key redacted) and the pretty JSON body."""
 
-    DEFAULT_CSS = """
-    RequestViewScreen { align: center middle; }
-    RequestViewScreen > Vertical {
-        width: 100; max-width: 100%; height: 90%; border: thick $accent; background: $surface;
-        padding: 0 1;
-    }
-    RequestViewScreen #request-line { text-style: bold; }
-    RequestViewScreen #request-headers { color: $text-muted; }
-    RequestViewScreen #request-body { height: 1fr; }
-    RequestViewScreen #request-help { color: $text-muted; }
-    """
+    CSS_PATH = Path(__file__).parent.parent / "styles" / "request_view.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close"),
-        Binding("c", "copy_curl", "Copy as curl"),
-        Binding("j", "copy_json", "Copy JSON"),
+        Binding("escape", "close", "Close", id="request.close",
+                tooltip="Back to the conversation"),
+        Binding("c", "copy_curl", "Copy as curl", id="request.copy_curl",
+                tooltip="Copy the request as a curl command (the key read from the environment)"),
+        Binding("j", "copy_json", "Copy JSON", id="request.copy_json",
+                tooltip="Copy the request body as JSON"),
     ]
 
     def __init__(self, request: dict[str, Any], base_url: str, api_key: str, *,
@@ -60,17 +54,18 @@ class RequestViewScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Content(f"POST {chat_completions_url(self.base_url)}"),
+            yield Static(literal_line(f"POST {chat_completions_url(self.base_url)}", 1000),
                          id="request-line")
-            yield Static(Content("Content-Type: application/json\n"
+            yield Static(literal("Content-Type: application/json\n"
                                  + f"Authorization: Bearer {redact_key(self._api_key)}"),
                          id="request-headers")
-            yield TextArea(self.json_text, read_only=True, show_line_numbers=True,
+            # Shown visible-safe (JSON escapes C0 controls, not C1 or bidi ones); copied exact.
+            yield TextArea(safe_text(self.json_text), read_only=True, show_line_numbers=True,
                            soft_wrap=True, id="request-body")
             hint = "c: copy as curl · j: copy the JSON · Esc: close"
             if is_secret(self._api_key):
                 hint += f"  (the copied command reads the key from ${self.key_env})"
-            yield Static(Content(hint), id="request-help")
+            yield Static(literal(hint), id="request-help")
 
     def on_mount(self) -> None:
         self.query_one("#request-body", TextArea).focus()

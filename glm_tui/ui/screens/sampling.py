@@ -48,7 +48,8 @@ from glm_tui.settings.writer import (
     save_default_sampling,
     save_preset,
 )
-from glm_tui.ui.dialogs.replace_preset import ConfirmScreen
+from glm_tui.ui.dialogs.confirm import ConfirmModal
+from glm_tui.ui.literal import literal_line
 from glm_tui.ui.widgets.sampling_field import SamplingField
 
 FIELD_ORDER: tuple[str, ...] = tuple(FIELD_SPECS)
@@ -58,45 +59,24 @@ NUMERIC_FIELDS = tuple(name for name in FIELD_ORDER if FIELD_SPECS[name].kind !=
 class SamplingScreen(ModalScreen[None]):
     """Edit one session's sampling values live; the caller applies each change via ``on_change``."""
 
-    DEFAULT_CSS = """
-    SamplingScreen { align: center middle; }
-    SamplingScreen > #sampling-box {
-        width: 110; max-width: 100%; height: 90%; border: thick $accent; background: $surface;
-        padding: 0 1;
-    }
-    SamplingScreen #sampling-title { text-style: bold; }
-    SamplingScreen #box-temperature { margin-top: 1; }
-    SamplingScreen #streaming-note { color: $warning; text-style: bold; }
-    SamplingScreen #streaming-note.-hidden { display: none; }
-    SamplingScreen .field { height: auto; }
-    SamplingScreen .field-row { height: auto; }
-    SamplingScreen .field-name { width: 19; text-style: bold; }
-    SamplingScreen .field-input { width: 24; margin-right: 1; }
-    SamplingScreen .field-info { width: 1fr; color: $text-muted; }
-    SamplingScreen .field-support { padding-left: 19; color: $text-muted; }
-    SamplingScreen .field-support.-ignored { color: $warning; }
-    SamplingScreen .field-support.-bounded { color: $warning; }
-    SamplingScreen .field-error { padding-left: 19; color: $error; text-style: bold; }
-    SamplingScreen .field-error.-empty { display: none; }
-    SamplingScreen #send-warnings { color: $error; margin-top: 1; }
-    SamplingScreen #send-warnings.-empty { display: none; }
-    SamplingScreen .section { margin-top: 1; text-style: bold; }
-    SamplingScreen #presets { height: 6; width: 1fr; }
-    SamplingScreen .buttons { height: auto; }
-    SamplingScreen .buttons Button { margin-right: 1; }
-    SamplingScreen #preset-name { width: 30; }
-    SamplingScreen #keys-help { color: $text-muted; margin-top: 1; }
-    """
+    CSS_PATH = Path(__file__).parent.parent / "styles" / "sampling.tcss"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close"),
+        Binding("escape", "close", "Close", id="sampling.close",
+                tooltip="Apply what is typed and close; an invalid value keeps the previous one"),
         # Priority: the scroll container around the fields binds up/down too. Off a number field
         # the action skips, and the key goes on to the preset list or the scroll as usual.
-        Binding("up,ctrl+up", "nudge(1)", "Nudge up", show=False, priority=True),
-        Binding("down,ctrl+down", "nudge(-1)", "Nudge down", show=False, priority=True),
-        Binding("ctrl+r", "reset_field", "Reset field"),
-        Binding("delete", "delete_preset_key", "Delete preset", show=False),
-        Binding("ctrl+s", "save_defaults", "Save as my defaults"),
+        Binding("up,ctrl+up", "nudge(1)", "Nudge up", show=False, priority=True,
+                id="sampling.nudge_up", tooltip="Nudge the focused value up by one step"),
+        Binding("down,ctrl+down", "nudge(-1)", "Nudge down", show=False, priority=True,
+                id="sampling.nudge_down", tooltip="Nudge the focused value down by one step"),
+        Binding("ctrl+r", "reset_field", "Reset field", id="sampling.reset_field",
+                tooltip="Reset the focused field to its default"),
+        Binding("delete", "delete_preset_key", "Delete preset", show=False,
+                id="sampling.delete_preset",
+                tooltip="Delete the highlighted preset (yours; built-ins chat and tools stay)"),
+        Binding("ctrl+s", "save_defaults", "Save as my defaults", id="sampling.save_defaults",
+                tooltip="Save the current values as my defaults (config.toml)"),
     ]
 
     def __init__(
@@ -172,7 +152,7 @@ class SamplingScreen(ModalScreen[None]):
             tag = " (built in)" if preset.builtin else " (yours, replaces built in)" if shadow \
                 else " (yours)"
             text = f"{preset.name}{tag} — {preset.params.summary()}"
-            options.append(Option(Content(text), id=f"preset-{index}"))
+            options.append(Option(literal_line(text, limit=300), id=f"preset-{index}"))
         return options
 
     def on_mount(self) -> None:
@@ -386,8 +366,9 @@ class SamplingScreen(ModalScreen[None]):
                     self.notify(f"Preset {name} kept as it was.", markup=False, timeout=3)
 
             self.app.push_screen(
-                ConfirmScreen(f"A preset named '{name}' already exists. Replace it with the "
-                              "current values?"),
+                ConfirmModal("Replace the preset?",
+                             f"A preset named '{name}' already exists. Replace it with the "
+                             "current values?", confirm="Yes, replace", cancel="No"),
                 answered,
             )
             return

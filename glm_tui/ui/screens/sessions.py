@@ -1,7 +1,8 @@
 """The sessions browser: every saved session, filter as you type, search every message, manage.
 
-The screen is pushed by the app with the store and the id of the session that is open, and
-dismisses with what the user chose: `OpenSession`, `NewSession`, or None (Esc). It never loads
+The screen is pushed by the conversation with the store and the id of the session that is open,
+and dismisses with what the user chose: `OpenSession`, `NewSession` (the navigation messages the
+conversation then posts to the app), or None (Esc). It never loads
 sessions into widgets: `SessionList` draws rows and pulls them from the store a page at a time.
 
 Typing filters titles and models (debounced, so a fast typist costs one query, not one per key);
@@ -12,30 +13,37 @@ highlighted row when the list has focus; their keys would otherwise type into th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.content import Content
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from glm_tui.chat.export import ExportFormat, render
 from glm_tui.storage.files import atomic_write
-from glm_tui.storage.store import SessionStore, StoreError
-from glm_tui.ui.dialogs.export_session import ExportChoice, ExportSessionModal
-from glm_tui.ui.dialogs.rename_session import RenameSessionModal
-from glm_tui.ui.dialogs.titles import quoted_title
+from glm_tui.storage.store import (
+    SessionStore,
+    StoreError,
+)
+from glm_tui.ui.dialogs.confirm import ConfirmModal
+from glm_tui.ui.dialogs.export_session import (
+    ExportChoice,
+    ExportSessionModal,
+    default_export_path,
+    safe_file_stem,
+)
+from glm_tui.ui.dialogs.rename_session import RenameSessionModal, quoted
+from glm_tui.ui.literal import LiteralStatic, one_line_text
+from glm_tui.ui.messages import NewSession, OpenSession
 from glm_tui.ui.widgets.session_list import (
     RowSource,
     SessionList,
     StaticRows,
-    one_line,
 )
 from glm_tui.ui.widgets.store_rows import StoreRows, hit_row
 
@@ -47,89 +55,21 @@ EMPTY_STORE_TEXT = "No saved sessions yet · n starts one"
 SEARCH_PROMPT_TEXT = "Type words to search every message"
 SEARCH_LIMIT = 100
 
-
-@dataclass(frozen=True)
-class OpenSession:
-    """Open this session. ``message_id`` is the search hit's message, when the user chose one."""
-
-    session_id: str
-    message_id: int | None = None
-
-
-@dataclass(frozen=True)
-class NewSession:
-    """Start a new session."""
+__all__ = [  # the dialogs this screen opens, importable from here as before
+    "ExportSessionModal", "NewSession", "OpenSession", "RenameSessionModal", "SessionsScreen",
+    "default_export_path", "safe_file_stem",
+]
 
 
 SessionsResult = OpenSession | NewSession | None
 
 
-# -- export -------------------------------------------------------------------------------------
+# -- export -----------------------------------------------------------------------------------
 
 
 def export_text(store: SessionStore, session_id: str, fmt: ExportFormat) -> str:
     """The export file's text, from the one renderer the CLI uses too."""
     return render(store.load_session(session_id), fmt)
-
-
-# -- the delete question ------------------------------------------------------------------------
-
-
-class ConfirmDeleteModal(ModalScreen[bool]):
-    """Ask before deleting, naming the session; Enter/y deletes, Esc/n keeps it."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,n", "answer(False)", "Keep"),
-        Binding("y", "answer(True)", "Delete"),
-    ]
-
-    DEFAULT_CSS = """
-    ConfirmDeleteModal {
-        align: center middle;
-        & > Vertical {
-            width: 70; max-width: 90%; height: auto;
-            border: thick $error; background: $surface; padding: 1 2;
-        }
-        & Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
-        & Button { margin-left: 2; }
-    }
-    """
-
-    def __init__(self, title: str, message_count: int | None) -> None:
-        super().__init__()
-        self._title = title
-        self._message_count = message_count
-
-    def compose(self) -> ComposeResult:
-        count = ""
-        if self._message_count is not None:
-            count = f" and its {self._message_count} message" + (
-                "" if self._message_count == 1 else "s"
-            )
-        with Vertical():
-            yield Static(
-                Content.assemble(
-                    "Delete ", quoted_title(self._title), f"{count}? This cannot be undone."
-                ),
-                id="delete-question",
-            )
-            with Horizontal():
-                yield Button("Keep", id="delete-keep")
-                yield Button("Delete", id="delete-confirm", variant="error")
-
-    def on_mount(self) -> None:
-        self.query_one("#delete-keep", Button).focus()
-
-    @on(Button.Pressed, "#delete-confirm")
-    def _confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#delete-keep")
-    def _keep(self) -> None:
-        self.dismiss(False)
-
-    def action_answer(self, delete: bool) -> None:
-        self.dismiss(delete)
 
 
 # -- the screen ---------------------------------------------------------------------------------
@@ -138,14 +78,23 @@ class ConfirmDeleteModal(ModalScreen[bool]):
 class SessionsScreen(Screen[SessionsResult]):
     """Browse, search and manage saved sessions; dismisses with what to open."""
 
+    CSS_PATH = Path(__file__).parent.parent / "styles" / "sessions.tcss"
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close"),
-        Binding("n", "new_session", "New"),
-        Binding("r", "rename", "Rename"),
-        Binding("d", "duplicate", "Duplicate"),
-        Binding("x,delete", "delete", "Delete", key_display="x"),
-        Binding("e", "export", "Export"),
-        Binding("slash", "search", "Search text", key_display="/"),
+        Binding("escape", "close", "Close", id="sessions.close",
+                tooltip="Back to the conversation"),
+        Binding("n", "new_session", "New", id="sessions.new_session",
+                tooltip="Start a new session (Tab to the list first: typed keys filter)"),
+        Binding("r", "rename", "Rename", id="sessions.rename",
+                tooltip="Rename the highlighted session"),
+        Binding("d", "duplicate", "Duplicate", id="sessions.duplicate",
+                tooltip="Duplicate the highlighted session"),
+        Binding("x,delete", "delete", "Delete", key_display="x", id="sessions.delete",
+                tooltip="Delete the highlighted session (asks first)"),
+        Binding("e", "export", "Export", id="sessions.export",
+                tooltip="Export the highlighted session as Markdown or JSON"),
+        Binding("slash", "search", "Search text", key_display="/", id="sessions.search",
+                tooltip="Search the text of every message (or type / in the filter)"),
         # While the filter has focus, the list still follows the arrows and Enter opens.
         Binding("down", "list('cursor_down')", show=False),
         Binding("up", "list('cursor_up')", show=False),
@@ -172,10 +121,11 @@ class SessionsScreen(Screen[SessionsResult]):
 
     def compose(self) -> ComposeResult:
         yield Input(
-            placeholder="Filter by title or model · start with / to search every message",
+            placeholder=one_line_text(
+                "Filter by title or model · start with / to search every message"),
             id="sessions-filter",
         )
-        yield Static("", id="sessions-hint", markup=False)
+        yield LiteralStatic("", id="sessions-hint")
         yield SessionList(
             current_session_id=self._current_session_id,
             empty_text=EMPTY_STORE_TEXT,
@@ -305,7 +255,7 @@ class SessionsScreen(Screen[SessionsResult]):
         else:
             hint = f"{count:,} session{'' if count == 1 else 's'}, most recent first"
         hint += " · Tab to the list for n r d x e"
-        self.query_one("#sessions-hint", Static).update(hint)
+        self.query_one("#sessions-hint", LiteralStatic).show(hint)
 
     # -- choosing --
 
@@ -376,7 +326,7 @@ class SessionsScreen(Screen[SessionsResult]):
                 self._store_failed(error)
                 return
             self._refresh_rows()
-            self.notify(f"Renamed to “{one_line(title)}”", markup=False)
+            self.notify(f"Renamed to {quoted(title)}", markup=False)
 
         self.app.push_screen(RenameSessionModal(row.title), renamed)
 
@@ -391,7 +341,7 @@ class SessionsScreen(Screen[SessionsResult]):
             return
         # The copy is the most recent session: show the top of the list, where it now is.
         self._apply_query(reload=True)
-        self.notify(f"Duplicated “{one_line(row.title)}”", markup=False)
+        self.notify(f"Duplicated {quoted(row.title)}", markup=False)
 
     def action_delete(self) -> None:
         row = self.session_list.highlighted_row
@@ -407,9 +357,17 @@ class SessionsScreen(Screen[SessionsResult]):
                 self._store_failed(error)
                 return
             self._refresh_rows()
-            self.notify(f"Deleted “{one_line(row.title)}”", markup=False)
+            self.notify(f"Deleted {quoted(row.title)}", markup=False)
 
-        self.app.push_screen(ConfirmDeleteModal(row.title, row.message_count), answered)
+        count = ""
+        if row.message_count is not None:
+            count = f" and its {row.message_count} message" + (
+                "" if row.message_count == 1 else "s")
+        self.app.push_screen(ConfirmModal(
+            "Delete this session?",
+            f"Delete {quoted(row.title)}{count}? This cannot be undone.",
+            confirm="Delete", cancel="Keep", danger=True,
+        ), answered)
 
     def action_export(self) -> None:
         row = self.session_list.highlighted_row

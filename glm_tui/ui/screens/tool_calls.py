@@ -34,8 +34,9 @@ from glm_tui.chat.tool_loop import (
 )
 from glm_tui.chat.tool_runner import run_handler
 from glm_tui.model.session import Message, Session, ToolCall
-from glm_tui.model.text import sanitize_for_display
-from glm_tui.ui.dialogs.modals import ConfirmModal, HandlerChoice, HandlerConfirmModal
+from glm_tui.ui.dialogs.confirm import ConfirmModal
+from glm_tui.ui.dialogs.handler import HandlerChoice, HandlerConfirmModal
+from glm_tui.ui.literal import literal_line
 from glm_tui.ui.widgets.prompt_input import PromptInput
 
 
@@ -44,7 +45,7 @@ def literal_title(*parts: str) -> Content:
 
     A plain ``str`` border title is parsed as markup, so a tool named ``[/]`` would raise.
     """
-    return Content(sanitize_for_display("".join(parts)))
+    return literal_line("".join(parts))
 
 
 class ToolHost(Protocol):

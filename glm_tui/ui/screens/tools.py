@@ -15,14 +15,15 @@ import copy
 import json
 import shlex
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
@@ -43,52 +44,35 @@ from glm_tui.chat.tools import (
     tool_settings,
     with_settings,
 )
-from glm_tui.model.text import sanitize_for_display
-from glm_tui.ui.dialogs.modals import ConfirmModal
+from glm_tui.ui.dialogs.confirm import ConfirmModal
+from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
+from glm_tui.ui.literal import literal_line, one_line_text, safe_text
 
 ToolsChanged = Callable[[list[dict[str, Any]], str | dict[str, Any] | None], None]
-
-
-class PickEntryScreen(ModalScreen[dict[str, Any] | None]):
-    """Choose one tool entry from a titled list (templates or the saved library)."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
-    DEFAULT_CSS = """
-    PickEntryScreen { align: center middle; }
-    PickEntryScreen > Vertical {
-        width: 70; height: auto; max-height: 80%; border: round $accent; background: $surface;
-        padding: 0 1;
-    }
-    PickEntryScreen OptionList { height: auto; max-height: 20; }
-    """
-
-    def __init__(self, title: str, entries: list[tuple[str, dict[str, Any]]]) -> None:
-        super().__init__()
-        self._title = title
-        self._entries = entries
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(Text(self._title, style="bold"))
-            yield OptionList(*[Option(Text(label)) for label, _ in self._entries])
-
-    @on(OptionList.OptionSelected)
-    def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(copy.deepcopy(self._entries[event.option_index][1]))
 
 
 class ToolsScreen(Screen[None]):
     """Edit the current session's tools; changes apply to the next request."""
 
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("ctrl+s", "apply", "Apply edit", priority=True),
-        Binding("ctrl+n", "add_template", "Add from template"),
-        Binding("ctrl+l", "add_from_library", "Add from library"),
-        Binding("ctrl+b", "save_to_library", "Save to library"),
-        Binding("ctrl+d", "duplicate", "Duplicate"),
-        Binding("ctrl+x", "delete", "Delete"),
-        Binding("ctrl+e", "toggle_enabled", "Enable/disable"),
+    CSS_PATH = Path(__file__).parent.parent / "styles" / "tools.tcss"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="tools.close",
+                tooltip="Back to the conversation (asks before dropping an edit not applied)"),
+        Binding("ctrl+s", "apply", "Apply edit", priority=True, id="tools.apply",
+                tooltip="Apply the edited JSON (only when it passes every check)"),
+        Binding("ctrl+n", "add_template", "Add from template", id="tools.add_template",
+                tooltip="Add a tool from a template"),
+        Binding("ctrl+l", "add_from_library", "Add from library", id="tools.add_from_library",
+                tooltip="Add a tool from your saved tool library"),
+        Binding("ctrl+b", "save_to_library", "Save to library", id="tools.save_to_library",
+                tooltip="Save the selected tool to the library (shared by all sessions)"),
+        Binding("ctrl+d", "duplicate", "Duplicate", id="tools.duplicate",
+                tooltip="Duplicate the selected tool"),
+        Binding("ctrl+x", "delete", "Delete", id="tools.delete",
+                tooltip="Delete the selected tool"),
+        Binding("ctrl+e", "toggle_enabled", "Enable/disable", id="tools.toggle_enabled",
+                tooltip="Enable or disable the selected tool for this session"),
     ]
 
     def __init__(
@@ -119,7 +103,8 @@ class ToolsScreen(Screen[None]):
                     allow_blank=False, value="auto",
                 )
                 yield Label("Handler command (run only after you confirm each call)")
-                yield Input(placeholder="e.g. /usr/local/bin/weather --json", id="tool-handler")
+                yield Input(placeholder=one_line_text("e.g. /usr/local/bin/weather --json"),
+                            id="tool-handler")
                 yield Static("", id="tool-handler-state", markup=False)
             with Vertical(id="tools-editor-box"):
                 yield TextArea.code_editor("", language="json", id="tool-editor")
@@ -136,7 +121,7 @@ class ToolsScreen(Screen[None]):
     def _row(self, entry: dict[str, Any]) -> Text:
         mark = "☑" if is_enabled(entry) else "☐"
         text = Text(f"{mark} ")
-        text.append(sanitize_for_display(tool_name(entry)) or "(unnamed)",
+        text.append(one_line_text(tool_name(entry)) or "(unnamed)",
                     style="bold" if is_enabled(entry) else "dim")
         if entry.get("type") != "function":
             text.append("  built-in", style="italic dim")
@@ -158,7 +143,7 @@ class ToolsScreen(Screen[None]):
     def _refresh_choice(self) -> None:
         names = [tool_name(e) for e in self.tools if e.get("type") == "function" and is_enabled(e)]
         options = [(mode, mode) for mode in TOOL_CHOICE_MODES] + [
-            (f"only {name}", name) for name in names
+            (literal_line(f"only {name}"), name) for name in names
         ]
         select = self.query_one("#tool-choice", Select)
         select.set_options(options)
@@ -176,7 +161,9 @@ class ToolsScreen(Screen[None]):
             self._show_problems([])
             return
         entry = self.tools[self._selected]
-        self._loaded_text = json.dumps(spec_only(entry), indent=2, ensure_ascii=False)
+        # Visible-safe: a tool from an imported session may hold C1 or bidi controls, which
+        # JSON does not escape and the editor would draw as they are.
+        self._loaded_text = safe_text(json.dumps(spec_only(entry), indent=2, ensure_ascii=False))
         editor.load_text(self._loaded_text)
         handler = stored_handler(entry)
         handler_input.value = shlex.join(handler) if handler else ""
@@ -199,7 +186,8 @@ class ToolsScreen(Screen[None]):
     def _show_problems(self, problems: list[str], ok_text: str = "") -> None:
         label = self.query_one("#tool-problems", Static)
         if problems:
-            label.update(Text("\n".join(f"✗ {p}" for p in problems), style="bold red"))
+            label.update(Text(safe_text("\n".join(f"✗ {p}" for p in problems), 20_000),
+                              style="bold red"))
             label.add_class("-invalid")
         else:
             label.update(Text(ok_text, style="green"))

@@ -27,6 +27,7 @@ from textual.widgets import Static
 from glm_tui.chat.tools import call_warnings, pretty_arguments
 from glm_tui.model.session import Message, MessageStatus, Role, ToolCall
 from glm_tui.model.text import sanitize_for_display
+from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.render import last_fenced_block
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 
@@ -72,8 +73,10 @@ class MessageView(Vertical):
     can_focus = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy_message", "Copy", show=False),
-        Binding("b", "copy_code", "Copy code", show=False),
+        Binding("c", "copy_message", "Copy", show=False, id="message.copy",
+                tooltip="On a focused message (Tab or click to it): copy it"),
+        Binding("b", "copy_code", "Copy code", show=False, id="message.copy_code",
+                tooltip="On a focused message: copy its last code block"),
     ]
 
     class CopyRequested(TextualMessage):
@@ -176,8 +179,8 @@ def tool_calls_content(calls: Sequence[ToolCall], tools: Sequence[dict[str, Any]
     for index, call in enumerate(calls):
         if index:
             parts.append("\n\n")
-        parts.extend([("⚙ calls ", "$text-muted"), (sanitize_for_display(call.name), "bold"),
-                      (f"   {sanitize_for_display(call.id)}", "$text-muted")])
+        parts.extend([("⚙ calls ", "$text-muted"), (one_line_text(call.name), "bold"),
+                      (f"   {one_line_text(call.id)}", "$text-muted")])
         arguments, _ = pretty_arguments(call.arguments)
         parts.extend(["\n", literal(arguments)])
         for warning in call_warnings(call, tools):

@@ -15,7 +15,10 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from glm_tui.chat.reply_tracker import ReplyStats
-from glm_tui.model.text import sanitize_for_display
+from glm_tui.ui.literal import one_line_text
+
+LIMIT = 120
+"""Characters kept of each outside word in the status bar (one row; the rest is cut anyway)."""
 
 
 class ConnectionState(StrEnum):
@@ -74,21 +77,21 @@ class StatusBar(Static):
     def render_content(self) -> Content:
         separator = ("  │  ", "$text-muted")
         parts: list[Content | str | tuple[str, str]] = [
-            (sanitize_for_display(self.server), "bold"),
+            (one_line_text(self.server, LIMIT), "bold"),
             " · ",
-            sanitize_for_display(self.model),
+            one_line_text(self.model, LIMIT),
             separator,
             ("● " + self.state.value, _STATE_STYLES[self.state]),
         ]
         if self.detail:
-            parts.extend([" ", (sanitize_for_display(self.detail), "$text-muted")])
+            parts.extend([" ", (one_line_text(self.detail, LIMIT), "$text-muted")])
         if self.sampling:
             parts.extend([separator, self.sampling])
         figures = format_stats(self.stats)
         if figures:
             parts.extend([separator, figures])
         if self.save_problem:
-            parts.extend([separator, ("not saved: " + sanitize_for_display(self.save_problem),
+            parts.extend([separator, ("not saved: " + one_line_text(self.save_problem, LIMIT),
                                       "$text-error")])
         return Content.assemble(*parts)
 
