@@ -238,27 +238,39 @@ class SessionRecorder:
         self._write_queue()
 
     def _write_in_background(self, store: SessionStore) -> None:
-        """The worker thread: write the queue in order, then end (stop at a refusing disk)."""
+        """The worker thread: write the queue in order, then end (stop at a refusing disk).
+
+        Whatever happens, the writer is marked gone at the end and an op that was not written
+        goes back to the front of the queue (a store closed under it, say, after the damaged
+        database was let go): it is retried like any refused write, never lost silently.
+        """
         dropped = False
-        while True:
-            with self._lock:
-                if not self._queue or self.store is not store:
-                    if not self._queue and not dropped:
-                        self.last_error = None
-                    self._writer = None
-                    return
-                op = self._queue.pop(0)  # off the queue first: a later update queues anew
-            try:
-                self._apply(store, op)
-            except StoreWriteError as exc:
+        op: _Op | None = None
+        try:
+            while True:
                 with self._lock:
-                    self._queue.insert(0, op)
+                    if not self._queue or self.store is not store:
+                        if not self._queue and not dropped:
+                            self.last_error = None
+                        return
+                    op = self._queue.pop(0)  # off the queue first: a later update queues anew
+                try:
+                    self._apply(store, op)
+                except StoreWriteError as exc:
                     self.last_error = str(exc)
-                    self._writer = None
-                return
-            except StoreError as exc:
-                self.last_error = str(exc)  # dropped, as on the loop (the row is gone)
-                dropped = True
+                    return
+                except StoreError as exc:
+                    self.last_error = str(exc)  # dropped, as on the loop (the row is gone)
+                    dropped = True
+                except Exception as exc:  # a thread has no one to raise to
+                    self.last_error = f"Could not save: {exc}"
+                    return
+                op = None
+        finally:
+            with self._lock:
+                if op is not None:
+                    self._queue.insert(0, op)
+                self._writer = None
 
     def _write_queue(self) -> None:
         store = self.store
