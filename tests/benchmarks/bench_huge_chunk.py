@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-from bench_app_streaming import make_app, start_conversation, wait_until  # noqa: E402
+from bench_app_streaming import make_app, start_conversation, wait_for  # noqa: E402
 from bench_keypress import PER_LINE, KeyProbe, _frame_text, _summary  # noqa: E402
 
 GAP_S = 0.1
@@ -146,7 +146,7 @@ async def type_until(app: Any, screen: Any, probe: KeyProbe, done: Any) -> list[
         probe.wanted, probe.seen_at = typed, None
         posted = time.monotonic()
         app._driver.send_message(events.Key(char, char))
-        await wait_until(lambda: probe.seen_at is not None, f"key {index} on screen", WAIT_S)
+        await wait_for(None, lambda: probe.seen_at is not None, WAIT_S, f"key {index} on screen")
         assert probe.seen_at is not None
         latencies.append(probe.seen_at - posted)
         probe.wanted = None

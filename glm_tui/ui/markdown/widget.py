@@ -33,6 +33,15 @@ itself is not used: it is a loop around ``Markdown.append`` whose only job is
 coalescing, which the timer already does, and ``append`` is the part that is
 quadratic.
 
+A backlog (a server that sends megabytes in one chunk, or a stored reply of
+megabytes opened) is applied ``FLUSH_CHARS`` at a time (backlog.py), so no
+flush holds the event loop for long, and ``finish`` drains it a slice at a time
+with the loop free in between. Of the pieces one flush freezes, those that will
+scroll past unseen are joined into bigger pieces and deferred: mounted with an
+estimated height and parsed only when first drawn. Drawing every character
+costs a parse and a wrap (about 100 KB/s here), and every widget costs each
+later layout pass (issue 13 item 10: a 10 MB chunk froze the app for minutes).
+
 Model text is data: it is passed through ``sanitize_for_display`` and only ever
 becomes plain ``Content``; links never open, they post ``LinkClicked``.
 """
