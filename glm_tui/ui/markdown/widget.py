@@ -199,7 +199,7 @@ class StreamingMarkdown(Widget):
     """Frozen pieces per ``FrozenPage``."""
 
     FLUSH_INTERVAL: ClassVar[float] = 0.12
-    FLUSH_CHARS: ClassVar[int] = 65_536
+    FLUSH_CHARS: ClassVar[int] = 131_072
     """At most this much new text is applied per flush; the rest waits (see backlog.py).
     Ordinary streaming brings far less per interval; a server that sends megabytes in one
     chunk (or a stored reply of megabytes being opened) is applied slice by slice, the
@@ -207,12 +207,15 @@ class StreamingMarkdown(Widget):
     FEED_CHARS: ClassVar[int] = 8_192
     """The scanner is fed a slice in parts of this size: it cuts an over-long paragraph
     once per feed, so a megabyte line still becomes pieces of about this size."""
-    DRAWN_PIECES: ClassVar[int] = 1
+    DRAWN_PIECES: ClassVar[int] = 2
     """Of the pieces one flush freezes, all but the last this many are joined into pieces of
-    half a slice (``merge_unseen``) and deferred: mounted with an estimated height and
+    ``MERGED_CHARS`` (``merge_unseen``) and deferred: mounted with an estimated height and
     parsed only when first on screen. Streaming freezes one piece at a time, so this only
     matters for a backlog, whose pieces scroll past unseen; drawing them all would cost a
     parse and a wrap of every character, and a widget each in every later layout pass."""
+    MERGED_CHARS: ClassVar[int] = 32_768
+    """Size of a joined deferred piece: fewer widgets for layout, yet parsed and wrapped in
+    about 0.1 s when one comes into view (the one just above the drawn pieces may)."""
     MAX_FLUSH_INTERVAL: ClassVar[float] = 0.4
     TAIL_CHARS_PER_SECOND: ClassVar[int] = 40_000
     """A tail of N characters is re-rendered at most every N / this seconds."""
@@ -354,7 +357,8 @@ class StreamingMarkdown(Widget):
         """Apply everything written so far and draw the final form.
 
         A backlog bigger than one slice is drawn a slice at a time with the loop free in
-        between (``FLUSH_INTERVAL``), so finishing a huge reply never freezes the app.
+        between (spaced as the timer's flushes), so finishing a huge reply never freezes
+        the app.
         """
         self._finished = True
         if self._timer is not None:
@@ -362,7 +366,7 @@ class StreamingMarkdown(Widget):
             self._timer = None
         while len(self._pending) > self.FLUSH_CHARS and self.is_attached:
             await self._flush(final=False)
-            await asyncio.sleep(self.FLUSH_INTERVAL)
+            await asyncio.sleep(self._interval())
         await self._flush(final=True)
 
     def last_code_block(self) -> str | None:
@@ -386,8 +390,14 @@ class StreamingMarkdown(Widget):
         """Timer callback: flush when there is news and the tail allows it."""
         if not self._pending or self._lock.locked():
             return
+        if time.monotonic() - self._last_flush < self._interval() - 0.01:
+            return
+        await self._flush(final=False)
+
+    def _interval(self) -> float:
+        """Seconds between flushes: longer for a long tail or many frozen widgets."""
         tail = len(self._scanner.open_text)
-        interval = min(
+        return min(
             max(
                 self.FLUSH_INTERVAL,
                 tail / self.TAIL_CHARS_PER_SECOND,
@@ -395,9 +405,6 @@ class StreamingMarkdown(Widget):
             ),
             self.MAX_FLUSH_INTERVAL,
         )
-        if time.monotonic() - self._last_flush < interval - 0.01:
-            return
-        await self._flush(final=False)
 
     def _take_pending(self, final: bool) -> str:
         """The next slice of pending raw text, sanitised; a trailing CR waits for an LF."""
@@ -415,7 +422,7 @@ class StreamingMarkdown(Widget):
             for start in range(0, len(text), self.FEED_CHARS):
                 frozen += self._scanner.feed(text[start : start + self.FEED_CHARS])
             unseen = max(0, len(frozen) - self.DRAWN_PIECES)
-            pieces = merge_unseen(frozen[:unseen], self.FLUSH_CHARS // 2)
+            pieces = merge_unseen(frozen[:unseen], self.MERGED_CHARS)
             deferred = len(pieces)
             pieces += frozen[unseen:]
             widgets: list[Widget] = []
