@@ -173,7 +173,8 @@ class SessionRecorder:
         for message in list(self._dirty.values()):
             self._last_write[id(message)] = self._clock()
             if not self._has_pending_write(message):
-                self._queue.append(_Op("update", message))
+                with self._lock:
+                    self._queue.append(_Op("update", message))
         self._dirty.clear()
         self._retry()
         self.wait()

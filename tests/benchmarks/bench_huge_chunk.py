@@ -13,9 +13,11 @@ it answers the chat request with ONE ``data:`` frame whose ``delta.content`` is 
 - ``line``: the same words as ONE line (no newline at all), the case nothing can cut at a line.
 
 Each ends with a marker no other line holds. A fresh child runs the real ``GlmTuiApp`` headless
-at 120x40 (as ``bench_keypress.py``): it sends the question, then types one key every
-``GAP_S`` exactly as the terminal driver delivers one (``Driver.send_message`` of an
-``events.Key``) until the marker is on screen and the reply has closed. Reported per case:
+at 120x40 (as ``bench_keypress.py``): it sends the question, then a thread types one key every
+``GAP_S`` exactly as the terminal driver's input thread delivers one (``Driver.send_message``
+of an ``events.Key``, thread-safe) until the marker is on screen and the reply has closed.
+Typing from a thread matters: a typist on the app's own loop could only send a key once the
+loop was free, so a stall between two keys would never show. Reported per case:
 
 - key press latency (median / p95 / max): from ``send_message`` to the first frame handed to the
   driver (``App._display``, wrapped) that shows the prompt's new text;
@@ -40,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -49,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
 from bench_app_streaming import make_app, start_conversation, wait_for  # noqa: E402
-from bench_keypress import PER_LINE, KeyProbe, _frame_text, _summary  # noqa: E402
+from bench_keypress import PER_LINE, _frame_text, _summary  # noqa: E402
 
 GAP_S = 0.1
 END_MARK = "ENDOFHUGEREPLY"
@@ -110,58 +113,89 @@ def _stored_text(data_dir: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-class EndProbe:
-    """Notes the first frame that shows the end marker."""
+class FrameProbe:
+    """Watches every frame handed to the driver: which typed keys it shows, and the end marker.
+
+    Keys are typed by :class:`Typist` from its own thread; ``waiting`` holds (text the prompt
+    shows once the key is in, time it was sent) in order. A frame showing one key's text shows
+    every earlier key's text too (a prefix), so keys are matched oldest first.
+    """
 
     def __init__(self) -> None:
-        self.seen_at: float | None = None
+        self.lock = threading.Lock()
+        self.waiting: list[tuple[str, float]] = []
+        self.latencies: list[float] = []
+        self.all_seen = threading.Event()
+        self.all_seen.set()
+        self.end_seen_at: float | None = None
 
     def install(self, app_cls: type[Any]) -> None:
         display = app_cls._display
         probe = self
 
         def timed_display(app: Any, screen: Any, renderable: Any) -> None:
-            if probe.seen_at is None and END_MARK in _frame_text(renderable):
-                probe.seen_at = time.monotonic()
+            text = _frame_text(renderable)  # read first: a line of strips may be an iterator
             display(app, screen, renderable)
+            now = time.monotonic()
+            if probe.end_seen_at is None and END_MARK in text:
+                probe.end_seen_at = now
+            with probe.lock:
+                while probe.waiting and probe.waiting[0][0] in text:
+                    probe.latencies.append(now - probe.waiting.pop(0)[1])
+                if not probe.waiting:
+                    probe.all_seen.set()
 
         app_cls._display = timed_display
 
 
-async def type_until(app: Any, screen: Any, probe: KeyProbe, done: Any) -> list[float]:
-    """Type one key every GAP_S until ``done()``; returns each key's latency."""
-    from textual import events
+class Typist(threading.Thread):
+    """Presses a key every GAP_S from its own thread, as a terminal's input thread does.
 
-    latencies: list[float] = []
-    typed = ""
-    index = 0
-    while not done() or index < 10:
-        if index % PER_LINE == 0:
-            typed = "ZQ"
-            screen.prompt.load_text(typed)
-            screen.prompt.move_cursor(screen.prompt.document.end)
-            await asyncio.sleep(GAP_S)
-        char = str(index % 10)
-        typed += char
-        probe.wanted, probe.seen_at = typed, None
-        posted = time.monotonic()
-        app._driver.send_message(events.Key(char, char))
-        await wait_for(None, lambda: probe.seen_at is not None, WAIT_S, f"key {index} on screen")
-        assert probe.seen_at is not None
-        latencies.append(probe.seen_at - posted)
-        probe.wanted = None
-        index += 1
-        await asyncio.sleep(max(0.0, GAP_S - (time.monotonic() - posted)))
-    return latencies
+    Typing from the app's own event loop would hide every stall: a key could only be sent once
+    the loop was free again. Here the clock of a key starts when it is sent, whatever the loop
+    is doing, so a stall shows in the keys that arrive during it. Every ``PER_LINE`` keys the
+    typist waits for the line to be on screen and clears the prompt (not timed).
+    """
+
+    def __init__(self, app: Any, screen: Any, probe: FrameProbe) -> None:
+        super().__init__(name="typist", daemon=True)
+        self.app, self.screen, self.probe = app, screen, probe
+        self.stop = threading.Event()
+        self.error: BaseException | None = None
+
+    def _clear(self) -> None:
+        self.screen.prompt.load_text("ZQ")
+        self.screen.prompt.move_cursor(self.screen.prompt.document.end)
+
+    def run(self) -> None:
+        from textual import events
+
+        try:
+            typed, index, next_at = "", 0, time.monotonic()
+            while not self.stop.is_set():
+                if index % PER_LINE == 0:
+                    if not self.probe.all_seen.wait(WAIT_S):
+                        raise RuntimeError("typed keys not on screen in time")
+                    self.app.call_from_thread(self._clear)
+                    typed, next_at = "ZQ", time.monotonic() + GAP_S
+                char = str(index % 10)
+                typed += char
+                time.sleep(max(0.0, next_at - time.monotonic()))
+                with self.probe.lock:
+                    self.probe.waiting.append((typed, time.monotonic()))
+                    self.probe.all_seen.clear()
+                self.app._driver.send_message(events.Key(char, char))
+                index += 1
+                next_at += GAP_S
+        except BaseException as exc:  # reported by the coroutine that started it
+            self.error = exc
 
 
 async def measure(base_url: str) -> dict[str, Any]:
     from glm_tui.ui.app import GlmTuiApp
 
-    keys = KeyProbe()
-    keys.install(GlmTuiApp)
-    end = EndProbe()
-    end.install(GlmTuiApp)
+    probe = FrameProbe()
+    probe.install(GlmTuiApp)
     app = make_app(base_url)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await start_conversation(pilot)
@@ -170,10 +204,19 @@ async def measure(base_url: str) -> dict[str, Any]:
         await pilot.pause()
         sent = time.monotonic()
         await pilot.press("enter")
-        latencies = await type_until(
-            app, screen, keys, lambda: end.seen_at is not None and not screen.reply_running)
-        assert end.seen_at is not None
-        result = {"keys": latencies, "on_screen_s": end.seen_at - sent,
+        typist = Typist(app, screen, probe)
+        typist.start()
+        await wait_for(None, lambda: (probe.end_seen_at is not None and not screen.reply_running
+                                      and len(probe.latencies) >= 10) or typist.error,
+                       WAIT_S, "the whole reply on screen")
+        typist.stop.set()
+        await wait_for(None, lambda: probe.all_seen.is_set() or typist.error, WAIT_S,
+                       "the last keys on screen")
+        if typist.error is not None:
+            raise typist.error
+        typist.join(WAIT_S)
+        assert probe.end_seen_at is not None
+        result = {"keys": probe.latencies, "on_screen_s": probe.end_seen_at - sent,
                   "rss_before_mb": before_mb}
     result["peak_mb"] = _peak_mb()
     return result

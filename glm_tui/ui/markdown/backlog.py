@@ -1,13 +1,13 @@
 """Text written to a reply but not drawn yet, handed out in slices of bounded size.
 
 Why slices: drawing costs about as much per character as Markdown parsing and wrapping do
-(roughly 0.5-1 MB/s of CPU here), and a flush runs on the event loop, so a flush that took
+(about 100 KB/s of CPU here), and a flush runs on the event loop, so a flush that took
 everything waiting would hold key presses for as long as the whole backlog takes to draw: a
-server that sends a 10 MB reply in one chunk blocked the app for many seconds (issue 13 item 10).
+server that sends a 10 MB reply in one chunk blocked the app for minutes (issue 13 item 10).
 Taking at most a slice per flush bounds every flush; the rest waits for the next one.
 
 Pure Python (no Textual). A slice never copies the backlog: fragments are kept as written and a
-big one is read from an offset, so draining a 10 MB fragment in 16 KB slices is linear.
+big one is read from an offset, so draining a 10 MB fragment slice by slice is linear.
 """
 
 from __future__ import annotations
