@@ -232,12 +232,9 @@ def _run(settings: Settings, base_url: str, api_key: str, session: Session, kind
 
         sanitize = sanitize_for_display
     writer = _TextWriter(stdout, sanitize, enabled=not json_mode)
-    try:
-        return asyncio.run(_stream(settings, base_url, api_key, prepared, writer, json_mode))
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, as other Unix tools do.
-        _silence_stdout()
-        return EXIT_SERVER
+    # A reader that goes away (`| head`) raises BrokenPipeError here; run_ask's
+    # quiet_on_broken_pipe ends the command quietly, as other Unix tools do.
+    return asyncio.run(_stream(settings, base_url, api_key, prepared, writer, json_mode))
 
 
 async def _stream(
@@ -264,7 +261,7 @@ async def _stream(
     try:
         await turn.run(connect, _AskView(writer))
     except BrokenPipeError:
-        raise  # the reader went away: _run stops quietly
+        raise  # the reader went away: run_ask stops quietly
     except Exception:
         pass  # glm-tui's own failure: the turn worded it on the reply, reported below
     finally:
@@ -335,16 +332,6 @@ def _describe_tool_calls(tool_calls: Sequence[ToolCall]) -> None:
 def _usage_error(message: str) -> int:
     emit(f"glm-tui ask: error: {message}", stream=sys.stderr)
     return EXIT_USAGE
-
-
-def _silence_stdout() -> None:
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 class _TextWriter:

@@ -126,7 +126,11 @@ class GlmTuiApp(App[int]):
 
     @property
     def server_kind(self) -> ServerKind:
-        return self.services.server_kind
+        """The kind for the model of the conversation on screen (``Services.kind_for``)."""
+        conversation = self.conversation
+        model = (conversation.session.model if conversation is not None
+                 else self.services.profile.model)
+        return self.services.kind_for(model)
 
     @work(exclusive=True, exit_on_error=False, group="connection-check")
     async def check_connection(self) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from glm_tui.model.server_kind import ServerKind, detect_kind, kind_from_url
+from glm_tui.model.server_kind import ServerKind, detect_kind, resolve_kind
 from glm_tui.model.session import Session
 from glm_tui.settings.config import DEMO_PROFILE, ServerProfile, Settings
 from glm_tui.settings.writer import ConfigWriteError
@@ -77,7 +77,7 @@ class Services:
         self._remember_demo = remember_demo  # False while the built-in demo server runs
         self._client: ChatClient | None = None
         self._client_lock = asyncio.Lock()
-        self._kind: ServerKind | None = settings.profile.kind
+        self._detected: ServerKind | None = None  # what /models gave away, once checked
 
     # -- server and client ------------------------------------------------------------------
 
@@ -89,12 +89,15 @@ class Services:
     def profile_url(self) -> str:
         return self.profile.base_url
 
+    def kind_for(self, model: str) -> ServerKind:
+        """The kind a request to ``model`` on the active server is shaped for (``resolve_kind``:
+        the configured kind, the host, what ``/models`` gave away, and the model itself)."""
+        return resolve_kind(self.profile.kind, self.profile.base_url, model, self._detected)
+
     @property
     def server_kind(self) -> ServerKind:
-        """The configured kind, else what the host or ``/models`` gave away, else generic."""
-        if self._kind is not None:
-            return self._kind
-        return kind_from_url(self.profile.base_url) or ServerKind.GENERIC
+        """The kind for the profile's own model (a session's may differ: :meth:`kind_for`)."""
+        return self.kind_for(self.profile.model)
 
     async def get_client(self) -> ChatClient:
         """The client for the active server, created on first use.
@@ -127,7 +130,7 @@ class Services:
             return False
         await self.close_client()
         self.active_server = name
-        self._kind = self.profile.kind
+        self._detected = None
         self.models = []
         return True
 
@@ -168,8 +171,7 @@ class Services:
             self._notify(exc.message, title="Server check", severity="warning", markup=False)
             return
         self.models = models
-        if self.profile.kind is None:
-            self._kind = detect_kind(models, self.profile.base_url)
+        self._detected = detect_kind(models, self.profile.base_url)
         if not self.reply_in_flight:
             self.set_connection(ConnectionState.READY, "")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,3 +77,38 @@ async def test_a_server_that_accepts_and_never_answers_has_timed_out(server: Raw
         assert reply.status is MessageStatus.FAILED
         assert "read timeout" in (reply.error or "")
         assert screen.status.state is ConnectionState.TIMED_OUT
+
+
+async def test_a_key_echoed_by_the_server_is_never_stored_nor_exported(
+    server: RawServer, data_dir: Path,
+) -> None:
+    """Issue 13 item 9: the error body quoting the Authorization header stayed in sessions.db."""
+    key = "sk-live-9f8e7d6c5b4a39281706"
+    body = {"error": {"message": f"Invalid token in header 'Authorization: Bearer {key}'"}}
+    server.add(MODELS, json_script(401, body))
+    app = GlmTuiApp(settings_for(server.base_url, api_key=key))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: len(server.requests) >= 1, what="the models check")
+        await send(pilot, "hello?")
+        reply = await wait_reply_done(pilot)
+        assert reply.status is MessageStatus.FAILED
+        assert "Invalid token" in (reply.error or "") and key not in (reply.error or "")
+    assert server.requests[-1].headers.get("authorization") == f"Bearer {key}"  # it was sent
+    stored = b"".join(path.read_bytes() for path in data_dir.glob("sessions.db*"))
+    assert b"Invalid token" in stored  # the error is stored...
+    assert key.encode() not in stored  # ...without the key
+    exported = glm_tui("sessions", "export", reply_session_id(data_dir), "--format", "json")
+    assert "Invalid token" in exported.stdout and key not in exported.stdout
+
+
+def reply_session_id(data_dir: Path) -> str:
+    from glm_tui.storage.store import SessionStore
+
+    store = SessionStore(data_dir)
+    try:
+        session_id = store.last_session_id()
+    finally:
+        store.close()
+    assert session_id is not None
+    return session_id

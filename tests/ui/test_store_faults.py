@@ -10,7 +10,6 @@ conversation with every message typed and received before and after the fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ import glm_tui.ui.store_keeper as store_keeper
 from glm_tui.model.session import Message, MessageStatus, Role, Session
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import SessionStore
+from tests.support.toasts import ToastLog
 from tests.ui.conftest import ask, make_app, ready, wait_for
 
 
@@ -51,19 +51,12 @@ async def test_unwritable_data_dir_keeps_chatting_and_saves_once_fixed(
     app = make_app(glm4_server)
     # Toasts expire after a few seconds, which a loaded machine can take between raising one and
     # looking: keep a record of every one instead of reading the live ones.
-    shown: list[tuple[str, str]] = []
-    notify = app.notify
-
-    def record(message: str, **kwargs: Any) -> None:
-        shown.append((str(kwargs.get("title", "")), message))
-        notify(message, **kwargs)
-
-    monkeypatch.setattr(app, "notify", record)
+    toasts = ToastLog(app)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(pilot)
         assert app.store is None
-        assert any("Sessions are not saved" in title and str(data_dir) in message
-                   for title, message in shown), shown
+        assert any("Sessions are not saved" in toast.title and str(data_dir) in toast.message
+                   for toast in toasts.toasts), toasts.toasts
 
         reply = await ask(pilot, "first question while the disk refuses")
         assert reply.status is MessageStatus.COMPLETE and reply.content
@@ -72,7 +65,7 @@ async def test_unwritable_data_dir_keeps_chatting_and_saves_once_fixed(
         unblock_data_dir(data_dir)
         await wait_for(pilot, lambda: screen.recorder.store is not None, timeout=30,
                        what="the store to be reopened by the retry timer")
-        assert any("saved again" in message for _, message in shown), shown
+        assert toasts.any_mentions("saved again"), toasts.toasts
 
         expected = [(m.role, m.content, m.status) for m in screen.session.messages]
         assert [r for r, _, _ in expected] == [Role.USER, Role.ASSISTANT]

@@ -178,7 +178,7 @@ class ConversationScreen(ConversationBase):
             self.app.notify("The model is waiting for a tool result; Ctrl+R asks it again "
                             "instead.", severity="warning")
             return
-        warnings = send_warnings(self.services.server_kind, self.session.sampling)
+        warnings = send_warnings(self.services.kind_for(self.session.model), self.session.sampling)
         accepted = refusal_accepted or self._refusal_accepted_for == self.session.sampling
         if warnings and not accepted:
             async def answered(send_anyway: bool | None) -> None:
@@ -214,7 +214,7 @@ class ConversationScreen(ConversationBase):
         if self.reply_running:
             return  # one reply at a time: the tool loop or a key may race a reply in flight
         app = self.services
-        prepared = prepare_turn(self.session, app.server_kind)
+        prepared = prepare_turn(self.session, app.kind_for(self.session.model))
         for note in prepared.notes:
             self.app.notify(note, markup=False)
         reply = Message(Role.ASSISTANT, status=MessageStatus.STREAMING)
@@ -347,7 +347,7 @@ class ConversationScreen(ConversationBase):
 
     def action_system_prompt(self) -> None:
         note = ""
-        if self.services.server_kind is ServerKind.GLM4V:
+        if self.services.kind_for(self.session.model) is ServerKind.GLM4V:
             note = "GLM-4V refuses system messages: glm-tui puts it before your first question."
         self.app.push_screen(SystemPromptModal(self.session.system_prompt, note=note),
                              self._system_prompt_edited)
@@ -367,7 +367,7 @@ class ConversationScreen(ConversationBase):
         app = self.services
         self.app.push_screen(SamplingScreen(
             self.session.sampling,
-            kind=app.server_kind,
+            kind=app.kind_for(self.session.model),
             presets=app.settings.presets,
             config_path=app.settings.config_path,
             streaming=self.reply_running,
@@ -424,7 +424,8 @@ class ConversationScreen(ConversationBase):
         if not self._ensure_full_history():
             return
         app = self.services
-        request = preview_body(self.session, app.server_kind, draft=self.prompt.text)
+        request = preview_body(self.session, app.kind_for(self.session.model),
+                               draft=self.prompt.text)
         self.app.push_screen(RequestViewScreen(request, app.profile_url, app.profile.api_key,
                                                api_key_env=app.profile.api_key_env))
 
