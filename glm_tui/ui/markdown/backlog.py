@@ -96,9 +96,9 @@ def merge_unseen(pieces: list[Frozen], limit: int) -> list[Frozen]:
 
     Every widget costs the layout pass that follows each flush (Textual places every widget
     of the screen each time), so a backlog of megabytes in 4 KB pieces makes each later flush
-    slower. Consecutive prose pieces and whole code blocks (both the first and last chunk)
-    become one Markdown source; each cut the scanner made is a safe block boundary, so joining
-    them only undoes the cut. A chunk of a longer code block stays as it is.
+    slower. Consecutive prose pieces become one Markdown source; each cut the scanner made is a
+    safe block boundary, so joining them only undoes the cut, and the joined piece draws
+    exactly as the pieces would. Code stays in its own pieces (``CodeChunk``), drawn as ever.
     """
     out: list[Frozen] = []
     run: list[str] = []
@@ -113,17 +113,13 @@ def merge_unseen(pieces: list[Frozen], limit: int) -> list[Frozen]:
             size = 0
 
     for piece in pieces:
-        if isinstance(piece, FrozenProse):
-            text, piece_joins = piece.source, piece.joins
-        elif piece.first and piece.last and piece.source:
-            text, piece_joins = piece.source, ""  # the fences included, exactly as written
-        else:
+        if not isinstance(piece, FrozenProse):
             close()
             out.append(piece)
             continue
-        run.append(text)
-        size += len(text)
-        joins = piece_joins
+        run.append(piece.source)
+        size += len(piece.source)
+        joins = piece.joins
         if size >= limit:
             close()
     close()

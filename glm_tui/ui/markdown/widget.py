@@ -173,14 +173,10 @@ class FrozenPage(Widget):
                 child.release()
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """The pieces' heights at ``width``, from the cached arrangement while they are unchanged.
-
-        Textual arranges a container of ``height: auto`` children at the size of ITS container
-        (the reply, which grows with every flush), so every page was arranged again on every
-        layout pass: O(pages) per flush. The pieces are all ``height: auto`` and do not depend
-        on that height; asking at height 0 keeps the key stable, and a piece that changes
-        still clears the cache (``refresh(layout=True)`` clears its ancestors' arrangements).
-        """
+        """Height from the cached arrangement: Textual arranges ``height: auto`` children at
+        the height of the page's container (the growing reply), so every page was arranged
+        again on every layout pass. The pieces do not depend on it; at height 0 the cache key
+        stays, and a piece that changes still clears it (``refresh(layout=True)``)."""
         return super().get_content_height(Size(container.width, 0), viewport, width)
 
     DEFAULT_CSS = """
@@ -200,10 +196,7 @@ class StreamingMarkdown(Widget):
 
     FLUSH_INTERVAL: ClassVar[float] = 0.12
     FLUSH_CHARS: ClassVar[int] = 131_072
-    """At most this much new text is applied per flush; the rest waits (see backlog.py).
-    Ordinary streaming brings far less per interval; a server that sends megabytes in one
-    chunk (or a stored reply of megabytes being opened) is applied slice by slice, the
-    event loop free for key presses between slices."""
+    """At most this much new text is applied per flush; the rest waits (see backlog.py)."""
     FEED_CHARS: ClassVar[int] = 8_192
     """The scanner is fed a slice in parts of this size: it cuts an over-long paragraph
     once per feed, so a megabyte line still becomes pieces of about this size."""
@@ -213,6 +206,9 @@ class StreamingMarkdown(Widget):
     parsed only when first on screen. Streaming freezes one piece at a time, so this only
     matters for a backlog, whose pieces scroll past unseen; drawing them all would cost a
     parse and a wrap of every character, and a widget each in every later layout pass."""
+    BACKLOG_CHARS: ClassVar[int] = 16_384
+    """Only a flush applying more than this (streaming brings about 1 KB) joins and defers
+    pieces: a reply of ordinary size, stored ones too, is drawn exactly as before."""
     MERGED_CHARS: ClassVar[int] = 32_768
     """Size of a joined deferred piece: fewer widgets for layout, yet parsed and wrapped in
     about 0.1 s when one comes into view (the one just above the drawn pieces may)."""
@@ -421,7 +417,8 @@ class StreamingMarkdown(Widget):
             frozen = []
             for start in range(0, len(text), self.FEED_CHARS):
                 frozen += self._scanner.feed(text[start : start + self.FEED_CHARS])
-            unseen = max(0, len(frozen) - self.DRAWN_PIECES)
+            backlog = len(text) > self.BACKLOG_CHARS
+            unseen = max(0, len(frozen) - self.DRAWN_PIECES) if backlog else 0
             pieces = merge_unseen(frozen[:unseen], self.MERGED_CHARS)
             deferred = len(pieces)
             pieces += frozen[unseen:]
