@@ -355,6 +355,11 @@ class BlockScanner:
             self._drop(cut)
             self._cut = 0
             return
+        if self._kind == "none" and self.open_text[self._scan : self._scan + 1].isalpha():
+            # A paragraph whose first line has not ended yet (a reply that is one huge line):
+            # a letter cannot open a list, fence, heading, quote, table or indented code.
+            self._kind = "other"
+            self._block_start = self._scan
         text = self.open_text
         block = len(text) - self._block_start
         if (

@@ -33,6 +33,15 @@ itself is not used: it is a loop around ``Markdown.append`` whose only job is
 coalescing, which the timer already does, and ``append`` is the part that is
 quadratic.
 
+A backlog (a server that sends megabytes in one chunk, or a stored reply of
+megabytes opened) is applied ``FLUSH_CHARS`` at a time (backlog.py), so no
+flush holds the event loop for long, and ``finish`` drains it a slice at a time
+with the loop free in between. Of the pieces one flush freezes, those that will
+scroll past unseen are joined into bigger pieces and deferred: mounted with an
+estimated height and parsed only when first drawn. Drawing every character
+costs a parse and a wrap (about 100 KB/s here), and every widget costs each
+later layout pass (issue 13 item 10: a 10 MB chunk froze the app for minutes).
+
 Model text is data: it is passed through ``sanitize_for_display`` and only ever
 becomes plain ``Content``; links never open, they post ``LinkClicked``.
 """
@@ -45,12 +54,14 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
 from textual.timer import Timer
 from textual.visual import VisualType
 from textual.widget import Widget
 
 from glm_tui.model.text import sanitize_for_display
+from glm_tui.ui.markdown.backlog import Backlog, estimated_height, merge_unseen
 from glm_tui.ui.markdown.code_chunk import CodeChunk
 from glm_tui.ui.markdown.render import ProseVisual, last_fenced_block
 from glm_tui.ui.markdown.scanner import (
@@ -78,15 +89,29 @@ class ProseBlock(Widget):
     }
     """
 
-    def __init__(self, source: str, joins: str = "") -> None:
+    def __init__(self, source: str, joins: str = "", *, deferred: bool = False) -> None:
         super().__init__()
         self.source = source
         self._joins = joins
         self._visual: ProseVisual | None = None
+        self._deferred = deferred
+        """Not parsed until first drawn; until then layout uses an estimated height."""
+        self._estimate = (-1, 0)
+        if deferred:
+            self.styles.margin = (0, 0, 0 if joins else 1, 0)
 
     def on_mount(self) -> None:
-        """Parse once the app (and so the theme) is known."""
-        self._rebuild()
+        """Parse once the app (and so the theme) is known (a deferred piece: once seen)."""
+        if not self._deferred:
+            self._rebuild()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """A deferred piece answers layout from an estimate, without parsing."""
+        if self._deferred:
+            if self._estimate[0] != width:
+                self._estimate = (width, estimated_height(self.source, width))
+            return self._estimate[1]
+        return super().get_content_height(container, viewport, width)
 
     def set_source(self, source: str) -> None:
         """Replace what this block shows (only the live tail ever calls this)."""
@@ -107,7 +132,14 @@ class ProseBlock(Widget):
         self.refresh(layout=True)
 
     def render(self) -> VisualType:
-        """The Visual built from the source (empty until mounted)."""
+        """The Visual built from the source (empty until mounted).
+
+        A deferred piece is parsed here, the first time any of it is on screen; its real
+        height then replaces the estimate on the next layout.
+        """
+        if self._deferred and self.is_mounted:
+            self._deferred = False
+            self._rebuild()
         return self._visual if self._visual is not None else Content("")
 
     def release(self) -> None:
@@ -140,6 +172,13 @@ class FrozenPage(Widget):
             if isinstance(child, ProseBlock | CodeChunk):
                 child.release()
 
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """Height from the cached arrangement: Textual arranges ``height: auto`` children at
+        the height of the page's container (the growing reply), so every page was arranged
+        again on every layout pass. The pieces do not depend on it; at height 0 the cache key
+        stays, and a piece that changes still clears it (``refresh(layout=True)``)."""
+        return super().get_content_height(Size(container.width, 0), viewport, width)
+
     DEFAULT_CSS = """
     FrozenPage {
         height: auto;
@@ -156,6 +195,23 @@ class StreamingMarkdown(Widget):
     """Frozen pieces per ``FrozenPage``."""
 
     FLUSH_INTERVAL: ClassVar[float] = 0.12
+    FLUSH_CHARS: ClassVar[int] = 131_072
+    """At most this much new text is applied per flush; the rest waits (see backlog.py)."""
+    FEED_CHARS: ClassVar[int] = 8_192
+    """The scanner is fed a slice in parts of this size: it cuts an over-long paragraph
+    once per feed, so a megabyte line still becomes pieces of about this size."""
+    DRAWN_PIECES: ClassVar[int] = 2
+    """Of the pieces one flush freezes, all but the last this many are joined into pieces of
+    ``MERGED_CHARS`` (``merge_unseen``) and deferred: mounted with an estimated height and
+    parsed only when first on screen. Streaming freezes one piece at a time, so this only
+    matters for a backlog, whose pieces scroll past unseen; drawing them all would cost a
+    parse and a wrap of every character, and a widget each in every later layout pass."""
+    BACKLOG_CHARS: ClassVar[int] = 16_384
+    """Only a flush applying more than this (streaming brings about 1 KB) joins and defers
+    pieces: a reply of ordinary size, stored ones too, is drawn exactly as before."""
+    MERGED_CHARS: ClassVar[int] = 32_768
+    """Size of a joined deferred piece: fewer widgets for layout, yet parsed and wrapped in
+    about 0.1 s when one comes into view (the one just above the drawn pieces may)."""
     MAX_FLUSH_INTERVAL: ClassVar[float] = 0.4
     TAIL_CHARS_PER_SECOND: ClassVar[int] = 40_000
     """A tail of N characters is re-rendered at most every N / this seconds."""
@@ -255,7 +311,8 @@ class StreamingMarkdown(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._fragments: list[str] = [markdown] if markdown else []
-        self._pending: list[str] = [markdown] if markdown else []
+        self._pending = Backlog()
+        self._pending.append(markdown)
         self._held_cr = ""
         self._scanner = BlockScanner()
         self._live: ProseBlock | CodeChunk | None = None
@@ -280,6 +337,11 @@ class StreamingMarkdown(Widget):
             self._fragments = ["".join(self._fragments)]
         return self._fragments[0] if self._fragments else ""
 
+    @property
+    def undrawn(self) -> int:
+        """Characters written but not yet drawn (a backlog is drawn a slice per flush)."""
+        return len(self._pending)
+
     def write(self, fragment: str) -> None:
         """Queue ``fragment``; it shows on the next timed flush. Never blocks."""
         if not fragment:
@@ -288,11 +350,19 @@ class StreamingMarkdown(Widget):
         self._pending.append(fragment)
 
     async def finish(self) -> None:
-        """Apply everything written so far now and draw the final form."""
+        """Apply everything written so far and draw the final form.
+
+        A backlog bigger than one slice is drawn a slice at a time with the loop free in
+        between (spaced as the timer's flushes), so finishing a huge reply never freezes
+        the app.
+        """
         self._finished = True
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        while len(self._pending) > self.FLUSH_CHARS and self.is_attached:
+            await self._flush(final=False)
+            await asyncio.sleep(self._interval())
         await self._flush(final=True)
 
     def last_code_block(self) -> str | None:
@@ -316,8 +386,14 @@ class StreamingMarkdown(Widget):
         """Timer callback: flush when there is news and the tail allows it."""
         if not self._pending or self._lock.locked():
             return
+        if time.monotonic() - self._last_flush < self._interval() - 0.01:
+            return
+        await self._flush(final=False)
+
+    def _interval(self) -> float:
+        """Seconds between flushes: longer for a long tail or many frozen widgets."""
         tail = len(self._scanner.open_text)
-        interval = min(
+        return min(
             max(
                 self.FLUSH_INTERVAL,
                 tail / self.TAIL_CHARS_PER_SECOND,
@@ -325,16 +401,12 @@ class StreamingMarkdown(Widget):
             ),
             self.MAX_FLUSH_INTERVAL,
         )
-        if time.monotonic() - self._last_flush < interval - 0.01:
-            return
-        await self._flush(final=False)
 
     def _take_pending(self, final: bool) -> str:
-        """Pending raw text, sanitised; a trailing CR waits for a possible LF."""
-        raw = self._held_cr + "".join(self._pending)
-        self._pending.clear()
+        """The next slice of pending raw text, sanitised; a trailing CR waits for an LF."""
+        raw = self._held_cr + self._pending.take(self.FLUSH_CHARS)
         self._held_cr = ""
-        if raw.endswith("\r") and not final:
+        if raw.endswith("\r") and not (final and not self._pending):
             raw, self._held_cr = raw[:-1], "\r"
         return sanitize_for_display(raw)
 
@@ -342,11 +414,20 @@ class StreamingMarkdown(Widget):
         """Freeze what the scanner finished, then redraw the live tail."""
         async with self._lock:
             text = self._take_pending(final)
-            frozen = self._scanner.feed(text) if text else []
+            frozen = []
+            for start in range(0, len(text), self.FEED_CHARS):
+                frozen += self._scanner.feed(text[start : start + self.FEED_CHARS])
+            backlog = len(text) > self.BACKLOG_CHARS
+            unseen = max(0, len(frozen) - self.DRAWN_PIECES) if backlog else 0
+            pieces = merge_unseen(frozen[:unseen], self.MERGED_CHARS)
+            deferred = len(pieces)
+            pieces += frozen[unseen:]
             widgets: list[Widget] = []
-            for piece in frozen:
+            for index, piece in enumerate(pieces):
                 if isinstance(piece, FrozenProse):
-                    widgets.append(ProseBlock(piece.source, piece.joins))
+                    widgets.append(
+                        ProseBlock(piece.source, piece.joins, deferred=index < deferred)
+                    )
                 else:
                     widgets.append(self._code_widget(piece))
             with self.app.batch_update():
