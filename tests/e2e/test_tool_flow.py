@@ -230,7 +230,7 @@ async def test_opening_a_session_never_runs_a_waiting_call_unasked(
         below = app.screen_stack[-2]
         assert isinstance(below, ConversationScreen)
         assert not any(w.group == "tool-handler" for w in below.workers)
-        await pilot.click("#run-once")
+        await click(pilot, "#run-once")
         screen = app.screen
         assert isinstance(screen, ConversationScreen)
         final = await _wait_final_reply(pilot, screen)
