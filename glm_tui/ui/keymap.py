@@ -20,22 +20,6 @@ from textual.binding import Binding, BindingType
 
 from glm_tui.settings.config import ConfigError, Settings
 from glm_tui.settings.keys import unknown_binding
-from glm_tui.ui.dialogs import (
-    ConfirmModal,
-    DamagedDatabaseModal,
-    ExportSessionModal,
-    HandlerConfirmModal,
-    PickEntryScreen,
-    RenameSessionModal,
-    SystemPromptModal,
-)
-from glm_tui.ui.screens.conversation import ConversationScreen
-from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
-from glm_tui.ui.screens.request_view import RequestViewScreen
-from glm_tui.ui.screens.sampling import SamplingScreen
-from glm_tui.ui.screens.sessions import SessionsScreen
-from glm_tui.ui.screens.tools import ToolsScreen
-from glm_tui.ui.widgets.message_view import MessageView
 
 APP_BINDINGS: list[BindingType] = [
     Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit",
@@ -53,16 +37,36 @@ class Section:
     opened_by: str | None = None  # the binding id that opens this screen, for the title
 
 
-SECTIONS: tuple[Section, ...] = (
-    Section("Conversation", (ConversationScreen, MessageView)),
-    Section("Sampling settings", (SamplingScreen,), "conversation.open_settings"),
-    Section("Tools", (ToolsScreen,), "conversation.open_tools"),
-    Section("Sessions", (SessionsScreen,), "conversation.open_sessions"),
-    Section("The request", (RequestViewScreen,), "conversation.show_request"),
-    Section("Model and server", (ModelPickerScreen, ServerPickerScreen)),
-    Section("Dialogs", (ConfirmModal, SystemPromptModal, HandlerConfirmModal, RenameSessionModal,
-                        ExportSessionModal, PickEntryScreen, DamagedDatabaseModal)),
-)
+def sections() -> tuple[Section, ...]:
+    """The README's tables, in order. The screens are imported here, not at module import: the
+    app needs none of them for its first frame unless ``[keys]`` remaps something."""
+    from glm_tui.ui.dialogs.confirm import ConfirmModal
+    from glm_tui.ui.dialogs.damaged_database import DamagedDatabaseModal
+    from glm_tui.ui.dialogs.export_session import ExportSessionModal
+    from glm_tui.ui.dialogs.handler import HandlerConfirmModal
+    from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
+    from glm_tui.ui.dialogs.rename_session import RenameSessionModal
+    from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
+    from glm_tui.ui.screens.conversation import ConversationScreen
+    from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
+    from glm_tui.ui.screens.request_view import RequestViewScreen
+    from glm_tui.ui.screens.sampling import SamplingScreen
+    from glm_tui.ui.screens.sessions import SessionsScreen
+    from glm_tui.ui.screens.tools import ToolsScreen
+    from glm_tui.ui.widgets.message_view import MessageView
+
+    return (
+        Section("Conversation", (ConversationScreen, MessageView)),
+        Section("Sampling settings", (SamplingScreen,), "conversation.open_settings"),
+        Section("Tools", (ToolsScreen,), "conversation.open_tools"),
+        Section("Sessions", (SessionsScreen,), "conversation.open_sessions"),
+        Section("The request", (RequestViewScreen,), "conversation.show_request"),
+        Section("Model and server", (ModelPickerScreen, ServerPickerScreen)),
+        Section("Dialogs", (ConfirmModal, SystemPromptModal, HandlerConfirmModal,
+                            RenameSessionModal, ExportSessionModal, PickEntryScreen,
+                            DamagedDatabaseModal)),
+    )
+
 
 
 def own_bindings(owner: type) -> list[Binding]:
@@ -75,7 +79,7 @@ def all_bindings() -> dict[str, Binding]:
     """Every binding with an id, by id (the app's, then each section's)."""
     found: dict[str, Binding] = {}
     bindings: list[Binding] = [b for b in APP_BINDINGS if isinstance(b, Binding)]
-    for section in SECTIONS:
+    for section in sections():
         for owner in section.owners:
             bindings.extend(own_bindings(owner))
     for binding in bindings:
@@ -88,6 +92,8 @@ def all_bindings() -> dict[str, Binding]:
 
 def keymap_for(settings: Settings) -> dict[str, str]:
     """The Textual keymap from ``[keys]``; an id that names no binding is a :class:`ConfigError`."""
+    if not settings.keys:
+        return {}  # the usual case: nothing to check, no screen imported before the first frame
     known = all_bindings()
     bad = unknown_binding(settings.keys, set(known))
     if bad is not None:
@@ -127,7 +133,7 @@ def readme_tables() -> str:
     """The Markdown of every key table, as the README holds it between its ``keys`` markers."""
     everything = all_bindings()
     blocks = []
-    for section in SECTIONS:
+    for section in sections():
         title = section.title
         if section.opened_by is not None:
             title += f" ({key_words(everything[section.opened_by].key)})"

@@ -32,6 +32,7 @@ from glm_tui.storage.store import SessionStore
 from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.screens.tools import ToolsScreen
 from tests.e2e.test_sessions_cli import run
+from tests.support.waiting import click
 from tests.ui.conftest import make_app, ready, wait_for
 
 SIZE = (120, 40)
@@ -132,13 +133,13 @@ async def test_switching_an_imported_handler_on_shows_its_exact_command_first(
         body = str(app.screen.query_one(".dialog-body", Static).render())
         assert f"program: {json.dumps(argv[0])}" in body
         assert f"argument 1: {json.dumps(argv[1])}" in body
-        await pilot.click("#cancel")
+        await click(pilot, "#cancel")
         await wait_for(pilot, lambda: app.screen is tools_screen, what="back on the tools")
         assert handler_is_off(tools_screen.tools[0])
         assert handler_of(screen.session.tools[0]) is None
 
         await _ask_to_switch_on(pilot, field)
-        await pilot.click("#confirm")
+        await click(pilot, "#confirm")
         await wait_for(pilot, lambda: handler_of(screen.session.tools[0]) == argv,
                        what="the handler to be on")
         assert "always_allow" not in tool_settings(screen.session.tools[0])

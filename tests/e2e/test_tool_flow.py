@@ -18,7 +18,7 @@ from textual.widgets import Static
 from glm_tui.chat.tools import WEATHER_TOOL, with_settings
 from glm_tui.model.session import MessageStatus, Role
 from glm_tui.storage.store import SessionStore
-from glm_tui.ui.dialogs import HandlerConfirmModal
+from glm_tui.ui.dialogs.handler import HandlerConfirmModal
 from glm_tui.ui.screens.conversation import ConversationScreen
 from glm_tui.ui.screens.tools import ToolsScreen
 from tests.support.toasts import ToastLog
@@ -230,7 +230,7 @@ async def test_opening_a_session_never_runs_a_waiting_call_unasked(
         below = app.screen_stack[-2]
         assert isinstance(below, ConversationScreen)
         assert not any(w.group == "tool-handler" for w in below.workers)
-        await pilot.click("#run-once")
+        await click(pilot, "#run-once")
         screen = app.screen
         assert isinstance(screen, ConversationScreen)
         final = await _wait_final_reply(pilot, screen)
@@ -306,7 +306,7 @@ async def test_a_call_to_a_disabled_or_unknown_tool_is_flagged(glm4_server: str)
 
 
 async def test_escape_declines_a_call_after_asking(glm4_server: str, request_log: Path) -> None:
-    from glm_tui.ui.dialogs import ConfirmModal
+    from glm_tui.ui.dialogs.confirm import ConfirmModal
 
     app = make_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:

@@ -114,7 +114,7 @@ async def ask_with_handler(pilot: Pilot[Any], code: str, tmp_path: Path,
     import sys
 
     from glm_tui.chat.tools import WEATHER_TOOL, with_settings
-    from glm_tui.ui.dialogs import HandlerConfirmModal
+    from glm_tui.ui.dialogs.handler import HandlerConfirmModal
 
     script = tmp_path / "handler.py"
     script.write_text(code, encoding="utf-8")

@@ -236,7 +236,7 @@ async def test_damaged_database_is_named_and_moved_aside_only_when_asked(
     from textual.widgets import Button
 
     from glm_tui.storage.store import SessionStore
-    from glm_tui.ui.dialogs import DamagedDatabaseModal
+    from glm_tui.ui.dialogs.damaged_database import DamagedDatabaseModal
 
     db = data_dir / "sessions.db"
     db.write_bytes(GARBAGE)
@@ -262,7 +262,7 @@ async def test_damaged_database_is_named_and_moved_aside_only_when_asked(
 
 async def test_damaged_database_quit_leaves_the_file_alone(glm4_server: str,
                                                            data_dir: Path) -> None:
-    from glm_tui.ui.dialogs import DamagedDatabaseModal
+    from glm_tui.ui.dialogs.damaged_database import DamagedDatabaseModal
 
     db = data_dir / "sessions.db"
     db.write_bytes(GARBAGE)

@@ -324,7 +324,7 @@ async def test_resume_unknown_id_starts_a_new_session_and_says_so(glm4_server: s
 async def test_links_in_replies_open_only_after_confirming(
     glm4_app: GlmTuiApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from glm_tui.ui.dialogs import ConfirmModal
+    from glm_tui.ui.dialogs.confirm import ConfirmModal
     from glm_tui.ui.markdown.widget import StreamingMarkdown
 
     opened: list[str] = []

@@ -12,7 +12,7 @@ from glm_tui.demo.server import DemoServer
 from glm_tui.model.server_kind import ServerKind
 from glm_tui.model.session import MessageStatus, Role
 from glm_tui.ui.app import GlmTuiApp, demo_settings
-from glm_tui.ui.dialogs import ConfirmModal
+from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.screens.sampling import SamplingScreen
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.raw_server import RawServer, json_script, stream_script

@@ -22,17 +22,13 @@ from glm_tui.model.session import Message, Role, Session, ToolCall
 from glm_tui.settings.config import ServerProfile
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.app import GlmTuiApp
-from glm_tui.ui.dialogs import (
-    ConfirmModal,
-    DamagedDatabase,
-    DamagedDatabaseModal,
-    ExportSessionModal,
-    HandlerConfirmModal,
-    PickEntryScreen,
-    RenameSessionModal,
-    SystemPromptModal,
-    confirm_link,
-)
+from glm_tui.ui.dialogs.confirm import ConfirmModal, confirm_link
+from glm_tui.ui.dialogs.damaged_database import DamagedDatabase, DamagedDatabaseModal
+from glm_tui.ui.dialogs.export_session import ExportSessionModal
+from glm_tui.ui.dialogs.handler import HandlerConfirmModal
+from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
+from glm_tui.ui.dialogs.rename_session import RenameSessionModal
+from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
 from glm_tui.ui.screens.request_view import RequestViewScreen
 from glm_tui.ui.screens.sampling import SamplingScreen

@@ -23,10 +23,10 @@ from glm_tui.ui.keymap import (
     APP_BINDINGS,
     README_END,
     README_START,
-    SECTIONS,
     all_bindings,
     key_words,
     readme_tables,
+    sections,
 )
 from tests.ui.conftest import conversation, ready, settings_for, wait_for
 
@@ -48,7 +48,7 @@ def test_the_readme_key_tables_are_the_bindings() -> None:
 
 
 def test_every_screen_and_dialog_is_in_the_tables_and_every_key_has_an_id_and_a_tooltip() -> None:
-    listed = {owner for section in SECTIONS for owner in section.owners}
+    listed = {owner for section in sections() for owner in section.owners}
     for module in SCREEN_MODULES:
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if issubclass(cls, Screen) and cls.__module__.startswith("glm_tui.") \

@@ -14,7 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from glm_tui.model.sampling import BUILTIN_PRESETS, Preset, SamplingParams
 from glm_tui.model.server_kind import ServerKind
 from glm_tui.settings.config import load_settings
-from glm_tui.ui.dialogs import ConfirmModal
+from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.screens.sampling import SamplingScreen
 
 SIZE = (130, 60)

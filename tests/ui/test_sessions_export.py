@@ -12,6 +12,7 @@ from textual.widgets import Input
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.screens.sessions import ExportSessionModal
 from tests.support.toasts import ToastLog
+from tests.support.waiting import click
 from tests.ui.test_sessions_screen import Host, make_session, ready, wait_for
 
 LIMIT = 64 * 1024
@@ -83,7 +84,7 @@ async def test_the_screen_writes_what_the_cli_renderer_renders(
         await ready(pilot)
         await pilot.press("tab", "e")
         await wait_for(pilot, lambda: isinstance(app.screen, ExportSessionModal))
-        await pilot.click("#export-json")
+        await click(pilot, "#export-json")
         path_input = app.screen.query_one("#export-path", Input)
         path_input.value = str(target)
         path_input.focus()

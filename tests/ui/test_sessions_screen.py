@@ -14,8 +14,9 @@ from textual.widgets import Input
 
 from glm_tui.model.session import Message, Role, Session
 from glm_tui.storage.store import SessionStore
-from glm_tui.ui.dialogs import ConfirmModal, ExportSessionModal, RenameSessionModal
-from glm_tui.ui.dialogs.export_session import safe_file_stem
+from glm_tui.ui.dialogs.confirm import ConfirmModal
+from glm_tui.ui.dialogs.export_session import ExportSessionModal, safe_file_stem
+from glm_tui.ui.dialogs.rename_session import RenameSessionModal
 from glm_tui.ui.messages import NewSession, OpenSession
 from glm_tui.ui.screens.sessions import SessionsResult, SessionsScreen
 from glm_tui.ui.widgets.session_list import PAGE_SIZE, ROW_HEIGHT, SessionList, relative_time

@@ -17,6 +17,8 @@ from textual.widgets import Button
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.dialogs.damaged_database import DamagedDatabaseModal
 from tests.support.damage import damaged_store, snapshot
+from tests.support.toasts import ToastLog
+from tests.support.waiting import click
 from tests.ui.conftest import ask, make_app, ready, wait_for
 
 SIZE = (110, 36)
@@ -61,7 +63,7 @@ async def test_quitting_at_damage_inside_leaves_the_directory_as_it_was(
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DamagedDatabaseModal),
                        what="the damaged-database dialog")
-        await pilot.click("#quit")
+        await click(pilot, "#quit")
         await wait_for(pilot, lambda: not app.is_running, what="the app to quit")
     assert app.return_code == 1
     after = snapshot(data_dir)
@@ -76,9 +78,10 @@ async def test_history_readable_by_others_is_made_private_with_a_notice(
     os.chmod(data_dir, 0o755)
     os.chmod(data_dir / "sessions.db", 0o644)
     app = make_app(glm4_server)
+    toasts = ToastLog(app)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
-        notes = [n for n in app._notifications if n.title == "Privacy"]
+        notes = toasts.titled("Privacy")
         assert len(notes) == 1
         assert str(data_dir) in notes[0].message and "sessions.db" in notes[0].message
         assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700

@@ -128,7 +128,7 @@ async def test_json_editor_smoke(data_dir: Path) -> None:
 
 
 async def test_escape_asks_before_dropping_an_unapplied_edit(data_dir: Path) -> None:
-    from glm_tui.ui.dialogs import ConfirmModal
+    from glm_tui.ui.dialogs.confirm import ConfirmModal
 
     app = ToolsHost([WEATHER_TOOL], data_dir)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -24,9 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
-from glm_tui.chat.preview import preview_body
 from glm_tui.chat.request import requestable
-from glm_tui.chat.tool_library import ToolLibrary
 from glm_tui.chat.tool_turns import pending_calls
 from glm_tui.chat.turn import Turn, prepare_turn
 from glm_tui.model.server_kind import ServerKind, send_warnings
@@ -35,17 +33,11 @@ from glm_tui.model.text import title_from_question
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import StoreError
 from glm_tui.ui.dialogs.confirm import ConfirmModal
-from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
 from glm_tui.ui.literal import one_line_text, safe_text
 from glm_tui.ui.messages import NewSession, OpenSession, SwitchServer
 from glm_tui.ui.screens.conversation_base import ConversationBase
-from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
 from glm_tui.ui.screens.reply_drawer import ReplyDrawer
-from glm_tui.ui.screens.request_view import RequestViewScreen
-from glm_tui.ui.screens.sampling import SamplingScreen
-from glm_tui.ui.screens.sessions import SessionsScreen
 from glm_tui.ui.screens.tool_calls import ToolCallPrompt
-from glm_tui.ui.screens.tools import ToolsScreen
 from glm_tui.ui.services import Services
 from glm_tui.ui.widgets.message_view import (
     AssistantMessageView,
@@ -56,6 +48,10 @@ from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
 
 if TYPE_CHECKING:
     from glm_tui.model.sampling import SamplingParams
+
+# The screens and dialogs a key opens (settings, sessions, tools, pickers, the request view, the
+# system prompt) are imported by the action that opens them: none is needed for the first frame,
+# and start-up time is a feature (tests/benchmarks/bench_startup.py).
 
 SAVE_RETRY_S = 2.0
 """How often unsaved writes are retried while the disk refuses them (and nothing else writes)."""
@@ -346,6 +342,8 @@ class ConversationScreen(ConversationBase):
         self.record(lambda: self.recorder.remove_from(message))
 
     def action_system_prompt(self) -> None:
+        from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
+
         note = ""
         if self.services.kind_for(self.session.model) is ServerKind.GLM4V:
             note = "GLM-4V refuses system messages: glm-tui puts it before your first question."
@@ -364,6 +362,8 @@ class ConversationScreen(ConversationBase):
     # -- other screens ----------------------------------------------------------------------
 
     def action_open_settings(self) -> None:
+        from glm_tui.ui.screens.sampling import SamplingScreen
+
         app = self.services
         self.app.push_screen(SamplingScreen(
             self.session.sampling,
@@ -385,6 +385,8 @@ class ConversationScreen(ConversationBase):
         self._refresh_status()
 
     def action_open_sessions(self) -> None:
+        from glm_tui.ui.screens.sessions import SessionsScreen
+
         store = self.recorder.store
         if store is None:
             self.app.notify("Sessions are not being saved (the database is not available), "
@@ -421,6 +423,9 @@ class ConversationScreen(ConversationBase):
         self.post_message(NewSession())
 
     def action_show_request(self) -> None:
+        from glm_tui.chat.preview import preview_body
+        from glm_tui.ui.screens.request_view import RequestViewScreen
+
         if not self._ensure_full_history():
             return
         app = self.services
@@ -434,6 +439,8 @@ class ConversationScreen(ConversationBase):
 
     @work(exclusive=True, exit_on_error=False, group="picker")
     async def _pick_model(self) -> None:
+        from glm_tui.ui.screens.model_picker import ModelPickerScreen
+
         client = await self.services.get_client()
         model = await self.app.push_screen_wait(ModelPickerScreen(client, self.session.model))
         if isinstance(model, str) and model and model != self.session.model:
@@ -446,6 +453,8 @@ class ConversationScreen(ConversationBase):
         self.services.remember_choice(server=self.services.active_server, model=model)
 
     def action_switch_server(self) -> None:
+        from glm_tui.ui.screens.model_picker import ServerPickerScreen
+
         app = self.services
         self.app.push_screen(ServerPickerScreen(app.settings.servers, app.active_server),
                              self._server_picked)
@@ -467,6 +476,9 @@ class ConversationScreen(ConversationBase):
     # -- tools and streaming -----------------------------------------------------------------
 
     def action_open_tools(self) -> None:
+        from glm_tui.chat.tool_library import ToolLibrary
+        from glm_tui.ui.screens.tools import ToolsScreen
+
         library = ToolLibrary(self.services.settings.data_dir)
         self.app.push_screen(ToolsScreen(self.session.tools, self.session.tool_choice,
                                          library=library, on_change=self.apply_tools))
