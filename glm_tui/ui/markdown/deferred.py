@@ -12,6 +12,7 @@ each run once, and the scroll bar is only as exact as the estimate until then.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from textual.content import Content
@@ -35,11 +36,13 @@ class DeferredRun(Widget):
     }
     """
 
-    def __init__(self, source: str, build: Callable[[], list[Widget]]) -> None:
+    def __init__(self, source: str, build: Callable[[], list[Widget]], lock: asyncio.Lock) -> None:
         super().__init__()
         self.source = source
-        """The Markdown the run covers (for the estimate, and what it will show)."""
+        """The Markdown the run covers (for the estimate, and what it will show); empty once
+        the real pieces have taken its place."""
         self._build = build
+        self._lock = lock  # the reply's flush lock: never expand in the middle of a flush
         self._estimate = (-1, 0)
         self._expanding = False
 
@@ -57,8 +60,12 @@ class DeferredRun(Widget):
         return Content("")
 
     async def _expand(self) -> None:
-        parent = self.parent
-        if not isinstance(parent, Widget) or not self.is_attached:
-            return
-        await parent.mount_all(self._build(), before=self)
-        await self.remove()
+        async with self._lock:
+            parent = self.parent
+            if not isinstance(parent, Widget) or not self.is_attached:
+                return
+            widgets = self._build()
+            self.source = ""  # the text is the real pieces' now (what is drawn stays exact)
+            self.display = False
+            await parent.mount_all(widgets, before=self)
+            await self.remove()

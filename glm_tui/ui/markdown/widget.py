@@ -441,7 +441,7 @@ class StreamingMarkdown(Widget):
     def _deferred_run(self, run: list[Frozen]) -> DeferredRun:
         makers = [self._piece_maker(piece) for piece in run]
         return DeferredRun("".join(piece.source for piece in run),
-                           lambda: [make() for make in makers])
+                           lambda: [make() for make in makers], self._lock)
 
     async def _update_live(self, final: bool) -> None:
         """Redraw the open tail: prose as two blocks (settled + open), or code."""
