@@ -43,8 +43,9 @@ async def test_damage_found_while_chatting_stops_writes_and_keeps_the_conversati
         assert damaged is not None and reply.status is MessageStatus.COMPLETE
 
         gate.set()
-        await wait_for(pilot, lambda: isinstance(app.screen, DamagedDatabaseModal),
-                       what="the damaged-database dialog")
+        await wait_for(pilot, lambda: isinstance(app.screen, DamagedDatabaseModal)
+                       and bool(app.screen.query("#move-aside")),
+                       what="the damaged-database dialog, composed")
         body = str(app.screen.query_one(".dialog-body").render())
         assert "damaged inside" in body and "glm-tui sessions export ID -o FILE" in body
         with pytest.raises(StoreWriteError, match="damaged inside"):

@@ -32,8 +32,9 @@ async def test_damage_inside_brings_up_the_damaged_database_dialog(
     damaged_bytes = db.read_bytes()
     app = make_app(glm4_server, resume="last")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DamagedDatabaseModal),
-                       what="the damaged-database dialog")
+        await wait_for(pilot, lambda: isinstance(app.screen, DamagedDatabaseModal)
+                       and bool(app.screen.query("#move-aside")),
+                       what="the damaged-database dialog, composed")
         body = str(app.screen.query_one(".dialog-body").render())
         assert "damaged inside" in body and str(db) in body
         assert "glm-tui sessions export ID -o FILE" in body  # how to salvage before moving
@@ -61,8 +62,9 @@ async def test_quitting_at_damage_inside_leaves_the_directory_as_it_was(
     before = snapshot(data_dir)
     app = make_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, DamagedDatabaseModal),
-                       what="the damaged-database dialog")
+        await wait_for(pilot, lambda: isinstance(app.screen, DamagedDatabaseModal)
+                       and bool(app.screen.query("#quit")),
+                       what="the damaged-database dialog, composed")
         await click(pilot, "#quit")
         await wait_for(pilot, lambda: not app.is_running, what="the app to quit")
     assert app.return_code == 1
