@@ -146,13 +146,18 @@ async def _conversation_ready(pilot: Pilot[Any]) -> Screen[Any]:
     return app.screen
 
 
-def _after_key(key: str, shows: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
-    """Press ``key`` in the conversation, then wait for a new screen that draws ``shows``."""
+def _after_key(key: str, shows: str,
+               behind: str | None = None) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """Press ``key`` in the conversation, then wait for a new screen that draws ``shows`` (and,
+    for a dialog over the conversation, ``behind``: under load the screen below was once
+    captured before it was drawn again)."""
     async def run_before(pilot: Pilot[Any]) -> None:
         chat = await _conversation_ready(pilot)
         await pilot.press(key)
         await wait_for(pilot, lambda: pilot.app.screen is not chat
-                       and shows in _screen_text(pilot), what=f"{shows!r} after {key}")
+                       and shows in _screen_text(pilot)
+                       and (behind is None or behind in _screen_text(pilot)),
+                       what=f"{shows!r} after {key}")
         await _settle(pilot)
 
     return run_before
@@ -192,7 +197,8 @@ def test_tools_screen(snap_compare: Any, fixed_place: str, size: tuple[int, int]
 
 @SIZES
 def test_model_picker(snap_compare: Any, fixed_place: str, size: tuple[int, int]) -> None:
-    _snap(snap_compare, fixed_place, size, _after_key("f8", "GLM-4v-9b"))
+    _snap(snap_compare, fixed_place, size,
+          _after_key("f8", "GLM-4v-9b", behind="Markdown showcase"))
 
 
 @SIZES
