@@ -16,7 +16,6 @@ from typing import Any
 from textual.pilot import Pilot
 
 from glm_tui.model.session import MessageStatus
-from glm_tui.ui.markdown.deferred import DeferredRun
 from glm_tui.ui.markdown.widget import ProseBlock, StreamingMarkdown
 from glm_tui.ui.screens.conversation import ConversationScreen
 from glm_tui.ui.widgets.message_view import AssistantMessageView
@@ -63,10 +62,8 @@ def reply_markdown(screen: ConversationScreen) -> StreamingMarkdown:
 
 
 def drawn_source(markdown: StreamingMarkdown) -> str:
-    """The Markdown of every piece, in order (frozen pages, then the live tail); a run that
-    scrolled past unseen counts with the text it will show."""
-    pieces = markdown.query("ProseBlock, DeferredRun")
-    return "".join(piece.source for piece in pieces if isinstance(piece, ProseBlock | DeferredRun))
+    """The Markdown of every piece on screen, in order (frozen pages, then the live tail)."""
+    return "".join(block.source for block in markdown.query(ProseBlock))
 
 
 async def wait_drawn(pilot: Pilot[Any], markdown: StreamingMarkdown) -> None:
@@ -118,7 +115,7 @@ async def test_a_reply_that_is_one_huge_line_is_drawn_in_pieces_and_stays_readab
             await wait_drawn(pilot, markdown)
             blocks = list(markdown.query(ProseBlock))
             # Before: the line never ended, so the live tail held (and re-wrapped) all of it.
-            assert max(len(block.source) for block in blocks) <= StreamingMarkdown.FEED_CHARS * 2
+            assert max(len(block.source) for block in blocks) <= StreamingMarkdown.FLUSH_CHARS
             assert drawn_source(markdown) == text
             assert stored_reply(screen) == text
             # A piece that scrolled past unseen is drawn when it comes into view.

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from glm_tui.ui.markdown.scanner import Frozen
+from glm_tui.ui.markdown.scanner import Frozen, FrozenProse, Joins
 
-__all__ = ["Backlog", "estimated_height", "group_unseen"]
+__all__ = ["Backlog", "estimated_height", "merge_unseen"]
 
 
 class Backlog:
@@ -71,9 +71,9 @@ class Backlog:
 def estimated_height(source: str, width: int) -> int:
     """About how many lines Markdown ``source`` takes at ``width`` cells, without parsing it.
 
-    Layout needs a height for every piece, and the real one costs a parse and a wrap. Pieces
-    that scroll past unseen while a big backlog is drawn (see deferred.py) use this instead
-    until they are first on screen: each source line wraps to ``ceil(len / width)`` lines (a little
+    Layout needs a height for every piece, and the real one costs a parse and a wrap. A piece
+    that scrolls past unseen while a big backlog is drawn (see ``ProseBlock``) uses this instead
+    until it is first on screen: each source line wraps to ``ceil(len / width)`` lines (a little
     narrower, for words that do not fit) and a run of blank lines is one gap. Linear and cheap;
     off by a line or two per piece, which only moves the scroll bar.
     """
@@ -91,14 +91,36 @@ def estimated_height(source: str, width: int) -> int:
     return max(lines, 1)
 
 
-def group_unseen(pieces: list[Frozen], limit: int) -> list[list[Frozen]]:
-    """Cut ``pieces`` (in order) into runs of about ``limit`` characters of source each."""
-    runs: list[list[Frozen]] = []
-    size = limit
-    for piece in pieces:
-        if size >= limit:
-            runs.append([])
+def merge_unseen(pieces: list[Frozen], limit: int) -> list[Frozen]:
+    """Join runs of pieces that will scroll past unseen into pieces of about ``limit`` chars.
+
+    Every widget costs the layout pass that follows each flush (Textual places every widget
+    of the screen each time), so a backlog of megabytes in 4 KB pieces makes each later flush
+    slower. Consecutive prose pieces become one Markdown source; each cut the scanner made is a
+    safe block boundary, so joining them only undoes the cut, and the joined piece draws
+    exactly as the pieces would. Code stays in its own pieces (``CodeChunk``), drawn as ever.
+    """
+    out: list[Frozen] = []
+    run: list[str] = []
+    size = 0
+    joins: Joins = ""
+
+    def close() -> None:
+        nonlocal size
+        if run:
+            out.append(FrozenProse("".join(run), joins))
+            run.clear()
             size = 0
-        runs[-1].append(piece)
+
+    for piece in pieces:
+        if not isinstance(piece, FrozenProse):
+            close()
+            out.append(piece)
+            continue
+        run.append(piece.source)
         size += len(piece.source)
-    return runs
+        joins = piece.joins
+        if size >= limit:
+            close()
+    close()
+    return out

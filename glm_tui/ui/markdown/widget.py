@@ -36,11 +36,11 @@ quadratic.
 A backlog (a server that sends megabytes in one chunk, or a stored reply of
 megabytes opened) is applied ``FLUSH_CHARS`` at a time (backlog.py), so no
 flush holds the event loop for long, and ``finish`` drains it a slice at a time
-with the loop free in between. Of the pieces such a flush freezes, those that
-will scroll past unseen wait in ``DeferredRun``s (deferred.py): one widget per
-run with an estimated height, replaced by the real pieces if ever drawn. Drawing
-every character costs a parse and a wrap (about 100 KB/s here), and every widget
-costs each later layout pass (issue 13 item 10: a 10 MB chunk froze the app).
+with the loop free in between. Of the pieces one flush freezes, those that will
+scroll past unseen are joined into bigger pieces and deferred: mounted with an
+estimated height and parsed only when first drawn. Drawing every character
+costs a parse and a wrap (about 100 KB/s here), and every widget costs each
+later layout pass (issue 13 item 10: a 10 MB chunk froze the app for minutes).
 
 Model text is data: it is passed through ``sanitize_for_display`` and only ever
 becomes plain ``Content``; links never open, they post ``LinkClicked``.
@@ -50,8 +50,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from functools import partial
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -63,13 +61,12 @@ from textual.visual import VisualType
 from textual.widget import Widget
 
 from glm_tui.model.text import sanitize_for_display
-from glm_tui.ui.markdown.backlog import Backlog, group_unseen
+from glm_tui.ui.markdown.backlog import Backlog, estimated_height, merge_unseen
 from glm_tui.ui.markdown.code_chunk import CodeChunk
-from glm_tui.ui.markdown.deferred import DeferredRun
 from glm_tui.ui.markdown.render import ProseVisual, last_fenced_block
 from glm_tui.ui.markdown.scanner import (
     BlockScanner,
-    Frozen,
+    FrozenCode,
     FrozenProse,
     LiveProse,
 )
@@ -92,15 +89,29 @@ class ProseBlock(Widget):
     }
     """
 
-    def __init__(self, source: str, joins: str = "") -> None:
+    def __init__(self, source: str, joins: str = "", *, deferred: bool = False) -> None:
         super().__init__()
         self.source = source
         self._joins = joins
         self._visual: ProseVisual | None = None
+        self._deferred = deferred
+        """Not parsed until first drawn; until then layout uses an estimated height."""
+        self._estimate = (-1, 0)
+        if deferred:
+            self.styles.margin = (0, 0, 0 if joins else 1, 0)
 
     def on_mount(self) -> None:
-        """Parse once the app (and so the theme) is known."""
-        self._rebuild()
+        """Parse once the app (and so the theme) is known (a deferred piece: once seen)."""
+        if not self._deferred:
+            self._rebuild()
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """A deferred piece answers layout from an estimate, without parsing."""
+        if self._deferred:
+            if self._estimate[0] != width:
+                self._estimate = (width, estimated_height(self.source, width))
+            return self._estimate[1]
+        return super().get_content_height(container, viewport, width)
 
     def set_source(self, source: str) -> None:
         """Replace what this block shows (only the live tail ever calls this)."""
@@ -121,7 +132,14 @@ class ProseBlock(Widget):
         self.refresh(layout=True)
 
     def render(self) -> VisualType:
-        """The Visual built from the source (empty until mounted)."""
+        """The Visual built from the source (empty until mounted).
+
+        A deferred piece is parsed here, the first time any of it is on screen; its real
+        height then replaces the estimate on the next layout.
+        """
+        if self._deferred and self.is_mounted:
+            self._deferred = False
+            self._rebuild()
         return self._visual if self._visual is not None else Content("")
 
     def release(self) -> None:
@@ -183,14 +201,17 @@ class StreamingMarkdown(Widget):
     """The scanner is fed a slice in parts of this size: it cuts an over-long paragraph
     once per feed, so a megabyte line still becomes pieces of about this size."""
     DRAWN_PIECES: ClassVar[int] = 2
-    """Of the pieces a backlog's flush freezes, all but the last this many scroll past
-    unseen: they go into ``DeferredRun``s of ``MERGED_CHARS``, drawn only if ever seen."""
+    """Of the pieces one flush freezes, all but the last this many are joined into pieces of
+    ``MERGED_CHARS`` (``merge_unseen``) and deferred: mounted with an estimated height and
+    parsed only when first on screen. Streaming freezes one piece at a time, so this only
+    matters for a backlog, whose pieces scroll past unseen; drawing them all would cost a
+    parse and a wrap of every character, and a widget each in every later layout pass."""
     BACKLOG_CHARS: ClassVar[int] = 16_384
     """Only a flush applying more than this (streaming brings about 1 KB) joins and defers
     pieces: a reply of ordinary size, stored ones too, is drawn exactly as before."""
     MERGED_CHARS: ClassVar[int] = 32_768
-    """Source per ``DeferredRun``: few widgets for layout, yet drawn in about 0.1 s when
-    one comes into view (the one just above the drawn pieces may)."""
+    """Size of a joined deferred piece: fewer widgets for layout, yet parsed and wrapped in
+    about 0.1 s when one comes into view (the one just above the drawn pieces may)."""
     MAX_FLUSH_INTERVAL: ClassVar[float] = 0.4
     TAIL_CHARS_PER_SECOND: ClassVar[int] = 40_000
     """A tail of N characters is re-rendered at most every N / this seconds."""
@@ -398,10 +419,17 @@ class StreamingMarkdown(Widget):
                 frozen += self._scanner.feed(text[start : start + self.FEED_CHARS])
             backlog = len(text) > self.BACKLOG_CHARS
             unseen = max(0, len(frozen) - self.DRAWN_PIECES) if backlog else 0
-            widgets: list[Widget] = [
-                self._deferred_run(run) for run in group_unseen(frozen[:unseen], self.MERGED_CHARS)
-            ]
-            widgets += [self._piece_maker(piece)() for piece in frozen[unseen:]]
+            pieces = merge_unseen(frozen[:unseen], self.MERGED_CHARS)
+            deferred = len(pieces)
+            pieces += frozen[unseen:]
+            widgets: list[Widget] = []
+            for index, piece in enumerate(pieces):
+                if isinstance(piece, FrozenProse):
+                    widgets.append(
+                        ProseBlock(piece.source, piece.joins, deferred=index < deferred)
+                    )
+                else:
+                    widgets.append(self._code_widget(piece))
             with self.app.batch_update():
                 await self._mount_frozen(widgets)
                 await self._update_live(final)
@@ -429,19 +457,13 @@ class StreamingMarkdown(Widget):
             await page.mount_all(widgets[:room])
             widgets = widgets[room:]
 
-    def _piece_maker(self, piece: Frozen) -> Callable[[], Widget]:
-        """What builds ``piece``'s widget; a code piece's lexing context is taken now, in order."""
-        if isinstance(piece, FrozenProse):
-            return partial(ProseBlock, piece.source, piece.joins)
+    def _code_widget(self, piece: FrozenCode) -> CodeChunk:
         context = "" if piece.first else self._code_context.get(piece.fence, "")
+        widget = CodeChunk(
+            piece.code, piece.language, first=piece.first, last=piece.last, context=context
+        )
         self._code_context[piece.fence] = "\n".join(piece.code.split("\n")[-_CONTEXT_LINES:])
-        return partial(CodeChunk, piece.code, piece.language, first=piece.first,
-                       last=piece.last, context=context)
-
-    def _deferred_run(self, run: list[Frozen]) -> DeferredRun:
-        makers = [self._piece_maker(piece) for piece in run]
-        return DeferredRun("".join(piece.source for piece in run),
-                           lambda: [make() for make in makers], self._lock)
+        return widget
 
     async def _update_live(self, final: bool) -> None:
         """Redraw the open tail: prose as two blocks (settled + open), or code."""
