@@ -75,8 +75,7 @@ from glm_tui.ui.markdown.textual_compat import drop_render_cache
 __all__ = ["CodeChunk", "FrozenPage", "ProseBlock", "StreamingMarkdown"]
 
 _CONTEXT_LINES = 12
-"""Lines of the previous chunk lexed again before a chunk, so a string or
-comment that started there is still coloured correctly."""
+"""Lines of the previous code chunk lexed again, so a string begun there stays coloured."""
 
 
 class ProseBlock(Widget):
@@ -356,9 +355,8 @@ class StreamingMarkdown(Widget):
         the app.
         """
         self._finished = True
-        # Stopping the timer cancels its callback if it is running: a timed flush still
-        # mounting what it took from the backlog would lose those pieces. So it is stopped
-        # only once no flush holds the lock (a tick waiting for the lock loses nothing).
+        # Timer.stop cancels a running callback: a timed flush still mounting what it took
+        # would lose it. So stop only once no flush holds the lock (a waiting tick is safe).
         async with self._lock:
             if self._timer is not None:
                 self._timer.stop()
