@@ -1,7 +1,8 @@
 """``glm-tui ask PROMPT``: one question, the reply streamed to stdout, for scripts and pipes.
 
-stdout carries the model's text exactly as it arrived (or, with ``--json``, the final message
-object), so that ``glm-tui ask ... > answer.md`` is the answer and nothing else. Everything meant
+stdout carries the model's text exactly as it arrived, followed by a newline when the text does
+not end with one (or, with ``--json``, the final message object), so that ``glm-tui ask ... >
+answer.md`` is the answer and nothing else. Everything meant
 for the person (warnings, errors, notes such as why a reply is not streamed, tool calls in text
 mode) goes to stderr. Exit status: 0 for a reply, 1 when the server or the connection failed
 (any text already printed stays printed) or sent pieces of the reply that could not be read (the
@@ -61,7 +62,8 @@ def add_ask_parser(
         help="ask one question and print the reply (for scripts)",
         description="Ask one question and stream the reply to stdout. Errors go to stderr; exit "
         "status 1 for a server or connection error, 2 for a usage or config error. On a pipe or "
-        "in a file the reply is byte-exact; on a terminal, control characters and escape "
+        "in a file the reply is byte-exact, followed by a newline unless it ends with one "
+        "(--json for the exact text); on a terminal, control characters and escape "
         "sequences in it (and in tool calls and server messages) are shown as visible stand-ins "
         "instead of being acted on.",
     )
@@ -362,13 +364,18 @@ class _TextWriter:
         self._emit(self.sanitize(text[: len(text) - len(self.pending)]))
 
     def finish(self) -> None:
-        """Flush what is held; on a terminal end with a newline so the shell prompt starts clean."""
+        """Flush what is held, then end with a newline unless the reply already does.
+
+        On a terminal the shell prompt then starts on a fresh line; on a pipe the output is a
+        proper text line (``wc -l``, ``read``, ``$(...)`` and the next line of a log all expect
+        one). Nothing is added after an empty reply. ``--json`` is the byte-exact form.
+        """
         if not self.enabled:
             return
         if self.pending and self.sanitize is not None:
             self._emit(self.sanitize(self.pending))
         self.pending = ""
-        if self.sanitize is not None and self.printed and not self.ends_with_newline:
+        if self.printed and not self.ends_with_newline:
             self._emit("\n")
 
     def _emit(self, text: str) -> None:

@@ -62,7 +62,7 @@ def test_a_pipe_gets_the_models_text_exactly(glm4_server: str) -> None:
     text = "\x1b[31mred\x1b[0m [bold]x[/] \x1b]8;;http://e.x\x07link 你好 👩‍👩‍👧 שלום end"
     result = glm_tui("ask", "--base-url", glm4_server, f"[[demo:say={text}]]")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == text  # no sanitising and no added newline for a pipe
+    assert result.stdout == text + "\n"  # no sanitising; a newline ends the line (issue 12)
 
 
 def test_sampling_options_system_and_model_reach_the_server(
@@ -123,8 +123,8 @@ def test_json_of_a_text_reply_has_the_same_text_and_no_tool_calls(glm4_server: s
     as_json = glm_tui("ask", "--base-url", glm4_server, "--json", "Tell me about tea")
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == {
-        "role": "assistant", "content": plain.stdout, "tool_calls": [],
-    }
+        "role": "assistant", "content": plain.stdout.removesuffix("\n"), "tool_calls": [],
+    }  # the text mode ends the line with a newline; --json has the text as it came
 
 
 def test_a_tool_call_in_text_mode_is_reported_on_stderr(
@@ -152,9 +152,10 @@ def test_a_cut_stream_keeps_the_text_and_says_it_was_interrupted(glm4_server: st
     full = "one two three four five six seven eight nine ten eleven twelve"
     result = glm_tui("ask", "--base-url", glm4_server, f"[[demo:say={full}]] [[demo:cut=4]]")
     assert result.returncode == 1
-    assert result.stdout  # what arrived stays printed
-    assert full.startswith(result.stdout)
-    assert result.stdout != full
+    assert result.stdout.endswith("\n")  # what arrived stays printed, as a line
+    printed = result.stdout[:-1]
+    assert printed and full.startswith(printed)
+    assert printed != full
     assert "interrupted" in result.stderr
 
 

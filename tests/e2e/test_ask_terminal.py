@@ -106,7 +106,7 @@ def test_on_a_pipe_the_reply_is_byte_exact(server: RawServer) -> None:
     server.add(hostile_reply())
     result = ask_on_pipe("--base-url", server.base_url, "question")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == REPLY.encode("utf-8")
+    assert result.stdout == REPLY.encode("utf-8") + b"\n"  # a newline ends the last line
     assert TOOL_NAME.encode("utf-8") in result.stderr  # a pipe gets the name as sent
 
 
@@ -129,7 +129,7 @@ def test_demo_say_on_a_pipe_is_byte_exact() -> None:
         env=dict(os.environ, PYTHONIOENCODING="utf-8"),
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == said.encode("utf-8")
+    assert result.stdout == said.encode("utf-8") + b"\n"
 
 
 def test_ask_into_head_ends_without_a_traceback(server: RawServer) -> None:
