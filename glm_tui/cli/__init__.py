@@ -155,4 +155,4 @@ def _run_app(args: argparse.Namespace) -> int:
         return EXIT_NO_TERMINAL
     from glm_tui.ui.app import run_app
 
-    return int(run_app(settings, demo=args.demo, resume=args.resume))
+    return int(run_app(settings, demo=args.demo, resume=args.resume, demo_model=args.model))

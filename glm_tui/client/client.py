@@ -169,7 +169,8 @@ class ChatClient:
                 log.debug("stream ended by the server after finish_reason: %r", exc)
             else:
                 failure = self._describe(exc, model=model_name, connected=connected,
-                                         received=bool(reply.parts or reply.calls))
+                                         received=bool(reply.parts or reply.calls),
+                                         request=request)
         if failure is not None:
             yield dataclasses.replace(failure, text=reply.text(), tool_calls=reply.final_calls(),
                                       unreadable=reply.unreadable)
@@ -200,12 +201,12 @@ class ChatClient:
         return models
 
     def _describe(self, exc: BaseException, *, model: str | None = None, connected: bool,
-                  received: bool) -> StreamError:
+                  received: bool, request: dict[str, Any] | None = None) -> StreamError:
         """``exc`` worded for a person, with this client's address and timeouts."""
         return describe_error(
             exc, self.display_url, model=model, connected=connected, received=received,
             connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
-            secret=self.api_key,
+            secret=self.api_key, request=request,
         )
 
 

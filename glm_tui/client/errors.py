@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from glm_tui.client.error_bodies import (
     detail_of,
@@ -35,6 +36,7 @@ from glm_tui.client.error_bodies import (
     shorten,
 )
 from glm_tui.client.events import ErrorKind, StreamError
+from glm_tui.client.failure_causes import hint_for_500
 from glm_tui.model.text import sanitize_for_display
 
 # Logged under the client's name: these are the client's failures, wherever they are worded.
@@ -195,8 +197,11 @@ def describe_error(
     connect_timeout: float = 10.0,
     read_timeout: float = 120.0,
     secret: str | None = None,
+    request: Mapping[str, Any] | None = None,
 ) -> StreamError:
     """A :class:`StreamError` (kind, message for a person, status, the server's words) for ``exc``.
+
+    ``request`` is the body that was sent: an HTTP 500's hint names only the causes it fits.
 
     ``connected``: the response headers had arrived; ``received``: reply text or tool calls had
     arrived (the message then says they are kept). The message and ``server_detail`` are safe to
@@ -205,7 +210,8 @@ def describe_error(
     shown, stored in the session or exported.
     """
     error = _describe(exc, base_url, model=model, connected=connected, received=received,
-                      connect_timeout=connect_timeout, read_timeout=read_timeout)
+                      connect_timeout=connect_timeout, read_timeout=read_timeout,
+                      request=request)
     detail = error.server_detail
     return replace(
         error,
@@ -268,6 +274,7 @@ def _describe(
     received: bool,
     connect_timeout: float,
     read_timeout: float,
+    request: Mapping[str, Any] | None = None,
 ) -> StreamError:
     import openai
 
@@ -280,7 +287,7 @@ def _describe(
         except Exception:  # the body could not be read; the status alone still says a lot
             body = ""
         detail = server_detail(body, response.headers.get("content-type", ""))
-        error = _http_error(exc.status_code, detail, base, model)
+        error = _http_error(exc.status_code, detail, base, model, request)
         wait = retry_after_seconds(response.headers)
         if wait is not None:
             error = replace(error, retry_after_s=wait,
@@ -377,7 +384,8 @@ def _unreadable_error(exc: Unreadable, base: str) -> StreamError:
                        server_detail=shorten(head) if head else None)
 
 
-def _http_error(status: int, detail: str | None, base: str, model: str | None) -> StreamError:
+def _http_error(status: int, detail: str | None, base: str, model: str | None,
+                request: Mapping[str, Any] | None = None) -> StreamError:
     try:
         phrase = http.HTTPStatus(status).phrase
     except ValueError:
@@ -398,9 +406,7 @@ def _http_error(status: int, detail: str | None, base: str, model: str | None) -
         422: "The server could not accept some fields of the request (named above); a GLM-4 "
              "text server, for one, takes text-only messages.",
         429: "Too many requests, or the quota is used up: wait a moment and try again.",
-        500: "The server failed while handling the request. GLM-4 servers answer 500 to "
-             "sampling values out of range and to tools they cannot stream: check the settings, "
-             "then try again.",
+        500: hint_for_500(request),
         502: "The server, or a proxy in front of it, is unavailable: try again shortly.",
         503: "The server is unavailable or overloaded: try again shortly.",
         504: "A proxy in front of the server timed out: try again shortly.",

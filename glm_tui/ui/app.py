@@ -319,10 +319,14 @@ class GlmTuiApp(App[int]):
         await self.shutdown()
 
 
-def demo_settings(settings: Settings, base_url: str) -> Settings:
-    """The settings with an extra active profile for the in-process demo server (kind glm4)."""
+def demo_settings(settings: Settings, base_url: str, model: str | None = None) -> Settings:
+    """The settings with an extra active profile for the in-process demo server (kind glm4).
+
+    ``model`` is ``--model`` (``glm-4`` without it): the demo server answers as the model a
+    request names, and ``resolve_kind`` gives a vision model the GLM-4V rules.
+    """
     profile = ServerProfile(name=DEMO_PROFILE, base_url=base_url, api_key="EMPTY",
-                            api_key_env=None, model="glm-4", kind=ServerKind.GLM4)
+                            api_key_env=None, model=model or "glm-4", kind=ServerKind.GLM4)
     return replace(settings, servers={**settings.servers, DEMO_PROFILE: profile},
                    server=DEMO_PROFILE)
 
@@ -340,15 +344,20 @@ def tune_gc() -> None:
     gc.set_threshold(GC_FIRST_GENERATION_THRESHOLD, second, third)
 
 
-def run_app(settings: Settings, *, demo: bool, resume: str | None) -> int:
-    """Run the full-screen app until the user quits; returns the exit status."""
+def run_app(settings: Settings, *, demo: bool, resume: str | None,
+            demo_model: str | None = None) -> int:
+    """Run the full-screen app until the user quits; returns the exit status.
+
+    ``demo_model``: the model ``--model`` named for the ``--demo`` server (the settings' own
+    profile, which ``--model`` also changed, is not the one the demo runs on).
+    """
     tune_gc()
     server: DemoServer | None = None
     if demo:
         from glm_tui.demo.server import DemoServer
 
         server = DemoServer(flavor="glm4", token_rate=DEMO_TOKEN_RATE)
-        settings = demo_settings(settings, server.start())
+        settings = demo_settings(settings, server.start(), demo_model)
     try:
         try:
             app = GlmTuiApp(settings, resume=resume, demo_server=server)

@@ -506,7 +506,7 @@ async def test_read_timeout_before_any_answer(server: RawServer) -> None:
          "messages[0].content: Input should be a valid string; top_p: Input should be a number",
          ["HTTP 422"]),
         (500, "Internal Server Error", "text/plain; charset=utf-8", "Internal Server Error",
-         ["HTTP 500", "sampling"]),
+         ["HTTP 500", "log"]),
         (401, {"error": {"code": "1000", "message": "身份验证失败。"}}, "application/json",
          "身份验证失败。 (code 1000)", ["API key"]),
         (404, {"detail": "Not Found"}, "application/json", "Not Found",

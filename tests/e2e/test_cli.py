@@ -138,8 +138,10 @@ class RecordedRun:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 
-    def __call__(self, settings: Settings, *, demo: bool, resume: str | None) -> int:
-        self.calls.append({"settings": settings, "demo": demo, "resume": resume})
+    def __call__(self, settings: Settings, *, demo: bool, resume: str | None,
+                 demo_model: str | None = None) -> int:
+        self.calls.append({"settings": settings, "demo": demo, "resume": resume,
+                           "demo_model": demo_model})
         return 0
 
 
