@@ -83,6 +83,7 @@ class ReplyTracker:
         self._last_token_at: float | None = None
         self.connected = False
         self.error: StreamError | None = None
+        self.finish_reason: str | None = None  # the server's, when it gave one
         message.status = MessageStatus.STREAMING
         message.error = None
         message.timings = Timings(started_at=wall())
@@ -108,6 +109,7 @@ class ReplyTracker:
                 estimated=event.estimated,
             )
         elif isinstance(event, Finished):
+            self.finish_reason = event.reason
             self._adopt_final_text(event.text)
             if event.tool_calls:
                 self.message.tool_calls = list(event.tool_calls)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from glm_tui.chat.cut_reply import LENGTH, cut_note, with_cut_note
 from glm_tui.chat.reply_tracker import Clock, ReplyStats, ReplyTracker
 from glm_tui.chat.request import ImageLoader, build_request
 from glm_tui.chat.tool_turns import recognise_calls, stream_for_request
@@ -93,6 +94,7 @@ class TurnOutcome:
     adopted_note: str | None = None  # set when a raw ``name\n{json}`` reply became a call
     internal_error: bool = False
     stats: ReplyStats | None = field(default=None, compare=False)
+    cut_note: str | None = None  # set when the token limit stopped the reply (chat.cut_reply)
 
     @property
     def tail(self) -> str:
@@ -213,6 +215,10 @@ class Turn:
     def _finish(self, written: int) -> TurnOutcome:
         reply = self.tracker.sync()
         note = adopt_raw_tool_call(reply, self.prepared.session)
+        cut = None
+        if self.tracker.finish_reason == LENGTH and reply.status is MessageStatus.COMPLETE:
+            cut = cut_note(self.prepared.request, self.prepared.kind)
+            reply.error = with_cut_note(reply.error, cut)  # stored and drawn with the reply
         error = self.tracker.error
         if self._internal_error:
             link, detail = Link.ERROR, "glm-tui error"
@@ -226,7 +232,7 @@ class Turn:
         else:
             link, detail = Link.ERROR, f"HTTP {error.status}" if error.status else error.kind.value
         return TurnOutcome(reply, error, link, detail, written, note, self._internal_error,
-                           self.tracker.stats())
+                           self.tracker.stats(), cut_note=cut)
 
 
 def adopt_raw_tool_call(reply: Message, session: Session) -> str | None:

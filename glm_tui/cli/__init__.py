@@ -142,17 +142,9 @@ def _serve_demo(args: argparse.Namespace) -> int:
 
 
 def _run_app(args: argparse.Namespace) -> int:
-    import sys
-
-    from glm_tui.cli.terminal import EXIT_NO_TERMINAL, missing_terminal
-
     settings = settings_from_args(args)
     if settings is None:
-        return EXIT_USAGE  # a broken config is worth saying first, terminal or not
-    problem = missing_terminal(sys.stdin, sys.stdout)
-    if problem is not None:
-        print(problem, file=sys.stderr)
-        return EXIT_NO_TERMINAL
+        return EXIT_USAGE
     from glm_tui.ui.app import run_app
 
     return int(run_app(settings, demo=args.demo, resume=args.resume, demo_model=args.model))

@@ -6,8 +6,11 @@ answer.md`` is the answer and nothing else. Everything meant
 for the person (warnings, errors, notes such as why a reply is not streamed, tool calls in text
 mode) goes to stderr. Exit status: 0 for a reply, 1 when the server or the connection failed
 (any text already printed stays printed) or sent pieces of the reply that could not be read (the
-text may be incomplete; stderr says how many), 2 for a usage or configuration error, 130 when
-interrupted with Ctrl+C.
+text may be incomplete; stderr says how many), 2 for a usage or configuration error, 3 when the
+reply was cut short by the token limit (``finish_reason: "length"``: the text printed is all the
+server sent, but not a whole answer; stderr names ``max_tokens``), 130 when interrupted with
+Ctrl+C. A cut reply gets a status of its own rather than 0 (a script would take half an answer
+for the whole) or 1 (that means "try again", while here the remedy is ``--max-tokens``).
 
 Only when stdout is a terminal is the text passed through the display sanitiser, so that a reply
 cannot move the cursor, retitle the window or plant a hyperlink; a pipe gets the bytes unchanged.
@@ -49,6 +52,7 @@ SAMPLING_FLAGS: tuple[tuple[str, str], ...] = (
 EXIT_OK = 0
 EXIT_SERVER = 1
 EXIT_USAGE = 2
+EXIT_CUT = 3
 EXIT_INTERRUPTED = 130
 
 def add_ask_parser(
@@ -61,7 +65,8 @@ def add_ask_parser(
         parents=parents,
         help="ask one question and print the reply (for scripts)",
         description="Ask one question and stream the reply to stdout. Errors go to stderr; exit "
-        "status 1 for a server or connection error, 2 for a usage or config error. On a pipe or "
+        "status 1 for a server or connection error, 2 for a usage or config error, 3 when the "
+        "reply was cut short by the token limit (max_tokens; stderr says so). On a pipe or "
         "in a file the reply is byte-exact, followed by a newline unless it ends with one "
         "(--json for the exact text); on a terminal, control characters and escape "
         "sequences in it (and in tool calls and server messages) are shown as visible stand-ins "
@@ -280,9 +285,15 @@ async def _stream(
             _print_json(reply.content, reply.tool_calls)
         else:
             _describe_tool_calls(reply.tool_calls)
-        if reply.error:  # the server sent pieces that could not be read: text may be missing
-            error(f"error: {reply.error}")
+        from glm_tui.chat.cut_reply import earlier_problem
+
+        problem = earlier_problem(reply.error, outcome.cut_note)
+        if problem:  # the server sent pieces that could not be read: text may be missing
+            error(f"error: {problem}")
             return EXIT_SERVER
+        if outcome.cut_note:
+            error(f"{outcome.cut_note} --max-tokens N allows more (exit status {EXIT_CUT}).")
+            return EXIT_CUT
         return EXIT_OK
     error(f"error: {reply.error or 'the reply did not complete'}")
     if writer.printed:

@@ -37,6 +37,7 @@ from glm_tui.ui.commands import BindingCommands
 from glm_tui.ui.dialogs.damaged_database import DamagedDatabaseChoice, DamagedDatabaseModal
 from glm_tui.ui.keymap import APP_BINDINGS, keymap_for
 from glm_tui.ui.literal import safe_text
+from glm_tui.ui.needs_terminal import EXIT_NO_TERMINAL, missing_terminal
 from glm_tui.ui.screens.conversation import ConversationScreen
 from glm_tui.ui.services import Services
 from glm_tui.ui.store_damage import watch_store
@@ -364,6 +365,10 @@ def run_app(settings: Settings, *, demo: bool, resume: str | None,
         except ConfigError as exc:  # [keys] names a binding that does not exist
             print(f"glm-tui: error: {exc}", file=sys.stderr)
             return EXIT_CONFIG
+        problem = missing_terminal(sys.stdin, sys.stdout)  # after every config error is said
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return EXIT_NO_TERMINAL
         result = app.run()
         return int(result) if isinstance(result, int) else (app.return_code or 0)
     finally:

@@ -20,6 +20,7 @@ from textual.binding import Binding, BindingType
 
 from glm_tui.settings.config import ConfigError, Settings
 from glm_tui.settings.keys import unknown_binding
+from glm_tui.ui.key_names import key_words
 
 APP_BINDINGS: list[BindingType] = [
     Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit",
@@ -47,6 +48,7 @@ def sections() -> tuple[Section, ...]:
     from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
     from glm_tui.ui.dialogs.rename_session import RenameSessionModal
     from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
+    from glm_tui.ui.screens.continue_reply import ContinueReply
     from glm_tui.ui.screens.conversation import ConversationScreen
     from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
     from glm_tui.ui.screens.request_view import RequestViewScreen
@@ -56,7 +58,7 @@ def sections() -> tuple[Section, ...]:
     from glm_tui.ui.widgets.message_view import MessageView
 
     return (
-        Section("Conversation", (ConversationScreen, MessageView)),
+        Section("Conversation", (ConversationScreen, ContinueReply, MessageView)),
         Section("Sampling settings", (SamplingScreen,), "conversation.open_settings"),
         Section("Tools", (ToolsScreen,), "conversation.open_tools"),
         Section("Sessions", (SessionsScreen,), "conversation.open_sessions"),
@@ -105,29 +107,6 @@ def keymap_for(settings: Settings) -> dict[str, str]:
 
 
 # -- the README's key tables ------------------------------------------------------------------
-
-_KEY_WORDS = {
-    "escape": "Esc", "enter": "Enter", "delete": "Delete", "slash": "/", "pageup": "PgUp",
-    "pagedown": "PgDn", "up": "Up", "down": "Down", "left": "Left", "right": "Right",
-    "tab": "Tab", "space": "Space", "home": "Home", "end": "End", "backspace": "Backspace",
-}
-
-
-def key_words(keys: str) -> str:
-    """A binding's keys as the README writes them: ``ctrl+r`` -> ``Ctrl+R``, ``x,delete`` ->
-    ``x / Delete``."""
-    shown = []
-    for key in keys.split(","):
-        *modifiers, base = key.strip().split("+")
-        if base in _KEY_WORDS:
-            word = _KEY_WORDS[base]
-        elif re.fullmatch(r"f\d{1,2}", base) or (modifiers and len(base) == 1):
-            word = base.upper()
-        else:
-            word = base
-        shown.append("+".join([*(m.capitalize() for m in modifiers), word]))
-    return " / ".join(shown)
-
 
 def readme_tables() -> str:
     """The Markdown of every key table, as the README holds it between its ``keys`` markers."""

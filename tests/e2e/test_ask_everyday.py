@@ -42,3 +42,25 @@ def test_an_empty_reply_prints_nothing() -> None:
 def test_the_rule_is_in_the_help() -> None:
     result = ask("--help")
     assert b"newline" in result.stdout
+
+
+# -- item 7: a reply cut by max_tokens is said, with a status of its own -----------------------
+
+
+def test_a_reply_cut_by_max_tokens_says_so_and_exits_3() -> None:
+    result = ask("--demo", "--max-tokens", "5", "Tell me all about green tea")
+    assert result.returncode == 3, result.stderr
+    assert result.stdout and result.stdout.endswith(b"\n")  # the text that came, as a line
+    said = result.stderr.decode()
+    assert "cut short" in said and "max_tokens" in said and "5" in said
+    assert "--max-tokens" in said  # what raises it
+
+
+def test_a_reply_within_max_tokens_exits_0_quietly() -> None:
+    result = ask("--demo", "--max-tokens", "500", "Tell me all about green tea")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b""
+
+
+def test_exit_status_3_is_documented() -> None:
+    assert b"3" in ask("--help").stdout and b"max_tokens" in ask("--help").stdout

@@ -147,10 +147,8 @@ class RecordedRun:
 
 @pytest.fixture
 def recorded_app(monkeypatch: pytest.MonkeyPatch) -> RecordedRun:
-    """Stands in for the Textual app (and the terminal it needs, which pytest's captured streams
-    are not) so that the hand-over from the command line can be seen."""
+    """Stands in for the Textual app so that the hand-over from the command line can be seen."""
     run = RecordedRun()
-    monkeypatch.setattr("glm_tui.cli.terminal.missing_terminal", lambda stdin, stdout: None)
     monkeypatch.setitem(sys.modules, "glm_tui.ui.app", types.SimpleNamespace(run_app=run))
     return run
 

@@ -35,7 +35,7 @@ from glm_tui.storage.store import StoreError
 from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.literal import one_line_text, safe_text
 from glm_tui.ui.messages import NewSession, OpenSession, SwitchServer
-from glm_tui.ui.screens.conversation_base import ConversationBase
+from glm_tui.ui.screens.continue_reply import ContinueReply
 from glm_tui.ui.screens.reply_drawer import ReplyDrawer
 from glm_tui.ui.screens.tool_calls import ToolCallPrompt
 from glm_tui.ui.services import Services
@@ -57,7 +57,7 @@ SAVE_RETRY_S = 2.0
 """How often unsaved writes are retried while the disk refuses them (and nothing else writes)."""
 
 
-class ConversationScreen(ConversationBase):
+class ConversationScreen(ContinueReply):
     """One session, live: everything a person does while chatting."""
 
     AUTO_FOCUS = "#prompt"

@@ -46,6 +46,9 @@ class ReplyHost(Protocol):
     def reply_ended(self, turn: Turn) -> None:
         """The reply is stored: the prompt is free for the next question."""
 
+    def reply_cut(self, note: str) -> None:
+        """The token limit stopped the reply (``note`` says which): offer to continue."""
+
     def after_reply(self) -> Awaitable[None]:
         """The reply called tools: go on with the tool loop."""
 
@@ -79,6 +82,8 @@ class ReplyDrawer:
         that happens while drawing can lose the reply, and the prompt is free at once."""
         if outcome.adopted_note:
             self.host.app.notify(outcome.adopted_note, markup=False)
+        if outcome.cut_note:
+            self.host.reply_cut(outcome.cut_note)
         self.save()
         self.host.reply_ended(self.turn)
         self.link(outcome.link, outcome.link_detail)

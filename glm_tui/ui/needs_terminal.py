@@ -4,7 +4,8 @@ Started from a script, a cron job, an editor's "run" button or with its output p
 (``glm-tui | less``), the app would draw escape codes into a pipe, read no keys, and spin until
 killed. Refusing at once, with the command meant for that use (``glm-tui ask``), is what a
 person can act on. The other commands (``ask``, ``sessions``, ``serve-demo``) are made for pipes
-and never ask this.
+and never ask this. ``run_app`` asks it last, after every configuration error has been said (a
+broken config file is worth fixing whatever the terminal). Plain Python: no Textual here.
 """
 
 from __future__ import annotations
