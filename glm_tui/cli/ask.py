@@ -253,8 +253,10 @@ async def _stream(
     json_mode: bool,
 ) -> int:
     """Run the turn as the app does; the reply text goes to stdout as it arrives."""
+    from glm_tui.chat.model_list import note_after_refusal
     from glm_tui.chat.turn import Turn
     from glm_tui.client.client import ChatClient
+    from glm_tui.model.server_kind import ServerKind
     from glm_tui.model.session import Message, MessageStatus, Role
 
     client = ChatClient(base_url, api_key, connect_timeout=settings.connect_timeout,
@@ -266,15 +268,19 @@ async def _stream(
     turn = Turn(prepared, Message(Role.ASSISTANT, status=MessageStatus.STREAMING),
                 save_interval=float("inf"), base_url=base_url)
     try:
-        await turn.run(connect, _AskView(writer))
-    except BrokenPipeError:
-        raise  # the reader went away: run_ask stops quietly
-    except Exception:
-        pass  # glm-tui's own failure: the turn worded it on the reply, reported below
+        try:
+            await turn.run(connect, _AskView(writer))
+        except BrokenPipeError:
+            raise  # the reader went away: run_ask stops quietly
+        except Exception:
+            pass  # glm-tui's own failure: the turn worded it on the reply, reported below
+        outcome = turn.outcome
+        assert outcome is not None  # run() always leaves one
+        model_note = await note_after_refusal(
+            client, prepared.session.model, outcome.error,
+            glm_local=prepared.kind in (ServerKind.GLM4, ServerKind.GLM4V))
     finally:
         await client.aclose()
-    outcome = turn.outcome
-    assert outcome is not None  # run() always leaves one
     reply = outcome.reply
     writer.write(outcome.tail)  # a server that buffers may hand the whole text over at the end
     writer.finish()
@@ -296,6 +302,8 @@ async def _stream(
             return EXIT_CUT
         return EXIT_OK
     error(f"error: {reply.error or 'the reply did not complete'}")
+    if model_note:
+        error(f"{model_note} --model picks one.")
     if writer.printed:
         error("the reply was interrupted: the text printed is incomplete")
     return EXIT_SERVER

@@ -137,6 +137,17 @@ class GlmTuiApp(App[int]):
     async def check_connection(self) -> None:
         """Ask the server for its models (in the background): state and kind follow."""
         await self.services.check_connection()
+        self.note_unlisted_model()
+
+    def note_unlisted_model(self) -> None:
+        """Say once if the server's model list lacks the model of the conversation on screen."""
+        conversation = self.conversation
+        model = (conversation.session.model if conversation is not None
+                 else self.services.profile.model)
+        note = self.services.model_note(model)
+        if note is not None:
+            self.notify(f"{note} F8 picks one of them.", title="Model", severity="warning",
+                        timeout=12, markup=False)
 
     # -- navigation (messages from screens) ---------------------------------------------------
 
@@ -230,6 +241,7 @@ class GlmTuiApp(App[int]):
             await self.switch_screen(screen)
         else:
             await self.push_screen(screen)
+        self.note_unlisted_model()  # a saved session may use another model than the last one
 
     # -- start-up and shutdown --------------------------------------------------------------
 

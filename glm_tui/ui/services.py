@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from glm_tui.chat.model_list import unlisted_model_note
 from glm_tui.model.server_kind import ServerKind, detect_kind, resolve_kind
 from glm_tui.model.session import Session
 from glm_tui.settings.config import DEMO_PROFILE, ServerProfile, Settings
@@ -78,6 +79,7 @@ class Services:
         self._client: ChatClient | None = None
         self._client_lock = asyncio.Lock()
         self._detected: ServerKind | None = None  # what /models gave away, once checked
+        self._model_notes_said: set[tuple[str, str]] = set()  # (server, model) told unlisted
 
     # -- server and client ------------------------------------------------------------------
 
@@ -174,6 +176,18 @@ class Services:
         self._detected = detect_kind(models, self.profile.base_url)
         if not self.reply_in_flight:
             self.set_connection(ConnectionState.READY, "")
+
+    def model_note(self, model: str) -> str | None:
+        """The words when the active server's ``/models`` lacks ``model``: once per server and
+        model in a run (after each check, and when a session with another model is opened)."""
+        said = (self.active_server, model)
+        if not self.models or said in self._model_notes_said:
+            return None
+        glm_local = self.kind_for(model) in (ServerKind.GLM4, ServerKind.GLM4V)
+        note = unlisted_model_note(model, self.models, glm_local=glm_local)
+        if note is not None:
+            self._model_notes_said.add(said)
+        return note
 
     # -- settings ---------------------------------------------------------------------------
 

@@ -6,9 +6,11 @@ standard output read as bytes, exactly as ``| od -c`` would see it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 
 def ask(*argv: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
@@ -64,3 +66,33 @@ def test_a_reply_within_max_tokens_exits_0_quietly() -> None:
 
 def test_exit_status_3_is_documented() -> None:
     assert b"3" in ask("--help").stdout and b"max_tokens" in ask("--help").stdout
+
+
+# -- a model the server does not list -------------------------------------------------------------
+
+
+def test_a_failed_request_for_an_unlisted_model_names_the_models_there() -> None:
+    from tests.support.raw_server import RawServer, RecordedRequest, Script, json_script
+
+    def answer(request: RecordedRequest) -> Script:
+        if request.method == "GET":
+            return json_script(200, {"object": "list", "data": [{"id": "qwen2.5:7b"}]})
+        return json_script(404, {"error": {"message": "model 'glm-4-plus' not found"}})
+
+    with RawServer() as server:
+        server.add(answer, answer)
+        result = ask("--base-url", server.base_url, "--model", "glm-4-plus", "hi")
+        asked = [(r.method, r.path) for r in server.requests]
+    assert result.returncode == 1
+    said = result.stderr.decode()
+    assert "'glm-4-plus' is not on this server" in said and "qwen2.5:7b" in said
+    assert "--model" in said
+    assert asked[0][0] == "POST" and asked[1] == ("GET", "/v1/models")  # asked only after
+
+
+def test_a_successful_ask_does_not_spend_a_request_on_the_model_list(glm4_server: str,
+                                                                    request_log: Path) -> None:
+    result = ask("--base-url", glm4_server, "--model", "anything", "hi")
+    assert result.returncode == 0, result.stderr
+    paths = [json.loads(line)["path"] for line in request_log.read_text().splitlines()]
+    assert paths == ["/v1/chat/completions"]
