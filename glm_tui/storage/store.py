@@ -255,6 +255,22 @@ class SessionStore(Database):
                 conn.execute(f"SELECT count(*) FROM sessions s {where}", params).fetchone()[0]
             )
 
+    def session_position(self, session_id: str, filter_text: str = "") -> int | None:
+        """Where ``session_id`` is in ``list_sessions(filter_text)`` (0 = first); ``None`` when
+        it is not there. The sessions screen keeps its cursor on a session that moved."""
+        where, params = filter_clause(filter_text)
+        also = f"{where} AND" if where else "WHERE"
+        with self._read() as conn:
+            found = conn.execute(f"SELECT s.updated_at, s.num FROM sessions s {also} s.id = ?",
+                                 (*params, session_id)).fetchone()
+            if found is None:
+                return None
+            before = conn.execute(
+                f"SELECT count(*) FROM sessions s {also} (s.updated_at > ? OR "
+                "(s.updated_at = ? AND s.num > ?))", (*params, found[0], found[0], found[1]),
+            ).fetchone()
+        return int(before[0])
+
     def rename_session(self, session_id: str, title: str) -> None:
         with self._write() as conn:
             cursor = conn.execute(

@@ -216,7 +216,7 @@ async def test_rename_duplicate_delete_change_the_store(
         await wait_for(pilot, lambda: store.load_session(sessions["poem"].id).title == "Storm")
         await wait_for(pilot, lambda: any(t.startswith("Storm") for t in drawn_titles(pilot)))
 
-        the_list(pilot).cursor = 0  # "Rust lifetimes" (renaming kept its place)
+        the_list(pilot).cursor = 0  # "Storm": the renamed session went to the top, the cursor too
         await wait_for(pilot, lambda: the_list(pilot).highlighted_row is not None)
         target = the_list(pilot).highlighted_row
         assert target is not None
@@ -226,6 +226,8 @@ async def test_rename_duplicate_delete_change_the_store(
         assert [c.title for c in copies] == [f"{target.title} (copy)"]
         assert copies[0].message_count == 2
         await wait_for(pilot, lambda: drawn_titles(pilot)[0].startswith(f"{target.title} (copy)"))
+        assert the_list(pilot).highlighted_row.session_id == target.session_id  # type: ignore[union-attr]
+        await pilot.press("home")  # the cursor stayed on the original; the copy is on top
 
         # Delete asks first, naming the session; "Keep" keeps it.
         await pilot.press("x")

@@ -45,7 +45,7 @@ from glm_tui.ui.widgets.session_list import (
     SessionList,
     StaticRows,
 )
-from glm_tui.ui.widgets.store_rows import StoreRows, hit_row
+from glm_tui.ui.widgets.store_rows import StoreRows, hit_row, row_position
 
 DEBOUNCE_S = 0.08
 """Pause in typing before the filter or search runs; short enough to feel immediate."""
@@ -116,6 +116,7 @@ class SessionsScreen(Screen[SessionsResult]):
         self._search_complete = True
         self._open_when_found = False
         self._shown_generation = 0
+        self._follow: str | None = None  # the session the cursor stays on after a change
 
     # -- layout --
 
@@ -229,10 +230,17 @@ class SessionsScreen(Screen[SessionsResult]):
         self.session_list.set_source(
             source, empty_text=empty_text, keep_cursor=keep_cursor, count=count
         )
+        follow, self._follow = self._follow, None
+        position = None if follow is None else row_position(source, follow)
+        if position is not None:
+            self.session_list.cursor = position
         self._update_hint()
 
-    def _refresh_rows(self) -> None:
-        """Show the store as it is now (after a change), keeping the query and the cursor spot."""
+    def _refresh_rows(self, follow: str | None = None) -> None:
+        """Show the store as it is now (after a change), keeping the query; the cursor stays on
+        ``follow`` wherever the change moved it (a renamed session goes to the top), else on
+        the same spot (after a delete: the session that took the deleted one's place)."""
+        self._follow = follow
         self._apply_query(reload=True, keep_cursor=True)
 
     def _store_failed(self, error: StoreError) -> None:
@@ -325,7 +333,7 @@ class SessionsScreen(Screen[SessionsResult]):
             except StoreError as error:
                 self._store_failed(error)
                 return
-            self._refresh_rows()
+            self._refresh_rows(follow=row.session_id)
             self.notify(f"Renamed to {quoted(title)}", markup=False)
 
         self.app.push_screen(RenameSessionModal(row.title), renamed)
@@ -339,9 +347,10 @@ class SessionsScreen(Screen[SessionsResult]):
         except StoreError as error:
             self._store_failed(error)
             return
-        # The copy is the most recent session: show the top of the list, where it now is.
-        self._apply_query(reload=True)
-        self.notify(f"Duplicated {quoted(row.title)}", markup=False)
+        # The cursor stays on the original: the next key acts on the session it was on. The copy
+        # is the most recent session, at the top of the list.
+        self._refresh_rows(follow=row.session_id)
+        self.notify(f"Duplicated {quoted(row.title)}: the copy is at the top", markup=False)
 
     def action_delete(self) -> None:
         row = self.session_list.highlighted_row

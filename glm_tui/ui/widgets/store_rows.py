@@ -16,7 +16,7 @@ from glm_tui.storage.store import (
     StoreError,
     snippet_parts,
 )
-from glm_tui.ui.widgets.session_list import SessionRow
+from glm_tui.ui.widgets.session_list import RowSource, SessionRow, StaticRows
 
 
 def summary_row(summary: SessionSummary) -> SessionRow:
@@ -83,3 +83,21 @@ class StoreRows:
                 self._on_error(error)
             return []
         return [summary_row(summary) for summary in summaries]
+
+    def position_of(self, session_id: str) -> int | None:
+        """The row of ``session_id`` under this filter (``None``: not there, or the store failed
+        to say, which only costs the cursor its place)."""
+        try:
+            return self._store.session_position(session_id, self._filter)
+        except StoreError:
+            return None
+
+
+def row_position(source: RowSource, session_id: str) -> int | None:
+    """Where a session's (first) row is in ``source``: the store's answer, or a search's rows."""
+    if isinstance(source, StoreRows):
+        return source.position_of(session_id)
+    if isinstance(source, StaticRows):
+        rows = source.fetch(0, source.count())
+        return next((i for i, row in enumerate(rows) if row.session_id == session_id), None)
+    return None
