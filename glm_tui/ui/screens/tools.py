@@ -70,7 +70,7 @@ class ToolsScreen(Screen[None]):
         Binding("ctrl+d", "duplicate", "Duplicate", id="tools.duplicate",
                 tooltip="Duplicate the selected tool"),
         Binding("ctrl+x", "delete", "Delete", id="tools.delete",
-                tooltip="Delete the selected tool"),
+                tooltip="Delete the selected tool (asks first)"),
         Binding("ctrl+e", "toggle_enabled", "Enable/disable", id="tools.toggle_enabled",
                 tooltip="Enable or disable the selected tool for this session"),
     ]
@@ -359,14 +359,28 @@ class ToolsScreen(Screen[None]):
         self._add(entry)
 
     def action_delete(self) -> None:
+        """Ctrl+X: delete the selected tool, once the person said yes (as sessions do)."""
         if self._selected is None:
             return
-        removed = self.tools.pop(self._selected)
-        self._selected = min(self._selected, len(self.tools) - 1) if self.tools else None
-        if tool_choice_label(self.tool_choice) == tool_name(removed):
-            self.tool_choice = None
-        self._commit(f"Deleted {tool_name(removed)}")
-        self._load_selected()
+        index = self._selected
+        entry = self.tools[index]
+
+        def answered(delete: bool | None) -> None:
+            if not delete or index >= len(self.tools) or self.tools[index] is not entry:
+                return
+            removed = self.tools.pop(index)
+            self._selected = min(index, len(self.tools) - 1) if self.tools else None
+            if tool_choice_label(self.tool_choice) == tool_name(removed):
+                self.tool_choice = None
+            self._commit(f"Deleted {tool_name(removed)}")
+            self._load_selected()
+
+        self.app.push_screen(ConfirmModal(
+            "Delete this tool?",
+            f"Delete the tool {tool_name(entry)} from this session? Its definition and handler "
+            "go with it (Ctrl+B saves it to the library first).",
+            confirm="Delete", cancel="Keep", danger=True,
+        ), answered)
 
     def action_toggle_enabled(self) -> None:
         if self._selected is None:
