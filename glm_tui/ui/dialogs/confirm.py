@@ -14,13 +14,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button
 
+from glm_tui.ui.dialogs.dialog import Dialog
 from glm_tui.ui.literal import LiteralLabel, LiteralStatic, literal_line
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(Dialog[bool]):
     """A yes/no question; dismisses with True for yes.
 
     ``danger``: the answer destroys or risks something (delete, discard, open a link): the

@@ -13,9 +13,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button
 
+from glm_tui.ui.dialogs.dialog import Dialog
 from glm_tui.ui.literal import LiteralLabel, LiteralStatic
 from glm_tui.ui.store_keeper import DamagedDatabase
 
@@ -27,7 +27,7 @@ class DamagedDatabaseChoice(StrEnum):
     QUIT = "quit"
 
 
-class DamagedDatabaseModal(ModalScreen[DamagedDatabaseChoice]):
+class DamagedDatabaseModal(Dialog[DamagedDatabaseChoice]):
     """Move the damaged file aside and start a new database, or quit."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

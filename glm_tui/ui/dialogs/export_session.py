@@ -14,10 +14,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, RadioButton, RadioSet
 
 from glm_tui.chat.export import FILE_SUFFIXES, ExportFormat
+from glm_tui.ui.dialogs.dialog import Dialog
 from glm_tui.ui.dialogs.rename_session import quoted
 from glm_tui.ui.literal import LiteralLabel, LiteralStatic, one_line_text
 
@@ -41,7 +41,7 @@ class ExportChoice:
     path: Path
 
 
-class ExportSessionModal(ModalScreen[ExportChoice | None]):
+class ExportSessionModal(Dialog[ExportChoice | None]):
     """Dismisses with the format and path chosen, or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

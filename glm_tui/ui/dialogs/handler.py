@@ -13,9 +13,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button
 
+from glm_tui.ui.dialogs.dialog import Dialog
 from glm_tui.ui.literal import LiteralLabel, LiteralStatic
 
 
@@ -25,7 +25,7 @@ class HandlerChoice(StrEnum):
     BY_HAND = "by-hand"
 
 
-class HandlerConfirmModal(ModalScreen[HandlerChoice]):
+class HandlerConfirmModal(Dialog[HandlerChoice]):
     """Nothing runs unless the person picks "Run"; Esc answers by hand."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

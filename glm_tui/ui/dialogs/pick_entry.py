@@ -9,14 +9,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from glm_tui.ui.dialogs.dialog import Dialog
 from glm_tui.ui.literal import LiteralLabel, literal_line
 
 
-class PickEntryScreen(ModalScreen[dict[str, Any] | None]):
+class PickEntryScreen(Dialog[dict[str, Any] | None]):
     """Dismisses with a copy of the chosen entry, or None (Esc). Labels may come from a file."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

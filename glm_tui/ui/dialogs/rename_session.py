@@ -8,9 +8,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input
 
+from glm_tui.ui.dialogs.dialog import Dialog
 from glm_tui.ui.literal import LiteralLabel, one_line_text
 
 
@@ -19,7 +19,7 @@ def quoted(title: str) -> str:
     return f"“{one_line_text(title) or 'Untitled'}”"
 
 
-class RenameSessionModal(ModalScreen[str | None]):
+class RenameSessionModal(Dialog[str | None]):
     """Dismisses with the new title (stripped), or None when cancelled or unchanged."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

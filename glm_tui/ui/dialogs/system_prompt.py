@@ -8,13 +8,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, TextArea
 
+from glm_tui.ui.dialogs.dialog import Dialog
 from glm_tui.ui.literal import LiteralLabel, LiteralStatic, safe_text
 
 
-class SystemPromptModal(ModalScreen[str | None]):
+class SystemPromptModal(Dialog[str | None]):
     """Dismisses with the new text, or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -18,7 +18,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -26,12 +25,13 @@ from glm_tui.client.client import ChatClient
 from glm_tui.client.errors import ClientError
 from glm_tui.model.server_kind import describe_kind
 from glm_tui.settings.config import ServerProfile
+from glm_tui.ui.dialogs.dialog import Dialog
 from glm_tui.ui.literal import literal, literal_line, one_line_text
 
 PICKER_CSS = Path(__file__).parent.parent / "styles" / "model_picker.tcss"
 
 
-class ModelPickerScreen(ModalScreen[str | None]):
+class ModelPickerScreen(Dialog[str | None]):
     """Dismisses with the chosen model id, or ``None`` when cancelled."""
 
     CSS_PATH = PICKER_CSS
@@ -128,7 +128,7 @@ class ModelPickerScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ServerPickerScreen(ModalScreen[str | None]):
+class ServerPickerScreen(Dialog[str | None]):
     """Dismisses with the chosen server profile's name, or ``None`` when cancelled.
 
     Shows each profile's URL, model and kind; never its API key.

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
 from glm_tui.chat.preview import (
@@ -25,10 +24,11 @@ from glm_tui.chat.preview import (
     key_env_name,
     redact_key,
 )
+from glm_tui.ui.dialogs.dialog import Dialog
 from glm_tui.ui.literal import literal, literal_line, safe_text
 
 
-class RequestViewScreen(ModalScreen[None]):
+class RequestViewScreen(Dialog[None]):
     """The next request: method, URL, headers (key redacted) and the pretty JSON body."""
 
     CSS_PATH = Path(__file__).parent.parent / "styles" / "request_view.tcss"

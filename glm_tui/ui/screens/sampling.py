@@ -22,7 +22,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -49,6 +48,7 @@ from glm_tui.settings.writer import (
     save_preset,
 )
 from glm_tui.ui.dialogs.confirm import ConfirmModal
+from glm_tui.ui.dialogs.dialog import Dialog
 from glm_tui.ui.literal import literal_line
 from glm_tui.ui.widgets.sampling_field import SamplingField
 
@@ -56,7 +56,7 @@ FIELD_ORDER: tuple[str, ...] = tuple(FIELD_SPECS)
 NUMERIC_FIELDS = tuple(name for name in FIELD_ORDER if FIELD_SPECS[name].kind != "stops")
 
 
-class SamplingScreen(ModalScreen[None]):
+class SamplingScreen(Dialog[None]):
     """Edit one session's sampling values live; the caller applies each change via ``on_change``."""
 
     CSS_PATH = Path(__file__).parent.parent / "styles" / "sampling.tcss"
@@ -127,12 +127,13 @@ class SamplingScreen(ModalScreen[None]):
             yield Label(Content("Presets"), classes="section")
             yield OptionList(*self._preset_options(), id="presets")
             with Horizontal(classes="buttons"):
-                yield Button("Apply preset", id="apply-preset")
-                yield Button("Delete preset", id="delete-preset")
+                yield Button("Apply preset", id="apply-preset", compact=True)
+                yield Button("Delete preset", id="delete-preset", compact=True)
             with Horizontal(classes="buttons"):
-                yield Input(placeholder="new preset name", id="preset-name", max_length=40)
-                yield Button("Save as preset", id="save-preset")
-                yield Button("Save as my defaults (ctrl+s)", id="save-defaults")
+                yield Input(placeholder="new preset name", id="preset-name", max_length=40,
+                            compact=True)
+                yield Button("Save as preset", id="save-preset", compact=True)
+                yield Button("Save as my defaults (ctrl+s)", id="save-defaults", compact=True)
             yield Static(Content(
                 "up/down: nudge · Enter/Tab: apply, next field · ctrl+r: reset field to "
                 "default · stop: a JSON list or one string (\\n = newline) · presets: Enter "

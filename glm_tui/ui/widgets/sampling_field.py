@@ -1,8 +1,8 @@
 """One sampling value on the sampling screen: its input, what it means, what this server does.
 
-A row per field: the name, the input (``#field-<name>``), the range, default and meaning
-(``#info-<name>``), what the current server does with the value (``#support-<name>``, flagged
-when the server ignores or bounds it), and the reason a typed value was refused
+A row per field: the name, the input (``#field-<name>``) and what the current server does with
+the value (``#support-<name>``, flagged when the server ignores or bounds it); under it the
+range, default and meaning (``#info-<name>``), and the reason a typed value was refused
 (``#error-<name>``). The screen decides what is valid and applies it; the field only shows.
 """
 
@@ -42,6 +42,15 @@ class SamplingField(Vertical):
         name = self.field_name
         spec = FIELD_SPECS[name]
         support = param_support(self.kind, name)
+        support_line = Static(
+            Content(f"this server: {support.note}"),
+            classes="field-support",
+            id=f"support-{name}",
+        )
+        support_line.set_class(support.support is Support.IGNORED, "-ignored")
+        support_line.set_class(support.support is Support.BOUNDED, "-bounded")
+        # One line for the value and what this server does with it, one for its meaning: both
+        # fit 120 columns, so every control of the dialog shows at 120x40 (issue 12 item 11).
         with Horizontal(classes="field-row"):
             yield Label(Content(name), classes="field-name")
             yield Input(
@@ -52,18 +61,10 @@ class SamplingField(Vertical):
                 select_on_focus=True,  # typing replaces the value, as in any form
                 compact=True,
             )
-            info = f"{spec.range_text} · {default_text(name, self.defaults)} · {spec.meaning}"
-            yield Static(Content(info), classes="field-info", id=f"info-{name}")
-        support_line = Static(
-            Content(f"↳ this server: {support.note}"),
-            classes="field-support",
-            id=f"support-{name}",
-        )
-        support_line.set_class(support.support is Support.IGNORED, "-ignored")
-        support_line.set_class(support.support is Support.BOUNDED, "-bounded")
-        yield support_line
+            yield support_line
+        info = f"{spec.range_text} · {default_text(name, self.defaults)} · {spec.meaning}"
+        yield Static(Content(info), classes="field-info", id=f"info-{name}")
         yield Static("", classes="field-error -empty", id=f"error-{name}")
-
 
     def show_value(self, value: Any) -> None:
         """Show a value in the input, the cursor at its end."""
