@@ -70,7 +70,7 @@ ENV_API_KEY = "OPENAI_API_KEY"
 
 _TOP_LEVEL_KEYS = (
     "server", "connect_timeout", "read_timeout", "stream", "servers", "sampling", "presets",
-    "keys",
+    "keys", "theme",
 )
 _SERVER_KEYS = ("base_url", "api_key", "api_key_env", "model", "kind")
 _SAMPLING_KEYS = tuple(f.name for f in fields(SamplingParams))
@@ -107,6 +107,9 @@ class Settings:
     stream: bool
     warnings: tuple[str, ...] = ()  # non-fatal problems found in the file, worded for a person
     keys: tuple[KeyRemap, ...] = ()  # [keys]: binding id -> the person's keys (settings.keys)
+    # The Textual theme chosen in the palette (the app checks the name: this module has no
+    # Textual); None: the app's default.
+    theme: str | None = None
 
     @property
     def profile(self) -> ServerProfile:
@@ -220,6 +223,7 @@ def load_settings(
         stream=loader.boolean(document, ("stream",), True),
         warnings=tuple(loader.warnings),
         keys=parse_keys(document.get("keys"), loader.fail, loader.locator.line_of),
+        theme=loader.string(document, ("theme",), "").strip() or None,
     )
 
 

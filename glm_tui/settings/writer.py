@@ -3,8 +3,8 @@
 The config file is hand-written: comments, ordering and spacing carry meaning to its owner. So it
 is edited as a document (tomlkit), never re-serialised from a dict: only the keys being saved
 change. What can be written is deliberately narrow: ``[sampling]`` defaults, ``[presets.NAME]``
-tables, the active profile (``server``) and a profile's ``model``. An API key is never written:
-there is no way to ask this module to write one.
+tables, the active profile (``server``), a profile's ``model`` and the ``theme``. An API key is
+never written: there is no way to ask this module to write one.
 
 A file that is not valid TOML is left untouched and a :class:`ConfigWriteError` names it. Writes
 go through :func:`glm_tui.storage.files.atomic_write` (temporary file, fsync, rename), so a crash
@@ -105,6 +105,15 @@ def remember_choice(
         if not isinstance(table, Table):
             raise ConfigWriteError(f"{config_path}: servers.{profile} is not a table")
         table["model"] = model
+    _save(config_path, document)
+
+
+def remember_theme(config_path: Path, theme: str) -> None:
+    """Remember the theme chosen in the palette (``theme = ...``), applied at the next start."""
+    if not theme.strip():
+        raise ConfigWriteError("a theme name cannot be empty")
+    document = _load(config_path)
+    document["theme"] = theme
     _save(config_path, document)
 
 

@@ -42,6 +42,7 @@ from glm_tui.ui.screens.conversation import ConversationScreen
 from glm_tui.ui.services import Services
 from glm_tui.ui.store_damage import watch_store
 from glm_tui.ui.store_keeper import StoreKeeper
+from glm_tui.ui.theme_choice import apply_saved_theme, remember_theme_choices
 from glm_tui.ui.widgets.message_view import INITIAL_WINDOW
 from glm_tui.ui.widgets.status_bar import ConnectionState
 
@@ -82,6 +83,7 @@ class GlmTuiApp(App[int]):
         self._closed = False
         if keymap:
             self.set_keymap(keymap)
+        self._theme_warning = apply_saved_theme(self, self.services)
 
     def notify(
         self,
@@ -246,8 +248,10 @@ class GlmTuiApp(App[int]):
     # -- start-up and shutdown --------------------------------------------------------------
 
     async def on_mount(self) -> None:
-        for warning in self.settings.warnings:
-            self.notify(warning, title="Config", severity="warning", timeout=10, markup=False)
+        for warning in (*self.settings.warnings, self._theme_warning):
+            if warning:
+                self.notify(warning, title="Config", severity="warning", timeout=10)
+        remember_theme_choices(self, self.services)
         damaged = self.keeper.open()
         if damaged is not None:
             await self.start_new_session()

@@ -47,6 +47,7 @@ from glm_tui.chat.tools import (
 from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
 from glm_tui.ui.literal import literal_line, one_line_text, safe_text
+from glm_tui.ui.theme_choice import follow_app_theme
 
 ToolsChanged = Callable[[list[dict[str, Any]], str | dict[str, Any] | None], None]
 
@@ -112,6 +113,7 @@ class ToolsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        follow_app_theme(self.query_one("#tool-editor", TextArea))
         self._refresh_list()
         self._refresh_choice()
         self._load_selected()
