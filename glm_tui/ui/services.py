@@ -78,6 +78,7 @@ class Services:
         self._client: ChatClient | None = None
         self._client_lock = asyncio.Lock()
         self._detected: ServerKind | None = None  # what /models gave away, once checked
+        self._images_refused: set[tuple[str, str]] = set()  # (server, model) said "no images"
 
     # -- server and client ------------------------------------------------------------------
 
@@ -93,6 +94,13 @@ class Services:
         """The kind a request to ``model`` on the active server is shaped for (``resolve_kind``:
         the configured kind, the host, what ``/models`` gave away, and the model itself)."""
         return resolve_kind(self.profile.kind, self.profile.base_url, model, self._detected)
+
+    def images_refused(self, model: str) -> bool:
+        """Whether the active server answered that ``model`` cannot read images (this run)."""
+        return (self.active_server, model) in self._images_refused
+
+    def remember_images_refused(self, model: str) -> None:
+        self._images_refused.add((self.active_server, model))
 
     @property
     def server_kind(self) -> ServerKind:

@@ -98,6 +98,21 @@ class ConversationBase(Screen[None]):
                                             animate=False)
                 return
 
+    def _reload_metadata(self) -> None:
+        """The sessions screen may have renamed or deleted this session: follow the store."""
+        store = self.recorder.store
+        if store is None or not any(m.id is not None for m in self.session.messages):
+            return
+        try:
+            stored = store.load_session(self.session.id, last=0)
+        except StoreError:
+            self.app.notify("This session was deleted from the store; it is still here "
+                            "until you leave it, but no longer saved.", severity="warning")
+            self.recorder.store = None
+            return
+        self.session.title = stored.title
+        self._refresh_header()
+
     # -- saving -----------------------------------------------------------------------------
 
     def record(self, write: Callable[[], object]) -> None:

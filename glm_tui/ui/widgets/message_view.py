@@ -30,6 +30,7 @@ from glm_tui.model.text import sanitize_for_display
 from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.render import last_fenced_block
 from glm_tui.ui.markdown.widget import StreamingMarkdown
+from glm_tui.ui.widgets.image_thumbnail import TEXT_ONLY, ImageSource, ImageThumbnail
 
 INITIAL_WINDOW = 40
 """How many message widgets a freshly opened session mounts (the newest ones)."""
@@ -161,7 +162,17 @@ class MessageView(Vertical):
 
 
 class UserMessageView(MessageView):
-    """The user's question, literal: what they typed is exactly what is shown."""
+    """The user's question, literal: what they typed is exactly what is shown, and its pictures
+    (a caption each, and a thumbnail where the terminal draws images)."""
+
+    def __init__(self, message: Message, images: ImageSource = TEXT_ONLY) -> None:
+        super().__init__(message)
+        self.images = images
+
+    def compose_body(self) -> ComposeResult:
+        yield from super().compose_body()
+        for image in self.message.images:
+            yield ImageThumbnail(image, self.images)
 
 
 class ToolMessageView(MessageView):
@@ -233,13 +244,14 @@ class AssistantMessageView(MessageView):
         return self._markdown.last_code_block()  # its text is current even mid-stream
 
 
-def view_for(message: Message, tools: Sequence[dict[str, Any]] = ()) -> MessageView:
+def view_for(message: Message, tools: Sequence[dict[str, Any]] = (),
+             images: ImageSource = TEXT_ONLY) -> MessageView:
     """The widget class that draws a message of this role (``tools``: the session's, to check
-    tool calls against)."""
+    tool calls against; ``images``: where its pictures are read from and how they are drawn)."""
     if message.role is Role.ASSISTANT:
         return AssistantMessageView(message, tools)
     if message.role is Role.USER:
-        return UserMessageView(message)
+        return UserMessageView(message, images)
     if message.role is Role.TOOL:
         return ToolMessageView(message)
     return SystemNoteView(message)
@@ -263,6 +275,7 @@ class MessageList(VerticalScroll):
         self._loading_older = False
         self.no_older = True
         self.tools: Sequence[dict[str, Any]] = ()  # the session's tools, to check calls against
+        self.images: ImageSource = TEXT_ONLY  # where the screen's pictures come from
 
     # -- building ---------------------------------------------------------------------------
 
@@ -358,7 +371,7 @@ class MessageList(VerticalScroll):
     # -- internals --------------------------------------------------------------------------
 
     def _make_view(self, message: Message) -> MessageView:
-        view = view_for(message, self.tools)
+        view = view_for(message, self.tools, self.images)
         self._views[id(message)] = view
         return view
 
