@@ -271,11 +271,11 @@ def _scaled_to_8_bits(image: PILImage) -> PILImage:
     """
     extrema = image.getextrema()
     low, high = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
-    if image.mode == "F" and 0.0 <= low and high <= 1.0:
+    if image.mode == "F" and low >= 0.0 and high <= 1.0:
         low, high = 0.0, 1.0
-    elif image.mode == "I" and 0.0 <= low and high <= 255.0:
+    elif image.mode == "I" and low >= 0.0 and high <= 255.0:
         low, high = 0.0, 255.0
-    elif image.mode == "I" and 0.0 <= low and high <= 65535.0:
+    elif image.mode == "I" and low >= 0.0 and high <= 65535.0:
         low, high = 0.0, 65535.0
     scale = 255.0 / ((high - low) or 1.0)
     offset = -low * scale
