@@ -76,6 +76,8 @@ _TOP_LEVEL_KEYS = (
 _SERVER_KEYS = ("base_url", "api_key", "api_key_env", "model", "kind")
 _SAMPLING_KEYS = tuple(f.name for f in fields(SamplingParams))
 _IMAGE_KEYS = tuple(f.name for f in fields(ImageLimits))
+IMAGE_DISPLAYS = ("auto", "kitty", "sixel", "halfcell", "text")
+"""``[images] display``: how pictures are drawn (glm_tui.ui.image_compat.Display)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class Settings:
     warnings: tuple[str, ...] = ()  # non-fatal problems found in the file, worded for a person
     keys: tuple[KeyRemap, ...] = ()  # [keys]: binding id -> the person's keys (settings.keys)
     images: ImageLimits = field(default_factory=ImageLimits)  # [images]: attached pictures
+    image_display: str = "auto"  # [images] display: one of IMAGE_DISPLAYS
 
     @property
     def profile(self) -> ServerProfile:
@@ -224,6 +227,7 @@ def load_settings(
         warnings=tuple(loader.warnings),
         keys=parse_keys(document.get("keys"), loader.fail, loader.locator.line_of),
         images=loader.images(document.get("images")),
+        image_display=loader.image_display(document.get("images")),
     )
 
 
@@ -401,9 +405,11 @@ class _Loader:
         table = self.table(value, ("images",))
         values: dict[str, int] = {}
         for name, raw in table.items():
+            if name == "display":
+                continue  # how pictures are drawn, not a limit: image_display()
             if name not in _IMAGE_KEYS:
                 self.fail(("images", name),
-                          f"unknown image setting; known: {', '.join(_IMAGE_KEYS)}")
+                          f"unknown image setting; known: {', '.join(_IMAGE_KEYS)}, display")
             if isinstance(raw, bool) or not isinstance(raw, int):
                 unit = "pixels" if name == "max_side" else "bytes"
                 self.fail(("images", name),
@@ -413,6 +419,15 @@ class _Loader:
                 self.fail(("images", name), problem)
             values[name] = raw
         return ImageLimits(**values)
+
+    def image_display(self, value: Any) -> str:
+        """``[images] display``: auto, kitty, sixel, halfcell or text."""
+        table = self.table(value, ("images",))
+        display = self.string(table, ("images", "display"), "auto")
+        if display not in IMAGE_DISPLAYS:
+            self.fail(("images", "display"), f"must be one of {', '.join(IMAGE_DISPLAYS)}, "
+                      f"not {display!r}")
+        return display
 
     def presets(self, value: Any) -> tuple[Preset, ...]:
         tables = self.table(value, ("presets",))

@@ -73,16 +73,18 @@ _SIXEL_TERMS = ("foot", "foot-extra", "mlterm", "contour", "yaft-256color", "wez
 def choose_display(setting: str | Display, env: Mapping[str, str] | None = None, *,
                    can_draw: bool = True) -> Display:
     """The renderer to use. ``can_draw`` is False for a headless app or output that is not a
-    terminal: then only the text placeholder makes sense, whatever the setting says.
+    terminal: then Kitty and Sixel (escape sequences written straight to the terminal) and
+    ``auto`` become the text placeholder; ``halfcell`` set on purpose is kept, as it is only
+    coloured characters drawn like any other text (the tests draw real thumbnails with it).
 
     ``auto`` cannot ask the terminal (Textual owns its input by the time an image is drawn), so
     it reads what terminals announce about themselves. Inside tmux or screen it picks half
     blocks: a multiplexer passes neither Sixel (unless built for it) nor Kitty graphics by
     default, and half blocks always work.
     """
-    if not can_draw:
-        return Display.TEXT
     display = Display(setting)
+    if not can_draw:
+        return Display.HALFCELL if display is Display.HALFCELL else Display.TEXT
     if display is not Display.AUTO:
         return display
     env = os.environ if env is None else env

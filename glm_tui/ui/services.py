@@ -18,6 +18,7 @@ import asyncio
 import importlib
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_tui.model.server_kind import ServerKind, detect_kind, resolve_kind
@@ -79,6 +80,7 @@ class Services:
         self._client_lock = asyncio.Lock()
         self._detected: ServerKind | None = None  # what /models gave away, once checked
         self._images_refused: set[tuple[str, str]] = set()  # (server, model) said "no images"
+        self.image_folder: Path | None = None  # where the picture picker opens next
 
     # -- server and client ------------------------------------------------------------------
 

@@ -138,6 +138,13 @@ def test_the_renderer_follows_the_setting_then_what_the_terminal_announces(
     assert choose_display(setting, env) is expected
 
 
-def test_a_headless_app_draws_only_the_placeholder_whatever_the_setting() -> None:
-    for setting in Display:
+def test_a_headless_app_draws_the_placeholder_unless_half_blocks_are_asked_for() -> None:
+    for setting in (Display.AUTO, Display.KITTY, Display.SIXEL, Display.TEXT):
         assert choose_display(setting, {"TERM": "xterm-kitty"}, can_draw=False) is Display.TEXT
+    assert choose_display("halfcell", {}, can_draw=False) is Display.HALFCELL
+
+
+def test_the_config_choices_are_the_renderers() -> None:
+    from glm_tui.settings.config import IMAGE_DISPLAYS
+
+    assert set(IMAGE_DISPLAYS) == {display.value for display in Display}

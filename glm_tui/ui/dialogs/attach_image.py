@@ -30,7 +30,6 @@ from glm_tui.chat.image_prep import IMAGE_SUFFIXES
 from glm_tui.model.text import sanitize_for_display
 from glm_tui.ui.literal import LiteralLabel, LiteralStatic
 
-
 SUGGESTION_SCAN_LIMIT = 5_000
 """Entries of one folder read for a completion: a huge folder must not stall typing."""
 

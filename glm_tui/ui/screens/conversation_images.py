@@ -41,7 +41,6 @@ from glm_tui.ui.widgets.prompt_input import PromptInput
 class ImageConversation(ConversationBase):
     """The conversation's pictures: attach, paste, chips, full view, and their part in sending."""
 
-    _last_folder: Path | None = None  # where the picker opens next (this run of the app)
     _editing: Message | None = None  # the question being edited (the screen sets it)
     tool_loop: ToolCallPrompt  # the screen's; a tool result is written in the prompt as text
 
@@ -77,7 +76,7 @@ class ImageConversation(ConversationBase):
     def action_attach_image(self) -> None:
         from glm_tui.ui.dialogs.attach_image import AttachImageModal
 
-        start = ImageConversation._last_folder or Path.cwd()
+        start = self.services.image_folder or Path.cwd()
         self.app.push_screen(AttachImageModal(start), self._picked)
 
     async def _picked(self, path: Path | None) -> None:
@@ -87,11 +86,12 @@ class ImageConversation(ConversationBase):
 
     async def attach(self, path: Path, *, pasted: str | None = None) -> None:
         """Attach the picture at ``path`` to the question being written."""
-        ImageConversation._last_folder = path.parent
+        self.services.image_folder = path.parent
         tray = self.attachments
         tray.store = self.recorder.store
         tray.limits = self.services.settings.images
-        already = [*self._earlier_images(), *tray.attachments(), *tray.preparing]
+        already = [*(image.name for image in self._earlier_images()),
+                   *(image.name for image in tray.attachments()), *tray.preparing]
         await tray.add(path, pasted=pasted)
         name = one_line_text(path.name, 80)
         kind = self.services.kind_for(self.session.model)
@@ -103,10 +103,8 @@ class ImageConversation(ConversationBase):
                             "images: sending will be refused. F8 chooses another model, F9 "
                             "another server.", severity="warning")
         elif kind is ServerKind.GLM4V and already:
-            first = already[0]
-            first_name = first if isinstance(first, str) else first.name
             self.app.notify(f"GLM-4V reads only the first image of a conversation "
-                            f"({one_line_text(first_name, 80)}): {name} will not be seen.",
+                            f"({one_line_text(already[0], 80)}): {name} will not be seen.",
                             severity="warning")
 
     def _earlier_images(self) -> list[ImageAttachment]:

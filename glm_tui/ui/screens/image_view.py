@@ -8,7 +8,7 @@ gives what it knows: the caption and where the file is kept, to open it with ano
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -33,7 +33,7 @@ class ImageViewScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="image_view.close",
-                tooltip="Back to the conversation"),
+                tooltip="Close the full-size picture, back to the conversation"),
     ]
 
     def __init__(self, image: ImageAttachment, source: ImageSource) -> None:
@@ -87,7 +87,7 @@ class ImageViewScreen(Screen[None]):
     async def _loaded(self, event: Worker.StateChanged) -> None:
         text = self.query_one("#image-view-text", Static)
         if event.state is WorkerState.SUCCESS:
-            widget_class, picture = event.worker.result
+            widget_class, picture = cast(tuple[type[Any], Any], event.worker.result)
             await text.remove()
             await self.query_one("#image-view-body").mount(
                 Center(widget_class(picture, id="image-view-picture")))

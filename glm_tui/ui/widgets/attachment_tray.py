@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -37,6 +37,9 @@ from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.widgets.image_thumbnail import attachment_caption
 
 _keys = count(1)
+
+Prepared = tuple[ImageAttachment, tuple[str, ...]]
+"""What a worker hands back: the kept picture and the notes about it ("downscaled from...")."""
 
 
 @dataclass(eq=False)
@@ -119,7 +122,7 @@ class AttachmentTray(HorizontalScroll):
         super().__init__(id=id, classes="-empty")
         self.limits: ImageLimits = DEFAULT_LIMITS
         self.store: SessionStore | None = None
-        self._workers: dict[Worker[tuple[ImageAttachment, tuple[str, ...]]], AttachmentChip] = {}
+        self._workers: dict[Worker[Prepared], AttachmentChip] = {}
 
     # -- what the screen reads ----------------------------------------------------------------
 
@@ -191,7 +194,7 @@ class AttachmentTray(HorizontalScroll):
 
     @work(thread=True, exit_on_error=False, group="attach-image")
     def _prepare(self, path: Path, limits: ImageLimits,
-                 store: SessionStore | None) -> tuple[ImageAttachment, tuple[str, ...]]:
+                 store: SessionStore | None) -> Prepared:
         prepared = prepare_image(path, limits)
         if store is None:
             raise ImagePrepError(f"{prepared.name} cannot be attached: sessions are not being "
@@ -209,7 +212,7 @@ class AttachmentTray(HorizontalScroll):
         if chip is None or not chip.is_attached:
             return  # removed meanwhile
         if event.state is WorkerState.SUCCESS:
-            chip.pending.attachment, notes = worker.result
+            chip.pending.attachment, notes = cast(Prepared, worker.result)
             chip.show_ready()
             for note in notes:
                 self.app.notify(f"{chip.pending.name}: {note}")

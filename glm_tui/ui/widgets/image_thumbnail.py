@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -140,7 +140,7 @@ class ImageThumbnail(Vertical):
     async def _loaded(self, event: Worker.StateChanged) -> None:
         event.stop()
         if event.state is WorkerState.SUCCESS:
-            widget_class, picture = event.worker.result
+            widget_class, picture = cast(tuple[type[Any], Any], event.worker.result)
             await self.mount(widget_class(picture, classes="image-picture"))
         elif event.state is WorkerState.ERROR:
             self.problem = "cannot be shown: the stored file is missing or unreadable"
