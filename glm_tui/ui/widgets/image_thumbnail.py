@@ -126,7 +126,9 @@ class ImageThumbnail(Vertical):
 
     def on_mount(self) -> None:
         if self.source.draws:
-            self._load()
+            # After the screen is drawn: a resumed session's first frame never waits for
+            # Pillow or textual-image (tests/ui/test_startup_imports.py).
+            self.call_after_refresh(self._load)
 
     @work(thread=True, exit_on_error=False, group="thumbnail")
     def _load(self) -> tuple[type[Any], Any]:
