@@ -35,7 +35,7 @@ from textual.widgets import Input
 from glm_tui.chat.tools import WEATHER_TOOL
 from glm_tui.demo.server import DemoServer
 from glm_tui.model.sampling import SamplingParams
-from glm_tui.model.session import Message, MessageStatus, Role, Session
+from glm_tui.model.session import ImageAttachment, Message, MessageStatus, Role, Session
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.demo import post_chat
@@ -240,3 +240,86 @@ def test_damaged_database_dialog(snap_compare: Any, fixed_place: str,
         await _settle(pilot)
 
     _snap(snap_compare, fixed_place, size, run_before, resume=False)
+
+
+# -- pictures (issue 9) -----------------------------------------------------------------------
+
+PICTURE_BYTES = b"\xff\xd8 a stand-in for the stored JPEG: the text placeholder never decodes it"
+
+
+def _store_picture_session() -> Session:
+    """A conversation about a picture; the attachment's sizes are fixed, not Pillow's."""
+    store = SessionStore(HOME / "data")
+    try:
+        sha = store.put_image(PICTURE_BYTES, "jpg")
+        picture = ImageAttachment(sha, "image/jpeg", 1120, 840, "snowfield.jpg", 182_311)
+        session = Session(
+            id="snapshot-picture", title="A winter photo", model="glm-4v",
+            created_at=_when(14, 9), updated_at=_when(14, 10),
+            messages=[
+                Message(Role.USER, "What's in this image?", images=[picture]),
+                Message(Role.ASSISTANT, "The image is 1120×840 pixels, mode RGB (JPEG), and "
+                        "its dominant colour is white."),
+                Message(Role.USER, "Do you think this is a spring or winter photo?"),
+                Message(Role.ASSISTANT, "Winter: snow covers the field."),
+            ])
+        store.create_session(session)
+    finally:
+        store.close()
+    return session
+
+
+async def _picture_conversation_ready(pilot: Pilot[Any]) -> Screen[Any]:
+    app = pilot.app
+    await wait_for(pilot, lambda: getattr(app, "connection_state", None) is ConnectionState.READY
+                   and not isinstance(app.screen, ModalScreen)
+                   and len(app.screen.query(".message")) == 4
+                   and "snowfield.jpg · 1120×840 · 182 KB" in _screen_text(pilot)
+                   and app.focused is not None and app.focused.id == "prompt",
+                   what="the conversation with its picture")
+    return app.screen
+
+
+def _snap_picture(snap_compare: Any, url: str, size: tuple[int, int],
+                  run_before: Callable[[Pilot[Any]], Awaitable[None]]) -> None:
+    session = _store_picture_session()
+    app = make_app(url, resume=session.id)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_conversation_with_a_picture(snap_compare: Any, fixed_place: str,
+                                     size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _picture_conversation_ready(pilot)
+        await _settle(pilot)
+
+    _snap_picture(snap_compare, fixed_place, size, run_before)
+
+
+@SIZES
+def test_picture_full_view(snap_compare: Any, fixed_place: str, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        chat = await _picture_conversation_ready(pilot)
+        for _ in range(4):  # back from the prompt: replies and questions, to the picture
+            await pilot.press("shift+tab")
+            if type(pilot.app.focused).__name__ == "ImageThumbnail":
+                break
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pilot.app.screen is not chat
+                       and "Kept at:" in _screen_text(pilot), what="the full view")
+        await _settle(pilot)
+
+    _snap_picture(snap_compare, fixed_place, size, run_before)
+
+
+@SIZES
+def test_attach_picture_dialog(snap_compare: Any, fixed_place: str, size: tuple[int, int],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = HOME / "pictures"
+    (folder / "holiday").mkdir(parents=True)
+    for name in ("beach.jpg", "city at night.png", "notes.txt"):  # the text file is not listed
+        (folder / name).write_bytes(PICTURE_BYTES)
+    monkeypatch.chdir(folder)
+    _snap(snap_compare, fixed_place, size,
+          _after_key("ctrl+f", "city at night.png", behind="Markdown showcase"))

@@ -138,9 +138,8 @@ class AttachImageModal(ModalScreen[Path | None]):
                             suggester=PathSuggester())
             yield ImageTree(self._start, id="attach-tree")
             yield LiteralStatic("", id="attach-warning")
-            yield LiteralLabel("Tab completes the path · Down goes to the tree · Enter on a "
-                               "picture attaches it · Esc closes", classes="dialog-hint",
-                               one_line=False)
+            yield LiteralLabel("Tab completes · Down: the tree · Enter attaches · Esc closes",
+                               id="attach-hint", classes="dialog-hint", one_line=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel", id="attach-cancel")
                 yield Button("Attach", id="attach-go", variant="primary")
