@@ -113,7 +113,7 @@ async def test_attach_ask_and_follow_up_from_the_keyboard(
     store = SessionStore(data_dir)
     try:
         saved = store.load_session(session_id)
-        [kept] = [m for m in saved.messages if m.role is Role.USER][0].images
+        [kept] = next(m for m in saved.messages if m.role is Role.USER).images
         assert (kept.name, kept.width, kept.height) == ("snowfield.jpg", 640, 480)
         assert store.image_path(kept.sha256).read_bytes()[:2] == b"\xff\xd8"
     finally:
