@@ -232,9 +232,11 @@ def test_a_picture_missing_from_the_store_refuses_the_turn(
     (400, "Model does not support images. Please use a model that does.", True),  # LM Studio
     (500, "The server was not compiled for multimodal or the model projector can't be loaded.",
      True),
+    (422, "messages[0].content: Input should be a valid string", True),  # GLM-4 text server
     (400, "max_tokens is too large", False),
     (500, "Internal Server Error", False),
-], ids=["llama.cpp", "vllm", "openai", "lm-studio", "llamafile", "other-400", "bare-500"])
+], ids=["llama.cpp", "vllm", "openai", "lm-studio", "llamafile", "glm4-text", "other-400",
+        "bare-500"])
 def test_what_counts_as_this_model_cannot_read_images(status: int, said: str,
                                                       refused: bool) -> None:
     error = StreamError(ErrorKind.HTTP, f"The server answered HTTP {status}: {said}", status,
