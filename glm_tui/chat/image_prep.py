@@ -124,7 +124,12 @@ def _check_file(path: Path, name: str) -> None:
 
 
 def _pillow() -> None:
-    """Import Pillow once, silencing the bomb *warning*: glm-tui applies the limit itself."""
+    """Import Pillow, silencing its bomb *warning*: glm-tui applies the limit itself.
+
+    Installed at every picture, not once: anything that restores the warning filters (a
+    ``catch_warnings`` block elsewhere) would otherwise bring the warning back, printed over
+    the screen. ``filterwarnings`` replaces an equal filter, so the list does not grow.
+    """
     import warnings
 
     from PIL import Image

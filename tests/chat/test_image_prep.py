@@ -369,3 +369,12 @@ def test_text_that_is_not_one_image_path(picture: Path, tmp_path: Path) -> None:
                  str(tmp_path / "missing.png"), str(tmp_path), "file://otherhost/x.png",
                  f"look at {picture}", "x" * 5000 + ".png"):
         assert dropped_image_path(text) is None, text
+
+
+def test_importing_the_image_modules_does_not_load_pillow() -> None:
+    """The prompt imports these to recognise a pasted path: Pillow waits for a real picture."""
+    code = ("import sys, glm_tui.chat.image_prep, glm_tui.chat.attachments\n"
+            "print('PIL' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
