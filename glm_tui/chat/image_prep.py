@@ -42,6 +42,7 @@ __all__ = [
     "PreparedImage",
     "dropped_image_path",
     "prepare_image",
+    "size_words",
 ]
 
 IMAGE_SUFFIXES = frozenset({
@@ -205,7 +206,7 @@ def _normalise(image: PILImage, name: str, limits: ImageLimits) -> PreparedImage
     jpeg, picture, quality, shrunk = _encode(picture, name, limits.max_bytes)
     if quality < JPEG_QUALITIES[0] or shrunk:
         notes.append(f"re-encoded as JPEG quality {quality} at {picture.size[0]}×"
-                     f"{picture.size[1]} to stay under {_size_words(limits.max_bytes)}")
+                     f"{picture.size[1]} to stay under {size_words(limits.max_bytes)}")
     return PreparedImage(jpeg, picture.size[0], picture.size[1], name,
                          original[0], original[1], tuple(notes))
 
@@ -306,7 +307,7 @@ def _encode(image: PILImage, name: str, cap: int) -> tuple[bytes, PILImage, int,
         longest = max(image.size)
         if longest <= 64:
             raise ImagePrepError(
-                f"{name} cannot be made smaller than {_size_words(cap)} as a JPEG"
+                f"{name} cannot be made smaller than {size_words(cap)} as a JPEG"
             )
         scale = max(0.5, min(0.9, math.sqrt(cap / size)))
         new_size = _fit(image.size[0], image.size[1], max(64, int(longest * scale)))
@@ -318,10 +319,13 @@ def _megapixels(pixels: int) -> str:
     return f"{pixels / 1_000_000:.0f}"
 
 
-def _size_words(count: int) -> str:
+def size_words(count: int) -> str:
+    """A byte count as a person reads it: "182 KB", "1.5 MB" (1024-based, as files are shown)."""
     if count >= 1024 * 1024:
         return f"{count / (1024 * 1024):.3g} MB"
-    return f"{count / 1024:.0f} KB"
+    if count >= 1024:
+        return f"{count / 1024:.0f} KB"
+    return f"{count} bytes"
 
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (

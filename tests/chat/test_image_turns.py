@@ -17,7 +17,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from glm_tui.chat.attachments import image_loader, images_in_memory, keep_image
+from glm_tui.chat.attachments import (
+    attachment_label,
+    image_loader,
+    images_in_memory,
+    keep_image,
+)
 from glm_tui.chat.image_prep import PreparedImage, prepare_image
 from glm_tui.chat.reply_tracker import ReplyStats
 from glm_tui.chat.turn import Link, Turn, TurnOutcome, prepare_turn
@@ -86,6 +91,7 @@ def test_keep_image_stores_the_jpeg_once_and_the_loader_reads_it_back(
     assert (attachment.mime, attachment.width, attachment.height, attachment.name,
             attachment.bytes) == ("image/jpeg", 320, 240, "cat.png", len(cat.jpeg))
     assert store.image_path(attachment.sha256).read_bytes() == cat.jpeg
+    assert attachment_label(attachment) == f"cat.png · 320×240 · {len(cat.jpeg) / 1024:.0f} KB"
     assert jpeg_of(image_loader(store)(attachment)) == cat.jpeg
 
 
@@ -381,3 +387,12 @@ async def test_the_openai_flavour_reads_two_pictures_of_one_question(
 def test_the_jpeg_sent_is_the_normalised_picture(cat: PreparedImage) -> None:
     image = Image.open(io.BytesIO(cat.jpeg))
     assert (image.format, image.mode, image.size) == ("JPEG", "RGB", (320, 240))
+
+
+def test_the_label_of_a_reference_from_before_sizes_were_kept() -> None:
+    old = ImageAttachment("ab" * 32, "image/jpeg", 640, 480, "sky.jpg")
+    assert attachment_label(old) == "sky.jpg · 640×480"
+    big = ImageAttachment("cd" * 32, "image/jpeg", 1120, 840, "", 1536 * 1024)
+    assert attachment_label(big) == f"image {'cd' * 6} · 1120×840 · 1.5 MB"
+    tiny = ImageAttachment("ef" * 32, "image/jpeg", 1, 1, "dot.jpg", 631)
+    assert attachment_label(tiny) == "dot.jpg · 1×1 · 631 bytes"
