@@ -91,7 +91,7 @@ def test_keep_image_stores_the_jpeg_once_and_the_loader_reads_it_back(
     assert (attachment.mime, attachment.width, attachment.height, attachment.name,
             attachment.bytes) == ("image/jpeg", 320, 240, "cat.png", len(cat.jpeg))
     assert store.image_path(attachment.sha256).read_bytes() == cat.jpeg
-    assert attachment_label(attachment) == f"cat.png · 320×240 · {len(cat.jpeg) / 1024:.0f} KB"
+    assert attachment_label(attachment) == f"cat.png · 320×240 · {len(cat.jpeg)} bytes"
     assert jpeg_of(image_loader(store)(attachment)) == cat.jpeg
 
 
