@@ -396,3 +396,20 @@ def test_the_label_of_a_reference_from_before_sizes_were_kept() -> None:
     assert attachment_label(big) == f"image {'cd' * 6} · 1120×840 · 1.5 MB"
     tiny = ImageAttachment("ef" * 32, "image/jpeg", 1, 1, "dot.jpg", 631)
     assert attachment_label(tiny) == "dot.jpg · 1×1 · 631 bytes"
+
+
+def test_glm4v_gets_an_older_png_under_the_jpeg_prefix_it_decodes(tmp_path: Path,
+                                                                   store: SessionStore) -> None:
+    """A session imported from before every picture became a JPEG may hold a PNG: GLM-4V answers
+    500 to ``data:image/png`` but decodes PNG bytes sent under the JPEG prefix."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (30, 20), (0, 200, 0)).save(buffer, "PNG")
+    digest = store.put_image(buffer.getvalue(), "png")
+    png = ImageAttachment(digest, "image/png", 30, 20, "old.png")
+    session = Session(model="glm-4v", messages=[user("What?", png)])
+    [url] = image_urls(prepare_turn(session, ServerKind.GLM4V, image_loader=image_loader(store))
+                       .request["messages"][0]["content"])
+    assert url.startswith(JPEG_URL) and jpeg_of(url) == buffer.getvalue()
+    [kept] = image_urls(prepare_turn(session, ServerKind.OPENAI, image_loader=image_loader(store))
+                        .request["messages"][0]["content"])
+    assert kept.startswith("data:image/png;base64,")  # other servers are told what it is
