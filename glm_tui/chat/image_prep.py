@@ -336,8 +336,19 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 
+_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF8", "GIF"),
+    (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
+)
+
+
 def _not_an_image(name: str, head: bytes) -> str:
     """Why a file Pillow does not recognise is not an image, as specifically as is cheap."""
+    for magic, fmt in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return f"{name} is damaged: it starts like a {fmt} image but cannot be read"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return f"{name} is damaged: it starts like a WebP image but cannot be read"
     if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc", b"ftypavif"):
         return (f"{name} is a HEIC/AVIF image, which glm-tui cannot read: "
                 "convert it to JPEG or PNG first")

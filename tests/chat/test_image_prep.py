@@ -280,6 +280,14 @@ def test_a_truncated_jpeg(tmp_path: Path) -> None:
     assert prep_error(path) == "cut.jpg is cut short: the file ends before the picture does"
 
 
+def test_a_picture_whose_header_is_cut(tmp_path: Path) -> None:
+    whole = io.BytesIO()
+    Image.new("P", (16, 16)).save(whole, "GIF")
+    path = tmp_path / "stub.gif"
+    path.write_bytes(whole.getvalue()[:10])
+    assert prep_error(path) == "stub.gif is damaged: it starts like a GIF image but cannot be read"
+
+
 def test_a_damaged_png(tmp_path: Path) -> None:
     whole = io.BytesIO()
     noise((100, 100)).save(whole, "PNG")
