@@ -13,7 +13,7 @@ import base64
 import hashlib
 from collections.abc import Sequence
 
-from glm_tui.chat.image_prep import PreparedImage
+from glm_tui.chat.image_prep import PreparedImage, size_words
 from glm_tui.chat.request import ImageLoader, ImageUnavailableError
 from glm_tui.model.session import ImageAttachment
 from glm_tui.storage.store import SessionStore, StoreError
@@ -28,6 +28,17 @@ def attachment_for(prepared: PreparedImage, sha256: str) -> ImageAttachment:
     """The reference a message holds for a prepared picture stored under ``sha256``."""
     return ImageAttachment(sha256, JPEG_MIME, prepared.width, prepared.height, prepared.name,
                            len(prepared.jpeg))
+
+
+def attachment_label(image: ImageAttachment) -> str:
+    """How a picture is named where it cannot be drawn: "cat.jpg · 1120×840 · 182 KB".
+
+    The size is left out for references from before it was kept (``bytes`` 0).
+    """
+    parts = [image.name or f"image {image.sha256[:12]}", f"{image.width}×{image.height}"]
+    if image.bytes:
+        parts.append(size_words(image.bytes))
+    return " · ".join(parts)
 
 
 def keep_image(store: Store, prepared: PreparedImage) -> ImageAttachment:

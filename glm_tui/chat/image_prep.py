@@ -42,6 +42,7 @@ __all__ = [
     "PreparedImage",
     "dropped_image_path",
     "prepare_image",
+    "size_words",
 ]
 
 IMAGE_SUFFIXES = frozenset({
@@ -124,7 +125,12 @@ def _check_file(path: Path, name: str) -> None:
 
 
 def _pillow() -> None:
-    """Import Pillow once, silencing the bomb *warning*: glm-tui applies the limit itself."""
+    """Import Pillow, silencing its bomb *warning*: glm-tui applies the limit itself.
+
+    Installed at every picture, not once: anything that restores the warning filters (a
+    ``catch_warnings`` block elsewhere) would otherwise bring the warning back, printed over
+    the screen. ``filterwarnings`` replaces an equal filter, so the list does not grow.
+    """
     import warnings
 
     from PIL import Image
@@ -200,7 +206,7 @@ def _normalise(image: PILImage, name: str, limits: ImageLimits) -> PreparedImage
     jpeg, picture, quality, shrunk = _encode(picture, name, limits.max_bytes)
     if quality < JPEG_QUALITIES[0] or shrunk:
         notes.append(f"re-encoded as JPEG quality {quality} at {picture.size[0]}×"
-                     f"{picture.size[1]} to stay under {_size_words(limits.max_bytes)}")
+                     f"{picture.size[1]} to stay under {size_words(limits.max_bytes)}")
     return PreparedImage(jpeg, picture.size[0], picture.size[1], name,
                          original[0], original[1], tuple(notes))
 
@@ -301,7 +307,7 @@ def _encode(image: PILImage, name: str, cap: int) -> tuple[bytes, PILImage, int,
         longest = max(image.size)
         if longest <= 64:
             raise ImagePrepError(
-                f"{name} cannot be made smaller than {_size_words(cap)} as a JPEG"
+                f"{name} cannot be made smaller than {size_words(cap)} as a JPEG"
             )
         scale = max(0.5, min(0.9, math.sqrt(cap / size)))
         new_size = _fit(image.size[0], image.size[1], max(64, int(longest * scale)))
@@ -313,10 +319,13 @@ def _megapixels(pixels: int) -> str:
     return f"{pixels / 1_000_000:.0f}"
 
 
-def _size_words(count: int) -> str:
+def size_words(count: int) -> str:
+    """A byte count as a person reads it: "182 KB", "1.5 MB" (1024-based, as files are shown)."""
     if count >= 1024 * 1024:
         return f"{count / (1024 * 1024):.3g} MB"
-    return f"{count / 1024:.0f} KB"
+    if count >= 1024:
+        return f"{count / 1024:.0f} KB"
+    return f"{count} bytes"
 
 
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -327,8 +336,19 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 
+_IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF8", "GIF"),
+    (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"),
+)
+
+
 def _not_an_image(name: str, head: bytes) -> str:
     """Why a file Pillow does not recognise is not an image, as specifically as is cheap."""
+    for magic, fmt in _IMAGE_MAGIC:
+        if head.startswith(magic):
+            return f"{name} is damaged: it starts like a {fmt} image but cannot be read"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return f"{name} is damaged: it starts like a WebP image but cannot be read"
     if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1", b"ftyphevc", b"ftypavif"):
         return (f"{name} is a HEIC/AVIF image, which glm-tui cannot read: "
                 "convert it to JPEG or PNG first")

@@ -108,7 +108,10 @@ def shape_messages(
             if images and image_loader is not None:
                 parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
                 for image in images:
-                    parts.append({"type": "image_url", "image_url": {"url": image_loader(image)}})
+                    url = image_loader(image)
+                    if kind is ServerKind.GLM4V:
+                        url = _as_jpeg_url(url)
+                    parts.append({"type": "image_url", "image_url": {"url": url}})
                 sent.extend(images)
                 entry["content"] = parts
             else:
@@ -122,6 +125,19 @@ def shape_messages(
             continue
         out.append(entry)
     return ShapedMessages(out, tuple(sent), tuple(left_out), folded)
+
+
+_GLM4V_URL = "data:image/jpeg;base64,"
+
+
+def _as_jpeg_url(url: str) -> str:
+    """GLM-4V decodes only ``data:image/jpeg;base64,`` (and any image bytes under it: PNG works)
+    but answers 500 to ``data:image/png``: a picture stored before glm-tui made every picture a
+    JPEG (an imported session's PNG) goes under the JPEG prefix."""
+    head, sep, payload = url.partition(";base64,")
+    if sep and head.startswith("data:image/") and head != "data:image/jpeg":
+        return _GLM4V_URL + payload
+    return url
 
 
 def build_request(

@@ -280,6 +280,14 @@ def test_a_truncated_jpeg(tmp_path: Path) -> None:
     assert prep_error(path) == "cut.jpg is cut short: the file ends before the picture does"
 
 
+def test_a_picture_whose_header_is_cut(tmp_path: Path) -> None:
+    whole = io.BytesIO()
+    Image.new("P", (16, 16)).save(whole, "GIF")
+    path = tmp_path / "stub.gif"
+    path.write_bytes(whole.getvalue()[:10])
+    assert prep_error(path) == "stub.gif is damaged: it starts like a GIF image but cannot be read"
+
+
 def test_a_damaged_png(tmp_path: Path) -> None:
     whole = io.BytesIO()
     noise((100, 100)).save(whole, "PNG")
@@ -369,3 +377,12 @@ def test_text_that_is_not_one_image_path(picture: Path, tmp_path: Path) -> None:
                  str(tmp_path / "missing.png"), str(tmp_path), "file://otherhost/x.png",
                  f"look at {picture}", "x" * 5000 + ".png"):
         assert dropped_image_path(text) is None, text
+
+
+def test_importing_the_image_modules_does_not_load_pillow() -> None:
+    """The prompt imports these to recognise a pasted path: Pillow waits for a real picture."""
+    code = ("import sys, glm_tui.chat.image_prep, glm_tui.chat.attachments\n"
+            "print('PIL' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
