@@ -252,7 +252,7 @@ def _store_picture_session() -> Session:
     store = SessionStore(HOME / "data")
     try:
         sha = store.put_image(PICTURE_BYTES, "jpg")
-        picture = ImageAttachment(sha, "image/jpeg", 1120, 840, "snowfield.jpg", 182_311)
+        picture = ImageAttachment(sha, "image/jpeg", 1120, 840, "snowfield.jpg", 186_368)
         session = Session(
             id="snapshot-picture", title="A winter photo", model="glm-4v",
             created_at=_when(14, 9), updated_at=_when(14, 10),

@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from glm_tui.chat.attachments import attachment_label
 from glm_tui.model.session import ImageAttachment
 from glm_tui.ui.image_compat import Display
 from glm_tui.ui.literal import one_line_text
@@ -37,26 +38,10 @@ THUMBNAIL_PIXELS = (640, 480)
 redraw of a textual-image widget scales the picture it holds."""
 
 
-def human_bytes(count: int) -> str:
-    """A byte count for people: ``812 bytes``, ``182 KB``, ``1.4 MB`` (powers of 1000)."""
-    if count < 1000:
-        return f"{count} bytes"
-    if count < 1_000_000:
-        return f"{count / 1000:.0f} KB"
-    return f"{count / 1_000_000:.1f} MB"
-
-
-def caption(name: str, width: int, height: int, size: int) -> str:
-    """"cat.jpg · 1120×840 · 182 KB": a picture's name, pixel size and bytes (sanitised; the
-    bytes left out when unknown, as for rows stored before sizes were kept)."""
-    parts = [one_line_text(name or "image", 80), f"{width}×{height}"]
-    if size:
-        parts.append(human_bytes(size))
-    return " · ".join(parts)
-
-
 def attachment_caption(image: ImageAttachment) -> str:
-    return caption(image.name, image.width, image.height, image.bytes)
+    """"cat.jpg · 1120×840 · 178 KB" (:func:`~glm_tui.chat.attachments.attachment_label`), safe
+    on one line: the name comes from a file."""
+    return one_line_text(attachment_label(image), 120)
 
 
 @dataclass(frozen=True)
