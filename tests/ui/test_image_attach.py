@@ -139,7 +139,7 @@ async def test_chips_are_removed_with_delete_and_with_a_click_on_their_cross(
         assert not screen.attachments.display or screen.attachments.has_class("-empty")
 
 
-async def test_a_pasted_path_is_attached_with_a_toast_and_its_chip_gives_the_text_back(
+async def test_a_pasted_path_is_attached_with_a_toast_and_t_on_its_chip_gives_the_text_back(
         glm4_server: str, pictures: Path) -> None:
     app = vision_app(glm4_server)
     toasts = ToastLog(app)
@@ -150,15 +150,43 @@ async def test_a_pasted_path_is_attached_with_a_toast_and_its_chip_gives_the_tex
         app.post_message(events.Paste(pasted))
         [chip] = await wait_chips_ready(pilot, 1)
         assert screen.prompt.text == "Look: "  # the path was not typed in
-        assert toasts.any_mentions("Attached red.jpg (the pasted text names a picture)")
+        assert toasts.any_mentions("Attached red.jpg (the pasted text names a picture). To "
+                                   "write the text instead: Tab to its chip, then t.")
+        chip.focus()
+        await pilot.press("t")
+        await wait_for(pilot, lambda: screen.attachments.chips == [], what="chip removed")
+        assert screen.prompt.text == "Look: " + pasted  # given back, nothing lost
+
+        app.post_message(events.Paste(pasted))  # dropped by mistake: removed, nothing left
+        [chip] = await wait_chips_ready(pilot, 1)
         chip.focus()
         await pilot.press("backspace")
         await wait_for(pilot, lambda: screen.attachments.chips == [], what="chip removed")
-        assert screen.prompt.text == "Look: " + pasted  # given back, nothing lost
+        assert screen.prompt.text == "Look: " + pasted
 
         app.post_message(events.Paste("see /no/such/picture.jpg please"))
         await wait_for(pilot, lambda: screen.prompt.text.endswith("please"), what="text paste")
         assert screen.attachments.chips == []
+
+
+async def test_a_path_pasted_while_a_picture_has_the_focus_goes_to_the_prompt(
+        glm4_server: str, pictures: Path) -> None:
+    app = vision_app(glm4_server)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await pilot.press(*"What's in this image?")
+        await attach_by_keys(pilot, pictures / "red.jpg")
+        await wait_chips_ready(pilot, 1)
+        await pilot.press("enter")
+        await wait_reply_done(pilot)
+        screen.query_one(ImageThumbnail).focus()
+        await pilot.pause()
+        app.post_message(events.Paste(f"file://{pictures / 'blue.png'}"))
+        [chip] = await wait_chips_ready(pilot, 1)
+        assert chip.pending.name == "blue.png"
+        assert app.focused is screen.prompt and screen.prompt.text == ""
+        app.post_message(events.Paste("plain words"))
+        await wait_for(pilot, lambda: screen.prompt.text == "plain words", what="text pasted")
 
 
 async def test_a_text_file_named_jpg_gives_a_toast_and_loses_nothing(
@@ -177,6 +205,13 @@ async def test_a_text_file_named_jpg_gives_a_toast_and_loses_nothing(
         await wait_for(pilot, lambda: screen.attachments.chips == [], what="no chip")
         assert screen.prompt.text == "What's in this image?"
         assert screen.session.messages == []
+
+        # Pasted, the same file: the toast again, and the pasted text is given back.
+        app.post_message(events.Paste(f" {pictures / 'fake.jpg'}"))
+        await wait_for(pilot, lambda: len(toasts.titled("Not attached")) == 2, what="toast 2")
+        await wait_for(pilot, lambda: screen.prompt.text.endswith("fake.jpg"), what="text back")
+        assert screen.prompt.text == f"What's in this image? {pictures / 'fake.jpg'}"
+        assert screen.attachments.chips == [] and screen.session.messages == []
 
 
 async def test_enter_while_a_picture_is_prepared_waits_for_it(

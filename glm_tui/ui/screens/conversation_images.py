@@ -11,8 +11,8 @@ prompt with its chips), and the loader that reads stored pictures back into the 
 
 A pasted path is attached at once, with a toast saying so, rather than asked about: dragging a
 file onto the terminal is how people attach, and a question in the way of every drop is the
-friction a demanding user notices. The rare path meant as text is not lost: removing its chip
-puts the text back in the prompt, and the toast says so.
+friction a demanding user notices. The rare path meant as text is not lost: ``t`` on its chip
+puts the text in the prompt instead, and the toast says so.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 
 from glm_tui.chat.attachments import image_loader
@@ -96,8 +96,8 @@ class ImageConversation(ConversationBase):
         name = one_line_text(path.name, 80)
         kind = self.services.kind_for(self.session.model)
         if pasted is not None:
-            self.app.notify(f"Attached {name} (the pasted text names a picture). Removing its "
-                            "chip puts the text back in the prompt.")
+            self.app.notify(f"Attached {name} (the pasted text names a picture). To write the "
+                            "text instead: Tab to its chip, then t.")
         if not takes_images(kind):
             self.app.notify(f"The {describe_kind(kind)} ({self.session.model}) cannot read "
                             "images: sending will be refused. F8 chooses another model, F9 "
@@ -118,6 +118,16 @@ class ImageConversation(ConversationBase):
             self.prompt.insert(event.text)  # a tool result is text: pasted as it is
             return
         await self.attach(event.path, pasted=event.text)
+
+    @on(events.Paste)
+    def _pasted_elsewhere(self, event: events.Paste) -> None:
+        """A paste while a message or picture has the focus goes to the prompt, like typing
+        (a file dropped on the terminal then is attached all the same)."""
+        if self.app.focused is self.prompt:
+            return  # the prompt's own paste, bubbling up
+        event.stop()
+        self.prompt.focus()
+        self.prompt.post_message(events.Paste(event.text))
 
     @on(AttachmentTray.TextReturned)
     def _text_returned(self, event: AttachmentTray.TextReturned) -> None:

@@ -8,9 +8,10 @@ pixel size, bytes). A file that is not a usable picture removes its chip with a 
 words; the prompt's text is never touched. A chip is removed before sending with Delete or
 Backspace when it has the focus (Tab from the prompt), or a click on its ✕.
 
-A chip made from a pasted path remembers the text: removing the chip, or a file that turns out
-not to be a picture, gives the text back to the prompt (:class:`TextReturned`), so a path pasted
-to be written, not attached, is never lost.
+A chip made from a pasted path remembers the text: ``t`` on the chip turns it back into that
+text in the prompt (:class:`TextReturned`), for the rare path pasted to be written rather than
+attached, and a pasted file that turns out not to be a picture gives its text back by itself.
+Removing a chip drops it and nothing else: the usual reason is a picture dropped by mistake.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class PendingImage:
 
     name: str
     path: Path | None = None  # None: already kept (a question put back for editing)
-    pasted: str | None = None  # the pasted text it came from, given back if it is removed
+    pasted: str | None = None  # the pasted text it came from (``t`` on the chip gives it back)
     attachment: ImageAttachment | None = None
     key: int = field(default_factory=lambda: next(_keys))
 
@@ -72,12 +73,16 @@ class AttachmentChip(Horizontal):
         Binding("delete,backspace", "remove", "Remove", id="attachment.remove",
                 tooltip="On a focused attachment above the prompt (Tab to it): remove it "
                 "before sending; a click on its ✕ too"),
+        Binding("t", "as_text", "As text", id="attachment.as_text",
+                tooltip="On an attachment made from a pasted path: put the pasted text in the "
+                "prompt instead"),
     ]
 
     class RemoveRequested(Message):
-        def __init__(self, chip: AttachmentChip) -> None:
+        def __init__(self, chip: AttachmentChip, *, as_text: bool = False) -> None:
             super().__init__()
             self.chip = chip
+            self.as_text = as_text
 
     def __init__(self, pending: PendingImage) -> None:
         super().__init__(classes="attachment-chip")
@@ -100,6 +105,13 @@ class AttachmentChip(Horizontal):
 
     def action_remove(self) -> None:
         self.post_message(self.RemoveRequested(self))
+
+    def action_as_text(self) -> None:
+        self.post_message(self.RemoveRequested(self, as_text=True))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``t`` only where there is pasted text to give back (the Footer hides it elsewhere)."""
+        return action != "as_text" or bool(self.pending.pasted)
 
 
 class AttachmentTray(HorizontalScroll):
@@ -167,8 +179,8 @@ class AttachmentTray(HorizontalScroll):
         self.scroll_end(animate=False)
         return chip
 
-    async def remove_chip(self, chip: AttachmentChip, *, give_back: bool = True) -> None:
-        """Remove one chip; its pasted text, if any, goes back to the prompt."""
+    async def remove_chip(self, chip: AttachmentChip, *, give_back: bool = False) -> None:
+        """Remove one chip; ``give_back``: its pasted text, if any, goes to the prompt."""
         for worker, owner in list(self._workers.items()):
             if owner is chip:
                 del self._workers[worker]  # a thread cannot be stopped: its result is dropped
@@ -183,7 +195,7 @@ class AttachmentTray(HorizontalScroll):
         event.stop()
         chips = self.chips
         index = chips.index(event.chip) if event.chip in chips else -1
-        await self.remove_chip(event.chip)
+        await self.remove_chip(event.chip, give_back=event.as_text)
         rest = self.chips
         if rest and index >= 0:
             rest[min(index, len(rest) - 1)].focus()
@@ -223,4 +235,4 @@ class AttachmentTray(HorizontalScroll):
         else:
             words = f"{chip.pending.name} could not be prepared: {error}"
         self.app.notify(words, title="Not attached", severity="error", timeout=10)
-        await self.remove_chip(chip)
+        await self.remove_chip(chip, give_back=True)  # a pasted path is not lost
