@@ -157,7 +157,15 @@ class AttachmentTray(HorizontalScroll):
     async def add(self, path: Path, *, pasted: str | None = None) -> AttachmentChip:
         """Attach the picture at ``path``: a chip at once, prepared in a thread."""
         chip = await self._mount_chip(PendingImage(path.name or str(path), path, pasted))
-        self._workers[self._prepare(path, self.limits, self.store)] = chip
+        limits, store = self.limits, self.store
+
+        def start() -> None:
+            if chip.is_attached:
+                self._workers[self._prepare(path, limits, store)] = chip
+
+        # Once the chip is drawn: the thread's first steps (opening the file, Pillow's import)
+        # then do not compete with the frame that shows it.
+        self.call_after_refresh(start)
         return chip
 
     async def add_kept(self, images: list[ImageAttachment]) -> None:
