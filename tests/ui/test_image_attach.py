@@ -29,6 +29,7 @@ from tests.support.pictures import (
     wait_chips_ready,
     write_picture,
 )
+from tests.support.raw_server import RawServer, json_script, stream_script
 from tests.support.toasts import ToastLog
 from tests.ui.conftest import click, logged_requests, ready, wait_for, wait_reply_done
 
@@ -389,3 +390,41 @@ async def test_a_text_only_server_warns_on_attach_and_refuses_keeping_question_a
         assert screen.session.messages == []
     assert logged_requests(request_log) == []
 
+
+
+async def test_a_server_that_says_the_model_cannot_read_images_is_remembered(
+        pictures: Path) -> None:
+    said = "image input is not supported - hint: you may need to provide the mmproj"
+    reply = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "llava",
+             "choices": [{"index": 0, "delta": {"content": "Hello."}, "finish_reason": "stop"}]}
+    with RawServer() as raw:
+        raw.add(json_script(200, {"object": "list", "data": [{"id": "llava"}]}),
+                json_script(400, {"error": {"message": said}}),
+                stream_script([reply]))
+        app = vision_app(raw.base_url, model="llava", kind=ServerKind.GENERIC)
+        toasts = ToastLog(app)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await ready(pilot)
+            await wait_for(pilot, lambda: len(raw.requests) >= 1, what="the models check")
+            await pilot.press(*"What's in this image?")
+            await attach_by_keys(pilot, pictures / "red.jpg")
+            await wait_chips_ready(pilot, 1)
+            await pilot.press("enter")
+            failed = await wait_reply_done(pilot)
+            assert failed.error is not None and "image input is not supported" in failed.error
+
+            await pilot.press(*"And this one?")
+            await attach_by_keys(pilot, pictures / "blue.png")
+            await wait_chips_ready(pilot, 1)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: toasts.titled("Not sent"), what="the refusal")
+            assert "The server said that llava cannot read images (blue.png)" in \
+                toasts.titled("Not sent")[0].message
+            assert screen.prompt.text == "And this one?"
+            assert len(raw.requests) == 2  # nothing more was sent
+
+            await screen.attachments.clear()
+            await pilot.press("enter")  # the text alone goes
+            answered = await wait_reply_done(pilot)
+            assert answered.content == "Hello."
+            assert len(raw.requests) == 3
