@@ -64,6 +64,7 @@ async def test_keys_only_the_path_completes_and_the_chip_shows_the_picture(
 async def test_the_tree_shows_only_folders_and_pictures_and_enter_attaches(
         glm4_server: str, pictures: Path) -> None:
     write_picture(pictures / "holiday", "[red]beach.png", fmt="PNG")
+    write_picture(pictures, "\x1b[31mescape.png", fmt="PNG")  # a name a shell could make
     app = vision_app(glm4_server)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -72,6 +73,7 @@ async def test_the_tree_shows_only_folders_and_pictures_and_enter_attaches(
         await wait_for(pilot, lambda: "red.jpg" in screen_text(pilot), what="the tree listed")
         text = screen_text(pilot)
         assert "blue.png" in text and "holiday" in text and "notes.txt" not in text
+        assert "␛[31mescape.png" in text and "\x1b" not in text  # made visible, inert
         await pilot.press("down")  # from the path field into the tree
         assert app.focused is tree
         await pilot.press("down", "enter")  # the first entry, the folder "holiday": opened
