@@ -217,7 +217,7 @@ async def test_a_text_file_named_jpg_gives_a_toast_and_loses_nothing(
         assert screen.attachments.chips == [] and screen.session.messages == []
 
 
-async def test_enter_while_a_picture_is_prepared_waits_for_it(
+async def test_enter_while_a_picture_is_prepared_sends_once_it_is_ready(
         glm4_server: str, pictures: Path, monkeypatch: pytest.MonkeyPatch,
         request_log: Path) -> None:
     gate = threading.Event()
@@ -228,6 +228,7 @@ async def test_enter_while_a_picture_is_prepared_waits_for_it(
         return real(path, limits)
 
     monkeypatch.setattr("glm_tui.ui.widgets.attachment_tray.prepare_image", held)
+    (pictures / "fake.jpg").write_text("not a picture\n", encoding="utf-8")
     app = vision_app(glm4_server)
     toasts = ToastLog(app)
     async with app.run_test(size=SIZE) as pilot:
@@ -237,17 +238,28 @@ async def test_enter_while_a_picture_is_prepared_waits_for_it(
         await wait_for(pilot, lambda: "red.jpg · preparing…" in screen_text(pilot),
                        what="the chip preparing")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: toasts.any_mentions("Still preparing red.jpg"),
+        await wait_for(pilot, lambda: toasts.any_mentions("Sending as soon as red.jpg is ready"),
                        what="the wait toast")
         assert screen.session.messages == [] and screen.prompt.text == "What's in this image?"
         gate.set()
-        await wait_chips_ready(pilot, 1)
-        await pilot.press("enter")
-        reply = await wait_reply_done(pilot)
+        reply = await wait_reply_done(pilot)  # no second Enter
         assert "64×48" in reply.content and "red" in reply.content
         assert screen.attachments.chips == [] and screen.prompt.text == ""
         [question] = [m for m in screen.session.messages if m.role is Role.USER]
         assert [image.name for image in question.images] == ["red.jpg"]
+
+        # A picture that fails meanwhile: nothing is sent, the question stays.
+        gate.clear()
+        await pilot.press(*"And now?")
+        await attach_by_keys(pilot, pictures / "fake.jpg", typed=3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: toasts.any_mentions("Sending as soon as fake.jpg"),
+                       what="the wait toast")
+        gate.set()
+        await wait_for(pilot, lambda: toasts.any_mentions("Not sent: a picture was not "
+                                                          "attached"), what="not sent")
+        assert screen.prompt.text == "And now?"
+        assert len([m for m in screen.session.messages if m.role is Role.USER]) == 1
     assert len(logged_requests(request_log)) == 1
 
 

@@ -42,6 +42,7 @@ class ImageConversation(ConversationBase):
     """The conversation's pictures: attach, paste, chips, full view, and their part in sending."""
 
     _editing: Message | None = None  # the question being edited (the screen sets it)
+    _send_when_ready = False  # Enter was pressed while a picture was being prepared
     tool_loop: ToolCallPrompt  # the screen's; a tool result is written in the prompt as text
 
     @property
@@ -129,6 +130,17 @@ class ImageConversation(ConversationBase):
         self.prompt.focus()
         self.prompt.post_message(events.Paste(event.text))
 
+    @on(AttachmentTray.Settled)
+    def _settled(self, event: AttachmentTray.Settled) -> None:
+        """Enter was pressed while a picture was prepared: send now, or say why not."""
+        event.stop()
+        waiting, self._send_when_ready = self._send_when_ready, False
+        if waiting and event.complete:
+            self.prompt.action_submit()  # exactly as Enter: what the prompt holds now
+        elif waiting:
+            self.app.notify("Not sent: a picture was not attached. The question is still in "
+                            "the prompt.", severity="warning")
+
     @on(AttachmentTray.TextReturned)
     def _text_returned(self, event: AttachmentTray.TextReturned) -> None:
         event.stop()
@@ -139,14 +151,14 @@ class ImageConversation(ConversationBase):
 
     def question_with_images(self, text: str) -> Message | None:
         """The question to send: ``text`` with the pictures of the chips. None, with a toast,
-        while a picture is still being prepared (Enter again once its chip shows its size) or
-        when this server refuses pictures: asked before the question is stored, so a refused
-        one stays in the prompt with its chips."""
+        while a picture is still being prepared (the question then goes by itself once they
+        are ready, :meth:`_settled`) or when this server refuses pictures: asked before the
+        question is stored, so a refused one stays in the prompt with its chips."""
         waiting = self.attachments.preparing
         if waiting:
             names = ", ".join(one_line_text(name, 60) for name in waiting)
-            self.app.notify(f"Still preparing {names}: Enter again once its chip shows its "
-                            "size.", severity="warning")
+            self._send_when_ready = True
+            self.app.notify(f"Sending as soon as {names} is ready.")
             return None
         question = Message(Role.USER, content=text, images=self.attachments.attachments())
         if question.images:

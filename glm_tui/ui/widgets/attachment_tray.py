@@ -123,6 +123,14 @@ class AttachmentTray(HorizontalScroll):
 
     can_focus = False
 
+    class Settled(Message):
+        """Preparing is over: ``complete`` when every picture that was being prepared is ready;
+        False as soon as one failed or was removed while being prepared."""
+
+        def __init__(self, complete: bool) -> None:
+            super().__init__()
+            self.complete = complete
+
     class TextReturned(Message):
         """Pasted text that did not become an attachment, for the prompt."""
 
@@ -203,6 +211,8 @@ class AttachmentTray(HorizontalScroll):
         event.stop()
         chips = self.chips
         index = chips.index(event.chip) if event.chip in chips else -1
+        if event.chip.pending.attachment is None:
+            self.post_message(self.Settled(False))  # removed while being prepared
         await self.remove_chip(event.chip, give_back=event.as_text)
         rest = self.chips
         if rest and index >= 0:
@@ -236,6 +246,8 @@ class AttachmentTray(HorizontalScroll):
             chip.show_ready()
             for note in notes:
                 self.app.notify(f"{chip.pending.name}: {note}")
+            if not self.preparing:
+                self.post_message(self.Settled(True))
             return
         error = worker.error
         if isinstance(error, (ImagePrepError, StoreError)):
@@ -243,4 +255,5 @@ class AttachmentTray(HorizontalScroll):
         else:
             words = f"{chip.pending.name} could not be prepared: {error}"
         self.app.notify(words, title="Not attached", severity="error", timeout=10)
+        self.post_message(self.Settled(False))
         await self.remove_chip(chip, give_back=True)  # a pasted path is not lost
