@@ -19,6 +19,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from glm_tui.model.session import ImageAttachment
+from glm_tui.storage.store import StoreError
 from glm_tui.ui.literal import literal, literal_line
 from glm_tui.ui.widgets.image_thumbnail import ImageSource, attachment_caption, load_thumbnail
 
@@ -66,7 +67,7 @@ class ImageViewScreen(Screen[None]):
             return None
         try:
             return self.source.path(self.image.sha256)
-        except Exception:  # the store's own error type: the file is gone
+        except StoreError:  # the file is gone (or the reference is not a hash at all)
             return None
 
     def on_mount(self) -> None:

@@ -48,7 +48,7 @@ def attachment_caption(image: ImageAttachment) -> str:
 class ImageSource:
     """Where the pictures of messages are read from and how they are drawn (set by the screen).
 
-    ``path`` maps an attachment's SHA-256 to its stored file (raising when it is gone); None
+    ``path`` maps an attachment's SHA-256 to its stored file (``StoreError`` when it is gone); None
     when nothing is stored (no data directory): then only captions are shown.
     """
 
