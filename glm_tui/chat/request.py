@@ -15,7 +15,16 @@ from glm_tui.model.server_kind import ServerKind
 from glm_tui.model.session import ImageAttachment, Message, Role, Session
 
 ImageLoader = Callable[[ImageAttachment], str]
-"""Returns a ``data:`` URL for an attachment (JPEG for GLM-4V); provided by the image store."""
+"""Returns a ``data:`` URL for an attachment (JPEG for GLM-4V); provided by the image store.
+
+It raises :class:`ImageUnavailableError` when the picture cannot be read back."""
+
+
+class ImageUnavailableError(Exception):
+    """An attached picture cannot be read back (its stored file is gone or unreadable).
+
+    The message is plain words naming the picture; the turn is refused, nothing is sent.
+    """
 
 
 def build_messages(
