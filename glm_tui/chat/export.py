@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
-from glm_tui.chat.image_data import to_data_url
+from glm_tui.chat.attachments import data_url
 from glm_tui.chat.importing import EXPORT_FORMAT, EXPORT_VERSION, ImportProblems, import_json
 from glm_tui.chat.request import build_messages
 from glm_tui.model.server_kind import ServerKind
@@ -190,15 +190,15 @@ def export_json(session: Session, image_bytes: Mapping[str, bytes] | None = None
     found = image_bytes or {}
     embedded: set[str] = set()
 
-    def data_url(image: ImageAttachment) -> str:
+    def embed(image: ImageAttachment) -> str:
         embedded.add(image.sha256)
-        return to_data_url(found[image.sha256], image.mime)
+        return data_url(image.mime, found[image.sha256])
 
     sendable = dataclasses.replace(session, messages=[
         dataclasses.replace(message, images=[i for i in message.images if i.sha256 in found])
         for message in session.messages
     ])
-    messages = build_messages(sendable, ServerKind.OPENAI, data_url)
+    messages = build_messages(sendable, ServerKind.OPENAI, embed)
     return {
         "model": session.model,
         "messages": messages,
@@ -230,7 +230,7 @@ def _message_to_dict(message: Message, found: Mapping[str, bytes],
         entry = asdict(image)
         if image.sha256 in found and image.sha256 not in embedded:
             # Not in the OpenAI messages (a question left out of them): its bytes go here, once.
-            entry["data_url"] = to_data_url(found[image.sha256], image.mime)
+            entry["data_url"] = data_url(image.mime, found[image.sha256])
             embedded.add(image.sha256)
         images.append(entry)
     return {

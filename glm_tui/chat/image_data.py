@@ -1,4 +1,6 @@
-"""Image bytes inside export files: ``data:`` URLs out, and back in only when they hold a picture.
+"""Image bytes from import files: ``data:`` URLs taken back only when they hold a picture.
+
+(The other way, bytes to a data URL, is :func:`glm_tui.chat.attachments.data_url`.)
 
 An export file can come from anyone, so what a data URL claims is never taken on trust: the
 base64 must decode, and Pillow must recognise the bytes as an image (its header and size, no
@@ -36,11 +38,6 @@ class ImageFacts:
     width: int
     height: int
     ext: str  # the store's file name ending: "jpg", "png", ...
-
-
-def to_data_url(data: bytes, mime: str) -> str:
-    """``data:<mime>;base64,<data>``: the form servers accept and exports embed."""
-    return f"{DATA_URL_PREFIX}{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def is_data_url(url: str) -> bool:

@@ -1,4 +1,4 @@
-"""The images an import file carries: every ``data:`` URL checked, matched to the session by SHA-256.
+"""The images an import file carries: each ``data:`` URL checked, matched to the session by hash.
 
 A glm-tui JSON export holds each image's bytes once, as a data URL in the OpenAI ``messages``
 list (where a server would see it) or, for a question that is not part of that list (its reply

@@ -96,7 +96,7 @@ def read_import(
     else:
         session = checker.openai_session(data)
     if checker.problems or session is None:
-        raise ImportProblems((checker.problems + checker.left_out) or ["nothing to import"])
+        raise ImportProblems(checker.problems or ["nothing to import"])
     return ImportedSession(session, checker.collector.kept, checker.left_out)
 
 
