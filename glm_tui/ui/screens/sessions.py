@@ -24,8 +24,13 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
-from glm_tui.chat.export import Export, ExportFormat, prepare_export, write_export
-from glm_tui.model.text import sanitize_for_display
+from glm_tui.chat.export import (
+    Export,
+    ExportFormat,
+    image_folder_name,
+    prepare_export,
+    write_export,
+)
 from glm_tui.storage.store import (
     SessionStore,
     StoreError,
@@ -395,10 +400,11 @@ class SessionsScreen(Screen[SessionsResult]):
                 )
                 return
             images = len(export.image_files)
-            with_images = f" with {images} image file{'' if images == 1 else 's'}" if images else ""
+            folder = choice.path.parent / image_folder_name(choice.path)
+            with_images = (f", with {images} image{'' if images == 1 else 's'} in {folder}"
+                           if images else "")
             self.notify(f"Exported to {choice.path}{with_images}", title="Export", markup=False)
-            for note in export.notes:  # an image whose file is gone: said, not hidden
-                self.notify(sanitize_for_display(note), title="Export", severity="warning",
-                            markup=False)
+            for note in export.notes:  # a picture whose file is gone: said, not hidden
+                self.notify(note, title="Export", severity="warning", markup=False)
 
         self.app.push_screen(ExportSessionModal(row.title, row.session_id), chosen)
