@@ -262,16 +262,23 @@ def _to_rgb(image: PILImage, name: str) -> tuple[PILImage, bool]:
 
 
 def _scaled_to_8_bits(image: PILImage) -> PILImage:
-    """A 32-bit integer or float grey picture as 8-bit grey, its values stretched to 0-255.
+    """A 32-bit integer or float grey picture as 8-bit grey, by the range its values use.
 
-    Such pictures (scientific TIFFs) have no fixed range, so their own darkest and brightest
-    values are black and white; Pillow's own conversion would clip everything above 255.
+    Integers within 0-255 are kept, within 0-65535 read as 16-bit (how Pillow opens some 16-bit
+    files); floats within 0-1 are read as fractions of white. Anything else (scientific TIFFs)
+    is stretched from its darkest to its brightest value. Pillow's own conversion would clip
+    everything above 255 to white.
     """
     extrema = image.getextrema()
     low, high = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]
-    span = float(high - low) or 1.0
-    scale = 255.0 / span
-    offset = -float(low) * scale
+    if image.mode == "F" and low >= 0.0 and high <= 1.0:
+        low, high = 0.0, 1.0
+    elif image.mode == "I" and low >= 0.0 and high <= 255.0:
+        low, high = 0.0, 255.0
+    elif image.mode == "I" and low >= 0.0 and high <= 65535.0:
+        low, high = 0.0, 65535.0
+    scale = 255.0 / ((high - low) or 1.0)
+    offset = -low * scale
     return image.point(lambda value: value * scale + offset).convert("L")
 
 

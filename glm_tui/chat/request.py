@@ -8,6 +8,7 @@ JPEG data URL, and no server wants an assistant message last.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from glm_tui.chat.tools import request_tools
@@ -27,18 +28,50 @@ class ImageUnavailableError(Exception):
     """
 
 
+@dataclass(frozen=True)
+class ShapedMessages:
+    """The ``messages`` list for a server kind, and what happened to the pictures on the way."""
+
+    messages: list[dict[str, Any]]
+    sent_images: tuple[ImageAttachment, ...] = ()
+    left_out_images: tuple[ImageAttachment, ...] = ()  # attached, but not sent
+    system_folded: bool = False  # the system prompt went inside the first question (GLM-4V)
+
+
 def build_messages(
     session: Session,
     kind: ServerKind,
     image_loader: ImageLoader | None = None,
 ) -> list[dict[str, Any]]:
     """The OpenAI ``messages`` list for the next request, shaped for the server kind."""
+    return shape_messages(session, kind, image_loader).messages
+
+
+def shape_messages(
+    session: Session,
+    kind: ServerKind,
+    image_loader: ImageLoader | None = None,
+    *,
+    send_images: bool = True,
+) -> ShapedMessages:
+    """:func:`build_messages`, also saying which pictures were sent and which left out.
+
+    Pictures go as ``image_url`` parts holding ``data:`` URLs (the loader's), several per
+    question, except: the GLM-4 text server takes none (its content must be a string); the
+    GLM-4V server takes one per request and uses the first of the conversation, so only that
+    one is sent; ``send_images=False`` (the server said it cannot read them) sends none; and
+    without a loader none can be sent. The loader's
+    :class:`ImageUnavailableError` passes through.
+    """
     system = session.system_prompt.strip()
     out: list[dict[str, Any]] = []
     if system and kind is not ServerKind.GLM4V:
         out.append({"role": "system", "content": session.system_prompt})
-    image_sent = False
+    sent: list[ImageAttachment] = []
+    left_out: list[ImageAttachment] = []
     pending_system = system if kind is ServerKind.GLM4V else ""
+    folded = False
+    can_send = send_images and kind is not ServerKind.GLM4 and image_loader is not None
     messages = session.messages
     for index, message in enumerate(messages):
         if not message.is_sendable or message.role is Role.SYSTEM:
@@ -66,15 +99,17 @@ def build_messages(
                 # GLM-4V answers a system message with HTTP 500: fold it into the first question.
                 text = f"{pending_system}\n\n{text}"
                 pending_system = ""
-            images = [] if kind is ServerKind.GLM4 else message.images
+                folded = True
+            images = list(message.images) if can_send else []
             if kind is ServerKind.GLM4V:
                 # One image per request: the server uses the first and drops the rest.
-                images = [] if image_sent else images[:1]
+                images = [] if sent else images[:1]
+            left_out.extend(image for image in message.images if image not in images)
             if images and image_loader is not None:
                 parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
                 for image in images:
                     parts.append({"type": "image_url", "image_url": {"url": image_loader(image)}})
-                image_sent = True
+                sent.extend(images)
                 entry["content"] = parts
             else:
                 entry["content"] = text
@@ -86,7 +121,7 @@ def build_messages(
             previous["content"] = f"{previous['content']}\n\n{entry['content']}"
             continue
         out.append(entry)
-    return out
+    return ShapedMessages(out, tuple(sent), tuple(left_out), folded)
 
 
 def build_request(
@@ -95,15 +130,19 @@ def build_request(
     *,
     image_loader: ImageLoader | None = None,
     stream: bool | None = None,
+    messages: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The full keyword arguments for ``chat.completions.create`` (and the JSON body sent).
 
     Unset sampling values are left out; ``max_tokens`` is sent as ``max_tokens`` (the GLM-4 server
     ignores ``max_completion_tokens``). Tools and ``tool_choice`` are sent only when tools exist.
+    ``messages`` already shaped (:func:`shape_messages`) are used as they are.
     """
+    if messages is None:
+        messages = build_messages(session, kind, image_loader)
     request: dict[str, Any] = {
         "model": session.model,
-        "messages": build_messages(session, kind, image_loader),
+        "messages": messages,
         "stream": session.stream if stream is None else stream,
     }
     request.update(session.sampling.to_request())
