@@ -17,6 +17,7 @@ import pytest
 from glm_tui.chat.attachments import image_loader, keep_image
 from glm_tui.chat.image_prep import prepare_image
 from glm_tui.chat.request import ImageUnavailableError, build_request
+from glm_tui.chat.turn import prepare_turn
 from glm_tui.model.server_kind import ServerKind
 from glm_tui.model.session import ImageAttachment, Message, Role, Session
 from glm_tui.storage.recorder import SessionRecorder
@@ -115,4 +116,22 @@ def test_a_row_from_before_sizes_were_kept_reads_as_zero_bytes(tmp_path: Path) -
     first = reopened.load_session(session.id).messages[0]
     assert first.images == [ImageAttachment(cat.sha256, "image/jpeg", 64, 48, "cat.jpg", 0)]
     assert reopened.image_path(cat.sha256).is_file()
+    reopened.close()
+
+
+def test_a_question_whose_picture_was_deleted_is_refused_with_its_name(tmp_path: Path) -> None:
+    """Resumed, then asked again: the turn is refused before anything is sent, and the words
+    name the picture and where it was looked for (the app shows them and keeps the question)."""
+    data_dir = tmp_path / "data"
+    session, (_cat, big, _sky) = recorded_session(data_dir, tmp_path / "pictures")
+    reopened = SessionStore(data_dir)
+    reopened.image_path(big.sha256).unlink()
+    again = reopened.load_session(session.id)
+    del again.messages[3:]  # "And these?" [big, sky] is the newest question, not yet answered
+
+    prepared = prepare_turn(again, ServerKind.OPENAI, image_loader=image_loader(reopened))
+    assert prepared.refusal is not None
+    assert prepared.refusal.startswith("big photo.jpg cannot be sent: image ")
+    assert str(data_dir / "images" / big.sha256[:2]) in prepared.refusal
+    assert prepared.refusal.endswith("Nothing was sent.")
     reopened.close()
