@@ -26,7 +26,9 @@ tool) imports too. No API key is ever part of a session, so none can be exported
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import os
 import re
 import time
 from collections.abc import Mapping
@@ -116,6 +118,8 @@ def render(session: Session, fmt: ExportFormat) -> str:
 def write_export(export: Export, target: Path) -> None:
     """Write the image files, then the export itself (so it never links to a file not yet
     there), each with atomic_write. Raises OSError naming what could not be written."""
+    if export.image_files and not target.parent.is_dir():  # name the folder given, not ours
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(target))
     for image in export.image_files:
         path = target.parent / image.relative_path
         path.parent.mkdir(mode=0o700, exist_ok=True)

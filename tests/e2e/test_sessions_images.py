@@ -174,3 +174,15 @@ def test_an_image_folder_that_cannot_be_made_is_an_error(
     assert result.returncode == 1
     assert result.stderr == f"glm-tui: cannot write {tmp_path / 'chat_images'}: File exists\n"
     assert not target.exists()
+
+
+def test_a_missing_export_folder_is_named_not_the_image_folder(
+    pictures: tuple[Path, Session], tmp_path: Path
+) -> None:
+    data, session = pictures
+    target = tmp_path / "no such folder" / "chat.md"
+    result = glm_tui("--data-dir", str(data), "sessions", "export", session.id[:8],
+                     "--format", "markdown", "-o", str(target))
+    assert result.returncode == 1
+    assert result.stderr == f"glm-tui: cannot write {target}: No such file or directory\n"
+    assert not target.parent.exists()
