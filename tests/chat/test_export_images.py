@@ -11,6 +11,8 @@ import dataclasses
 import hashlib
 import json
 import re
+import struct
+import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -282,7 +284,20 @@ def exported_with_pictures(tmp_path: Path) -> tuple[dict[str, Any], Session]:
     return exported, session
 
 
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims a size (a decompression bomb's header) without its pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+
+
 @pytest.mark.parametrize(("url", "reason"), [
+    ("data:image/png;base64," + base64.b64encode(png_header(20000, 20000)).decode(),
+     "the image is too large to open safely (Image size (400000000 pixels) exceeds limit"),
     ("data:image/jpeg;base64,!!!not-base64!!!", "the base64 text of the data: URL is broken"),
     ("data:image/jpeg;base64," + base64.b64encode(b"hello, I am text").decode(),
      "the data is not an image (it is text)"),
