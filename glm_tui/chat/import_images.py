@@ -85,6 +85,17 @@ class ImageCollector:
                 if is_image:
                     self.read(url, f"messages[{index}].content[{part_index}]")
 
+    def scan_references(self, block: Any) -> None:
+        """Read the ``data_url`` of every ``glm_tui`` image entry that has one (before any
+        :meth:`refer`: a picture's bytes may sit in a later entry than its first use)."""
+        raw_messages = block.get("messages") if isinstance(block, dict) else None
+        for index, raw in enumerate(raw_messages if isinstance(raw_messages, list) else []):
+            images = raw.get("images") if isinstance(raw, dict) else None
+            for image_index, image in enumerate(images if isinstance(images, list) else []):
+                if isinstance(image, dict) and "data_url" in image:
+                    self.read(image["data_url"],
+                              f"glm_tui.messages[{index}].images[{image_index}].data_url")
+
     def refer(self, attachment: ImageAttachment, where: str) -> None:
         """A ``glm_tui`` block's reference: keep its bytes when the file has them; note it when
         neither the file nor the image store does (it stays, as a missing image)."""

@@ -92,6 +92,7 @@ def read_import(
         )
     elif "glm_tui" in data:
         checker.collector.scan_messages(data.get("messages"))
+        checker.collector.scan_references(data["glm_tui"])
         session = checker.glm_tui_session(data["glm_tui"])
     else:
         session = checker.openai_session(data)
@@ -276,7 +277,7 @@ class _Checker:
                 self.problem(here, f"must be an object, found {_kind(image)}")
                 continue
             reference = dict(image)
-            data_url = reference.pop("data_url", None)  # bytes of an image not in "messages"
+            reference.pop("data_url", None)  # bytes of an image not in "messages": read first
             try:
                 attachment = ImageAttachment(**reference)
             except TypeError as exc:
@@ -286,8 +287,6 @@ class _Checker:
             if wrong:
                 self.problem(here, wrong)
                 continue
-            if data_url is not None:
-                self.collector.read(data_url, f"{here}.data_url")
             self.collector.refer(attachment, here)
             out.append(attachment)
         return out

@@ -160,6 +160,32 @@ def test_a_question_left_out_of_the_openai_messages_keeps_its_picture(tmp_path: 
     fresh.close()
 
 
+def test_glm_tui_entry_data_urls_are_read_wherever_they_are(tmp_path: Path) -> None:
+    """Bytes in a later entry serve an earlier use of the same picture; a broken one is named
+    by its place in the glm_tui block."""
+    store = SessionStore(tmp_path / "data")
+    dog = kept(store, tmp_path / "pictures", "dog.jpg", (10, 160, 20))
+    session = Session(title="Twice")
+    session.messages = [Message(Role.USER, "Dog?", images=[dog]),
+                        Message(Role.ASSISTANT, "", status=MessageStatus.FAILED),
+                        Message(Role.USER, "Dog again?", images=[dog]),
+                        Message(Role.ASSISTANT, "", status=MessageStatus.FAILED)]
+    exported = json.loads(prepare_export(session, "json", store).text)
+    entries = [m["images"][0] for m in exported["glm_tui"]["messages"][::2]]
+    entries[1]["data_url"] = entries[0].pop("data_url")  # the bytes now come second
+    imported = read_import(json.dumps(exported))
+    assert imported.left_out == [] and list(imported.images) == [dog.sha256]
+
+    entries[1]["data_url"] = "data:image/jpeg;base64,AAAA"
+    imported = read_import(json.dumps(exported))
+    assert imported.left_out[0] == ("glm_tui.messages[2].images[0].data_url: the data is not an "
+                                    "image (it is 3 bytes of something else); the image was "
+                                    "left out")
+    assert [line.split(":")[0] for line in imported.left_out[1:]] == [
+        "glm_tui.messages[0].images[0]", "glm_tui.messages[2].images[0]"]
+    store.close()
+
+
 def test_an_image_missing_from_the_store_is_exported_without_its_picture(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "data")
     session = picture_session(store, tmp_path)
