@@ -421,6 +421,7 @@ _IMAGES_UNSUPPORTED = re.compile(
     r"|image_url is only supported by certain models"  # OpenAI and its imitators
     r"|images? (?:input )?(?:are|is) not supported"
     r"|missing data required for image input"  # Ollama with a text model
+    r"|content: input should be a valid string"  # the GLM-4 text server's 422 for content parts
 )
 
 
