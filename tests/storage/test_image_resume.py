@@ -135,3 +135,31 @@ def test_a_question_whose_picture_was_deleted_is_refused_with_its_name(tmp_path:
     assert str(data_dir / "images" / big.sha256[:2]) in prepared.refusal
     assert prepared.refusal.endswith("Nothing was sent.")
     reopened.close()
+
+
+def test_an_earlier_deleted_picture_does_not_block_later_questions(tmp_path: Path) -> None:
+    """A picture of an earlier question is gone: a new text question is still sent (without
+    that picture, and the notes say so), on a server taking several pictures and on GLM-4V.
+    Before, every later question of the session was refused and nothing could remove it."""
+    data_dir = tmp_path / "data"
+    session, (cat, big, sky) = recorded_session(data_dir, tmp_path / "pictures")
+    reopened = SessionStore(data_dir)
+    reopened.image_path(cat.sha256).unlink()
+    again = reopened.load_session(session.id)
+    again.messages.append(Message(Role.USER, "Which one is brighter?"))
+
+    for kind in (ServerKind.OPENAI, ServerKind.GLM4V):
+        prepared = prepare_turn(again, kind, image_loader=image_loader(reopened))
+        assert prepared.refusal is None, kind
+        sent = json.dumps(prepared.request["messages"])
+        assert prepared.request["messages"][0]["content"] == "What's in this image?"
+        assert "Which one is brighter?" in sent
+        assert any("cat.jpg" in note and "missing" in note for note in prepared.notes), (
+            kind, prepared.notes)
+        assert cat not in prepared.sent_images
+    # GLM-4V reads the first picture of the conversation: with cat.jpg gone that is big photo.
+    glm4v = prepare_turn(again, ServerKind.GLM4V, image_loader=image_loader(reopened))
+    assert glm4v.sent_images == (big,)
+    both = prepare_turn(again, ServerKind.OPENAI, image_loader=image_loader(reopened))
+    assert both.sent_images == (big, sky)
+    reopened.close()
