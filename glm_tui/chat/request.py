@@ -36,6 +36,7 @@ class ShapedMessages:
     sent_images: tuple[ImageAttachment, ...] = ()
     left_out_images: tuple[ImageAttachment, ...] = ()  # attached, but not sent
     system_folded: bool = False  # the system prompt went inside the first question (GLM-4V)
+    missing_images: tuple[ImageAttachment, ...] = ()  # of earlier questions, unreadable: not sent
 
 
 def build_messages(
@@ -60,8 +61,10 @@ def shape_messages(
     question, except: the GLM-4 text server takes none (its content must be a string); the
     GLM-4V server takes one per request and uses the first of the conversation, so only that
     one is sent; ``send_images=False`` (the server said it cannot read them) sends none; and
-    without a loader none can be sent. The loader's
-    :class:`ImageUnavailableError` passes through.
+    without a loader none can be sent. A picture that cannot be read back passes the loader's
+    :class:`ImageUnavailableError` through when it belongs to the newest question (the turn is
+    refused: the person is about to send it); one of an earlier question is left out and listed
+    in ``missing_images``, so a deleted file never blocks the rest of the conversation.
     """
     system = session.system_prompt.strip()
     out: list[dict[str, Any]] = []
@@ -71,8 +74,10 @@ def shape_messages(
     left_out: list[ImageAttachment] = []
     pending_system = system if kind is ServerKind.GLM4V else ""
     folded = False
+    missing: list[ImageAttachment] = []
     can_send = send_images and kind is not ServerKind.GLM4 and image_loader is not None
     messages = session.messages
+    newest_question = max((i for i, m in enumerate(messages) if m.role is Role.USER), default=-1)
     for index, message in enumerate(messages):
         if not message.is_sendable or message.role is Role.SYSTEM:
             continue
@@ -100,19 +105,25 @@ def shape_messages(
                 text = f"{pending_system}\n\n{text}"
                 pending_system = ""
                 folded = True
-            images = list(message.images) if can_send else []
-            if kind is ServerKind.GLM4V:
-                # One image per request: the server uses the first and drops the rest.
-                images = [] if sent else images[:1]
-            left_out.extend(image for image in message.images if image not in images)
-            if images and image_loader is not None:
-                parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
-                for image in images:
+            urls: list[str] = []
+            for image in message.images:
+                if not can_send or (kind is ServerKind.GLM4V and (sent or urls)):
+                    # GLM-4V: one image per request; the server uses the first, drops the rest.
+                    left_out.append(image)
+                    continue
+                assert image_loader is not None
+                try:
                     url = image_loader(image)
-                    if kind is ServerKind.GLM4V:
-                        url = _as_jpeg_url(url)
-                    parts.append({"type": "image_url", "image_url": {"url": url}})
-                sent.extend(images)
+                except ImageUnavailableError:
+                    if index == newest_question:
+                        raise
+                    missing.append(image)
+                    continue
+                urls.append(_as_jpeg_url(url) if kind is ServerKind.GLM4V else url)
+                sent.append(image)
+            if urls:
+                parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+                parts += [{"type": "image_url", "image_url": {"url": url}} for url in urls]
                 entry["content"] = parts
             else:
                 entry["content"] = text
@@ -124,7 +135,7 @@ def shape_messages(
             previous["content"] = f"{previous['content']}\n\n{entry['content']}"
             continue
         out.append(entry)
-    return ShapedMessages(out, tuple(sent), tuple(left_out), folded)
+    return ShapedMessages(out, tuple(sent), tuple(left_out), folded, tuple(missing))
 
 
 _GLM4V_URL = "data:image/jpeg;base64,"

@@ -146,6 +146,10 @@ def _image_notes(shaped: ShapedMessages, kind: ServerKind,
         count = len(left_out)
         notes.append(f"{count} earlier image{'s are' if count > 1 else ' is'} not sent: "
                      f"{reason}.")
+    if shaped.missing_images:
+        count = len(shaped.missing_images)
+        notes.append(f"{count} earlier image{'s are' if count > 1 else ' is'} missing from the "
+                     f"image folder and not sent: {_names(list(shaped.missing_images))}.")
     if shaped.system_folded:
         notes.append("The system prompt is sent inside the first question: the GLM-4V server "
                      "refuses a system message.")

@@ -434,3 +434,11 @@ class SessionStore(Database):
             return self._images.path(sha256)
         except ImageStoreError as exc:
             raise StoreError(str(exc)) from exc
+
+    def has_image(self, sha256: str) -> bool:
+        """Whether the image with this hash is stored (an import need not carry it again)."""
+        try:
+            self._images.path(sha256)
+        except ImageStoreError:
+            return False
+        return True
