@@ -8,6 +8,8 @@ they stay byte-exact: a script asked for the data, and the terminal is not invol
 
 Every command writes through :func:`emit`, so the rule is in one place; :func:`quiet_on_broken_pipe`
 makes a command end quietly when its reader goes away (``glm-tui sessions list | head -3``).
+:func:`dimmed` is the one style glm-tui itself puts on a terminal (a thinking model's reasoning,
+so it reads as an aside): applied after sanitising, never to a pipe or a file.
 """
 
 from __future__ import annotations
@@ -25,6 +27,21 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE (1
 def safe_for(stream: TextIO, text: str) -> str:
     """``text`` as it may be written to ``stream``: sanitised when that is a terminal."""
     return sanitize_for_display(text) if _is_terminal(stream) else text
+
+
+DIM = "\x1b[2m"
+UNDIM = "\x1b[22m"  # back to normal intensity only: nothing else is touched
+
+
+def dimmed(text: str) -> str:
+    """Already-sanitised ``text`` dimmed, closed again at once (an interrupted write or a cut
+    stream cannot leave the terminal dim)."""
+    return f"{DIM}{text}{UNDIM}" if text else ""
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (False for a closed or stand-in stream)."""
+    return _is_terminal(stream)
 
 
 def emit(text: str = "", *, stream: TextIO | None = None, end: str = "\n") -> None:
