@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 from glm_tui.cli.output import emit, error, quiet_on_broken_pipe
 
 if TYPE_CHECKING:
+    from glm_tui.chat.image_prep import PreparedImage
     from glm_tui.chat.reply_tracker import ReplyStats
+    from glm_tui.chat.request import ImageLoader
     from glm_tui.chat.turn import Link, PreparedTurn, TurnOutcome
     from glm_tui.model.server_kind import ServerKind
     from glm_tui.model.session import Session, ToolCall
@@ -87,6 +89,9 @@ def add_ask_parser(
     parser.add_argument("--tools", metavar="FILE", type=Path, default=None,
                         help="a JSON file with OpenAI tool entries (a list, or one entry); "
                         "the model may call them (tool_choice auto)")
+    parser.add_argument("--image", metavar="FILE", type=Path, action="append", default=None,
+                        help="attach a picture to the question (repeatable); it is sent as a "
+                        "JPEG shrunk to the config's [images] limits, the file is not changed")
     parser.add_argument("--no-stream", action="store_true",
                         help="ask for the whole reply at once instead of streaming")
     parser.add_argument("--json", action="store_true",
@@ -161,13 +166,48 @@ def _ask(args: argparse.Namespace) -> int:
     for warning in settings.warnings:
         error(f"warning: {warning}")
 
+    try:
+        pictures = _prepare_images(args.image or [], settings)
+    except ValueError as exc:
+        return _usage_error(f"{exc}; nothing was sent")
     session, kind = _session(settings, prompt, args, overrides, tools)
+    loader = _attach(session, pictures)
     shown = _Shown(json_mode=args.json, thinking=not args.no_thinking_output)
     if args.demo:
-        return _ask_demo(settings, session, kind, shown)
+        return _ask_demo(settings, session, kind, loader, shown)
     profile = settings.profile
-    return _run(settings, profile.base_url, profile.api_key, session, kind, shown,
+    return _run(settings, profile.base_url, profile.api_key, session, kind, loader, shown,
                 detect=profile.kind is None)
+
+
+def _prepare_images(paths: Sequence[Path], settings: Settings) -> list[PreparedImage]:
+    """Each ``--image`` normalised as the app does it; the first bad one stops everything.
+
+    Raises ValueError (an :class:`~glm_tui.chat.image_prep.ImagePrepError`) in plain words.
+    What was changed on the way (downscaled, first frame only) is said on stderr.
+    """
+    if not paths:
+        return []
+    from glm_tui.chat.image_prep import prepare_image
+
+    prepared = []
+    for path in paths:
+        picture = prepare_image(path, settings.images)
+        for note in picture.notes:
+            error(f"{picture.name}: {note}")
+        prepared.append(picture)
+    return prepared
+
+
+def _attach(session: Session, pictures: Sequence[PreparedImage]) -> ImageLoader | None:
+    """Put the pictures on the question; ``ask`` keeps no sessions, so they stay in memory."""
+    if not pictures:
+        return None
+    from glm_tui.chat.attachments import images_in_memory
+
+    attachments, loader = images_in_memory(pictures)
+    session.messages[-1].images = attachments
+    return loader
 
 
 def _session(
@@ -189,7 +229,9 @@ def _session(
     from glm_tui.model.session import Message, Role, Session
 
     profile = settings.profile
-    model = args.model if args.model is not None else ("glm-4" if args.demo else profile.model)
+    # The demo server answers as GLM-4 or GLM-4V by model: pictures go to its vision model.
+    demo_model = "glm-4v" if args.image else "glm-4"
+    model = args.model if args.model is not None else (demo_model if args.demo else profile.model)
     session = Session(
         server_profile=profile.name,
         model=model,
@@ -229,19 +271,20 @@ class _Shown:
         self.thinking = thinking
 
 
-def _ask_demo(settings: Settings, session: Session, kind: ServerKind, shown: _Shown) -> int:
+def _ask_demo(settings: Settings, session: Session, kind: ServerKind,
+              loader: ImageLoader | None, shown: _Shown) -> int:
     from glm_tui.demo.server import DemoServer
 
     server = DemoServer(flavor="glm4")
     url = server.start()
     try:
-        return _run(settings, url, "EMPTY", session, kind, shown, detect=False)
+        return _run(settings, url, "EMPTY", session, kind, loader, shown, detect=False)
     finally:
         server.stop()
 
 
 def _run(settings: Settings, base_url: str, api_key: str, session: Session, kind: ServerKind,
-         shown: _Shown, *, detect: bool) -> int:
+         loader: ImageLoader | None, shown: _Shown, *, detect: bool) -> int:
     import asyncio
 
     from glm_tui.chat.turn import prepare_turn
@@ -251,7 +294,9 @@ def _run(settings: Settings, base_url: str, api_key: str, session: Session, kind
         # The switch goes in a field that depends on the server: worth one /v1/models.
         kind = asyncio.run(_detected_kind(settings, base_url, api_key, session.model))
     json_mode = shown.json_mode
-    prepared = prepare_turn(session, kind)
+    prepared = prepare_turn(session, kind, image_loader=loader)
+    if prepared.refusal:
+        return _usage_error(prepared.refusal)
     for note in prepared.notes:
         error(note)
     for warning in prepared.warnings:
@@ -355,6 +400,9 @@ async def _stream(
             return EXIT_SERVER
         return EXIT_OK
     error(f"error: {reply.error or 'the reply did not complete'}")
+    if outcome.images_refused:
+        error(f"the server cannot read images with the model {prepared.session.model}: ask "
+              "without --image, or choose a vision model")
     if writer.printed:
         error("the reply was interrupted: the text printed is incomplete")
     return EXIT_SERVER
