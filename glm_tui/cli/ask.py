@@ -33,9 +33,9 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from glm_tui.cli.output import emit, error, quiet_on_broken_pipe
+from glm_tui.cli.output import StreamWriter, emit, error, quiet_on_broken_pipe
 
 if TYPE_CHECKING:
     from glm_tui.chat.image_prep import PreparedImage
@@ -308,14 +308,14 @@ def _run(settings: Settings, base_url: str, api_key: str, session: Session, kind
 
         sanitize = sanitize_for_display
     thinking = _reasoning_writer(enabled=shown.thinking and not json_mode)
-    writer = _TextWriter(stdout, sanitize, enabled=not json_mode, before_first=thinking.finish)
+    writer = StreamWriter(stdout, sanitize, enabled=not json_mode, before_first=thinking.finish)
     # A reader that goes away (`| head`) raises BrokenPipeError here; run_ask's
     # quiet_on_broken_pipe ends the command quietly, as other Unix tools do.
     return asyncio.run(_stream(settings, base_url, api_key, prepared,
                                _AskView(writer, thinking), json_mode))
 
 
-def _reasoning_writer(*, enabled: bool) -> _TextWriter:
+def _reasoning_writer(*, enabled: bool) -> StreamWriter:
     """Where the reasoning goes: stderr, sanitised and dimmed when that is a terminal."""
     from glm_tui.cli.output import dimmed, is_terminal
 
@@ -323,8 +323,8 @@ def _reasoning_writer(*, enabled: bool) -> _TextWriter:
     if is_terminal(stderr):
         from glm_tui.model.text import sanitize_for_display
 
-        return _TextWriter(stderr, sanitize_for_display, enabled=enabled, style=dimmed)
-    return _TextWriter(stderr, None, enabled=enabled)
+        return StreamWriter(stderr, sanitize_for_display, enabled=enabled, style=dimmed)
+    return StreamWriter(stderr, None, enabled=enabled)
 
 
 async def _detected_kind(settings: Settings, base_url: str, api_key: str,
@@ -411,7 +411,7 @@ async def _stream(
 class _AskView:
     """``ask``'s :class:`~glm_tui.chat.turn.TurnView`: text to stdout, reasoning to stderr."""
 
-    def __init__(self, writer: _TextWriter, thinking: _TextWriter) -> None:
+    def __init__(self, writer: StreamWriter, thinking: StreamWriter) -> None:
         self.writer = writer
         self.thinking = thinking
         self.text: Callable[[str], None] = writer.write
@@ -464,55 +464,3 @@ def _describe_tool_calls(tool_calls: Sequence[ToolCall]) -> None:
 def _usage_error(message: str) -> int:
     emit(f"glm-tui ask: error: {message}", stream=sys.stderr)
     return EXIT_USAGE
-
-
-class _TextWriter:
-    """Writes reply text as it streams; on a terminal, through the display sanitiser.
-
-    The sanitiser works character by character, so a control sequence split across two deltas
-    is made harmless either way. The one pair it reads together is ``\r\n`` (kept as a line
-    break), so a delta ending in ``\r`` is held back until the next one shows what follows.
-    """
-
-    def __init__(self, stream: TextIO, sanitize: Callable[[str], str] | None, *,
-                 enabled: bool = True, style: Callable[[str], str] | None = None,
-                 before_first: Callable[[], None] | None = None) -> None:
-        self.stream = stream
-        self.sanitize = sanitize
-        self.enabled = enabled
-        self.style = style  # applied to sanitised text (the reasoning's dim)
-        self.before_first = before_first  # called once, before the first text is written
-        self.pending = ""
-        self.printed = False
-        self.ends_with_newline = True
-
-    def write(self, text: str) -> None:
-        if not self.enabled or not text:
-            return
-        if self.sanitize is None:
-            self._emit(text)
-            return
-        text = self.pending + text
-        self.pending = "\r" if text.endswith("\r") else ""
-        self._emit(self.sanitize(text[: len(text) - len(self.pending)]))
-
-    def finish(self) -> None:
-        """Flush what is held; on a terminal end with a newline so the shell prompt starts clean."""
-        if not self.enabled:
-            return
-        if self.pending and self.sanitize is not None:
-            self._emit(self.sanitize(self.pending))
-        self.pending = ""
-        if self.sanitize is not None and self.printed and not self.ends_with_newline:
-            self._emit("\n")
-
-    def _emit(self, text: str) -> None:
-        if not text:
-            return
-        if self.before_first is not None:
-            before, self.before_first = self.before_first, None
-            before()
-        self.stream.write(self.style(text) if self.style is not None else text)
-        self.stream.flush()
-        self.printed = True
-        self.ends_with_newline = text.endswith("\n")
