@@ -21,6 +21,11 @@ tools can use it as is. Its ``glm_tui`` block holds every session field and ever
 status, usage, timings and ids, so importing it (:mod:`glm_tui.chat.importing`) gives back the
 same session, its tools' permissions switched off. A file with only ``messages`` (from another
 tool) imports too. No API key is ever part of a session, so none can be exported.
+
+A thinking model's reasoning is in both parts: as ``reasoning_content`` on each assistant message
+of the ``messages`` list (the DeepSeek/GLM convention), and as ``reasoning`` (with
+``reasoning_seconds``) in the ``glm_tui`` block. The Markdown transcript puts it in a collapsed
+``<details>`` block above the answer.
 """
 
 from __future__ import annotations
@@ -202,7 +207,7 @@ def export_json(session: Session, image_bytes: Mapping[str, bytes] | None = None
         dataclasses.replace(message, images=[i for i in message.images if i.sha256 in found])
         for message in session.messages
     ])
-    messages = build_messages(sendable, ServerKind.OPENAI, embed)
+    messages = build_messages(sendable, ServerKind.OPENAI, embed, all_reasoning=True)
     return {
         "model": session.model,
         "messages": messages,
@@ -221,6 +226,7 @@ def export_json(session: Session, image_bytes: Mapping[str, bytes] | None = None
                 "tools": session.tools,
                 "tool_choice": session.tool_choice,
                 "stream": session.stream,
+                "preserve_thinking": session.preserve_thinking,
             },
             "messages": [_message_to_dict(m, found, embedded) for m in session.messages],
         },
@@ -237,7 +243,7 @@ def _message_to_dict(message: Message, found: Mapping[str, bytes],
             entry["data_url"] = data_url(image.mime, found[image.sha256])
             embedded.add(image.sha256)
         images.append(entry)
-    return {
+    data: dict[str, Any] = {
         "id": message.id,
         "role": message.role.value,
         "content": message.content,
@@ -251,6 +257,10 @@ def _message_to_dict(message: Message, found: Mapping[str, bytes],
         "timings": None if message.timings is None else asdict(message.timings),
         "created_at": message.created_at,
     }
+    if message.reasoning or message.reasoning_seconds is not None:
+        data["reasoning"] = message.reasoning
+        data["reasoning_seconds"] = message.reasoning_seconds
+    return data
 
 
 # --- Markdown export ------------------------------------------------------------------------
@@ -291,6 +301,8 @@ def _markdown_message(message: Message, image_links: Mapping[str, str]) -> list[
     if message.status is not MessageStatus.COMPLETE:
         heading += f" ({message.status.value})"
     lines = [f"## {heading}", ""]
+    if message.reasoning:
+        lines += _thinking_block(message.reasoning)
     if message.content:
         if message.role is Role.TOOL:
             lines += [*_fenced(message.content, "json"), ""]
@@ -313,6 +325,19 @@ def _markdown_message(message: Message, image_links: Mapping[str, str]) -> list[
 def _link_text(label: str) -> str:
     """A file name as a Markdown link's text: one line, brackets and backslashes escaped."""
     return re.sub(r"([\\\[\]])", r"\\\1", " ".join(label.split()))
+
+
+_DETAILS_TAG = re.compile(r"<(/?details)", re.IGNORECASE)
+
+
+def _thinking_block(reasoning: str) -> list[str]:
+    """The reasoning, quoted, in a block Markdown viewers show collapsed.
+
+    A ``<details`` or ``</details`` inside the reasoning would open or close the block early, so
+    its ``<`` is written as ``&lt;`` (shown as ``<`` by every viewer that honours the block).
+    """
+    safe = _DETAILS_TAG.sub(r"&lt;\1", reasoning)
+    return ["<details><summary>Thinking</summary>", "", *_quote(safe), "", "</details>", ""]
 
 
 def _quote(text: str) -> list[str]:

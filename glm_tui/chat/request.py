@@ -3,6 +3,12 @@
 Everything a server is picky about when *receiving* a conversation lives here (PROTOCOL.md): the
 GLM-4 text server wants string content, the GLM-4V server refuses a system message and accepts one
 JPEG data URL, and no server wants an assistant message last.
+
+Reasoning goes back only when it helps (PROTOCOL.md, "Thinking models"): the reasoning of a reply
+that called tools in the current turn (after the last question) goes back with its tool results,
+as GLM-4.5+ interleaved thinking expects; earlier turns' reasoning costs context and is left out,
+unless the session asks for "preserved thinking". The field is the server kind's
+(:func:`~glm_tui.model.server_kind.reasoning_field`).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from glm_tui.chat.tools import request_tools
-from glm_tui.model.server_kind import ServerKind
+from glm_tui.model.server_kind import ServerKind, reasoning_field, thinking_request
 from glm_tui.model.session import ImageAttachment, Message, Role, Session
 
 ImageLoader = Callable[[ImageAttachment], str]
@@ -43,9 +49,15 @@ def build_messages(
     session: Session,
     kind: ServerKind,
     image_loader: ImageLoader | None = None,
+    *,
+    all_reasoning: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """The OpenAI ``messages`` list for the next request, shaped for the server kind."""
-    return shape_messages(session, kind, image_loader).messages
+    """The OpenAI ``messages`` list for the next request, shaped for the server kind.
+
+    ``all_reasoning`` puts every reply's reasoning in (an export); ``None`` follows the session's
+    "preserved thinking" and otherwise the send-back rule of the module docstring.
+    """
+    return shape_messages(session, kind, image_loader, all_reasoning=all_reasoning).messages
 
 
 def shape_messages(
@@ -54,6 +66,7 @@ def shape_messages(
     image_loader: ImageLoader | None = None,
     *,
     send_images: bool = True,
+    all_reasoning: bool | None = None,
 ) -> ShapedMessages:
     """:func:`build_messages`, also saying which pictures were sent and which left out.
 
@@ -65,6 +78,7 @@ def shape_messages(
     :class:`ImageUnavailableError` through when it belongs to the newest question (the turn is
     refused: the person is about to send it); one of an earlier question is left out and listed
     in ``missing_images``, so a deleted file never blocks the rest of the conversation.
+    Reasoning goes as :func:`build_messages` says.
     """
     system = session.system_prompt.strip()
     out: list[dict[str, Any]] = []
@@ -78,6 +92,9 @@ def shape_messages(
     can_send = send_images and kind is not ServerKind.GLM4 and image_loader is not None
     messages = session.messages
     newest_question = max((i for i, m in enumerate(messages) if m.role is Role.USER), default=-1)
+    thinking_field = reasoning_field(kind)
+    resend_all = session.preserve_thinking if all_reasoning is None else all_reasoning
+    current_turn = _current_turn_start(messages)
     for index, message in enumerate(messages):
         if not message.is_sendable or message.role is Role.SYSTEM:
             continue
@@ -91,6 +108,12 @@ def shape_messages(
         if message.role is Role.ASSISTANT and message.sendable_tool_calls:
             entry["content"] = message.content or None
             entry["tool_calls"] = [call.to_openai() for call in message.sendable_tool_calls]
+            if thinking_field and message.reasoning and (resend_all or index >= current_turn):
+                entry[thinking_field] = message.reasoning
+        elif message.role is Role.ASSISTANT:
+            entry["content"] = message.content
+            if thinking_field and message.reasoning and resend_all:
+                entry[thinking_field] = message.reasoning
         elif message.role is Role.TOOL:
             entry = {
                 "tool_call_id": message.tool_call_id,
@@ -173,6 +196,7 @@ def build_request(
         "stream": session.stream if stream is None else stream,
     }
     request.update(session.sampling.to_request())
+    request.update(thinking_request(kind, session.sampling.thinking))
 
     tools = request_tools(session.tools)
     if tools:
@@ -180,6 +204,14 @@ def build_request(
         if session.tool_choice is not None:
             request["tool_choice"] = session.tool_choice
     return request
+
+
+def _current_turn_start(messages: Sequence[Message]) -> int:
+    """The index just after the last question: the replies and tool results of this turn."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role is Role.USER:
+            return index + 1
+    return 0
 
 
 def requestable(messages: Sequence[Message]) -> bool:

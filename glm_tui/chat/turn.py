@@ -37,13 +37,22 @@ from glm_tui.chat.request import (
 )
 from glm_tui.chat.tool_turns import recognise_calls, stream_for_request
 from glm_tui.client.errors import says_images_unsupported
-from glm_tui.client.events import ChatEvent, ErrorKind, StreamError, TextDelta, ToolCallDelta
+from glm_tui.client.events import (
+    AnswerWasReasoning,
+    ChatEvent,
+    ErrorKind,
+    ReasoningDelta,
+    StreamError,
+    TextDelta,
+    ToolCallDelta,
+)
 from glm_tui.model.server_kind import (
     SendWarning,
     ServerKind,
     describe_kind,
     send_warnings,
     takes_images,
+    thinking_note,
 )
 from glm_tui.model.session import ImageAttachment, Message, MessageStatus, Role, Session
 
@@ -66,12 +75,14 @@ class PreparedTurn:
     and keeps the question, ``ask`` prints it and exits with status 2. Nothing is sent."""
     image_notes: tuple[str, ...] = ()
     sent_images: tuple[ImageAttachment, ...] = ()
+    thinking_not_sent: str | None = None  # the switch is set but this kind's field is unknown
 
     @property
     def notes(self) -> tuple[str, ...]:
         """What the person is told before the reply (the app notifies, ``ask`` uses stderr)."""
         why = (self.not_streamed_because,) if self.not_streamed_because else ()
-        return (*why, *self.image_notes)
+        thinking = (self.thinking_not_sent,) if self.thinking_not_sent else ()
+        return (*why, *self.image_notes, *thinking)
 
 
 def prepare_turn(session: Session, kind: ServerKind, *,
@@ -103,7 +114,7 @@ def prepare_turn(session: Session, kind: ServerKind, *,
     notes = () if refusal else _image_notes(shaped, kind, images_refused)
     return PreparedTurn(session, kind, request, stream, why,
                         tuple(send_warnings(kind, session.sampling)), refusal, notes,
-                        shaped.sent_images)
+                        shaped.sent_images, thinking_note(kind, session.sampling.thinking))
 
 
 def _newest_question(session: Session) -> Message | None:
@@ -193,10 +204,21 @@ class TurnOutcome:
     :func:`prepare_turn` from then on."""
 
     @property
+    def all_thinking(self) -> bool:
+        """The reply was reasoning only: it ended before any answer (see :data:`ALL_THINKING`)."""
+        return self.reply.all_thinking
+
+    @property
     def tail(self) -> str:
         """Reply text the view has not been given (a server that buffers sends it at the end)."""
         content = self.reply.content
         return content[self.written:] if len(content) > self.written else ""
+
+
+ALL_THINKING = ("The reply was all thinking: it ended before the model gave an answer "
+                "(the thinking is kept).")
+"""What a front end says under a reply that is reasoning only (:attr:`TurnOutcome.all_thinking`,
+:attr:`~glm_tui.model.session.Message.all_thinking`)."""
 
 
 class TurnView(Protocol):
@@ -204,6 +226,14 @@ class TurnView(Protocol):
 
     text: Callable[[str], None]
     """Called with every non-empty text delta, in order (the hot path: keep it a bare call)."""
+
+    reasoning: Callable[[str], None]
+    """Called with every non-empty reasoning delta, in order (the hot path, as ``text``)."""
+
+    def answer_was_reasoning(self, text: str) -> None:
+        """All the text handed to ``text`` so far was reasoning (a reply that began mid-thought
+        and only then sent ``</think>``): take it out of the answer and put ``text`` in front
+        of the reasoning. Rare; later deltas go to ``text`` and ``reasoning`` as usual."""
 
     def state(self) -> None:
         """The reply's state changed (first text, tool calls, usage, end): redraw its badge."""
@@ -258,9 +288,11 @@ class Turn:
         tracker = self.tracker
         apply = tracker.apply
         write = view.text
+        think = view.reasoning
         clock = self._clock
         save_every = self._save_interval
         written = 0
+        started = False  # the first reply text or reasoning arrived
         calls_changed = False
         saved_at = stats_at = clock()
         view.link(Link.WAITING, "")
@@ -275,9 +307,24 @@ class Turn:
                             write(event.text)
                             if not written:
                                 tracker.sync()
-                                view.link(Link.STREAMING, "")
+                                if not started:
+                                    started = True
+                                    view.link(Link.STREAMING, "")
                                 view.state()  # "waiting…" becomes "streaming…"
                             written += len(event.text)
+                    elif isinstance(event, ReasoningDelta):
+                        if event.text:
+                            think(event.text)
+                            if not started:
+                                started = True
+                                tracker.sync()
+                                view.link(Link.STREAMING, "")
+                                view.state()
+                    elif isinstance(event, AnswerWasReasoning):
+                        written = 0
+                        tracker.sync()
+                        view.answer_was_reasoning(event.text)
+                        view.state()
                     elif isinstance(event, ToolCallDelta):
                         calls_changed = True  # drawn with the figures below, not per fragment
                     else:

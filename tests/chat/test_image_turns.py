@@ -292,6 +292,11 @@ class _View:
     def __init__(self) -> None:
         self.chunks: list[str] = []
         self.text = self.chunks.append
+        self.thoughts: list[str] = []
+        self.reasoning = self.thoughts.append
+
+    def answer_was_reasoning(self, text: str) -> None:
+        pass
 
     def state(self) -> None:
         pass
