@@ -88,6 +88,10 @@ class ConversationScreen(ConversationBase):
                 tooltip="Sessions: browse, search, open, rename, duplicate, delete, export"),
         Binding("f2", "show_request", "Request", id="conversation.show_request",
                 tooltip="The exact JSON of the next request (key redacted), and a curl command"),
+        Binding("ctrl+l", "toggle_thinking", "Thinking", show=False,
+                id="conversation.toggle_thinking",
+                tooltip="Open or fold the reasoning of the focused message, or of the newest "
+                "reply that has some"),
         Binding("f7", "toggle_stream", "Stream on/off", show=False,
                 id="conversation.toggle_stream",
                 tooltip="Streaming on/off for this session"),
@@ -123,6 +127,7 @@ class ConversationScreen(ConversationBase):
         self._refresh_status()
         self.follow_connection()
         self.messages.tools = self.session.tools
+        self.messages.thinking_display = self.services.settings.thinking_display
         older = self._load_older if self._older_in_store else None
         window = len(self.session.messages) if self._focus_message_id else None
         if window is None:

@@ -28,7 +28,7 @@ from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 from glm_tui.ui.services import Services
 from glm_tui.ui.store_damage import can_carry_over, carry_over
-from glm_tui.ui.widgets.message_view import MessageList, MessageView
+from glm_tui.ui.widgets.message_view import AssistantMessageView, MessageList, MessageView
 from glm_tui.ui.widgets.prompt_input import PromptInput
 from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
 
@@ -217,6 +217,19 @@ class ConversationBase(Screen[None]):
             self.app.notify("That message has no code block.")
             return
         self._copy(code, "the last code block")
+
+    def action_toggle_thinking(self) -> None:
+        """Open or fold a reply's reasoning: the focused message's, else the newest reply's
+        that has some."""
+        focused = self.focused
+        views = [focused] if isinstance(focused, MessageView) else [
+            self.messages.get_view(m) for m in reversed(self.session.messages)
+            if m.role is Role.ASSISTANT]
+        for view in views:
+            if isinstance(view, AssistantMessageView) and view.thinking is not None:
+                view.thinking.toggle()
+                return
+        self.app.notify("No reply here has any thinking to show.")
 
     @on(MessageView.TypedAway)
     def _typed_on_a_message(self, event: MessageView.TypedAway) -> None:

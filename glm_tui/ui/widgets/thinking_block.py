@@ -31,6 +31,8 @@ from textual.timer import Timer
 from textual.widget import AwaitMount
 from textual.widgets import Static
 
+from glm_tui.client.tokens import estimate_tokens
+from glm_tui.model.session import Message, MessageStatus
 from glm_tui.settings.config import ThinkingDisplay
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 
@@ -218,6 +220,18 @@ class ThinkingBlock(Vertical):
                 await self._body_mounting  # a flush needs the body mounted
             await self._body.finish()
 
+    def prepend(self, text: str) -> None:
+        """Put ``text`` in front of the reasoning (answer text that turned out to be reasoning:
+        rare, so an open body is simply built again)."""
+        if not text:
+            return
+        self._parts.insert(0, text)
+        if self._body is not None:
+            self._body.remove()
+            self._body = None
+            if self._expanded and self.is_mounted:
+                self._mount_body()
+
     def toggle(self) -> None:
         """Open or fold the block (the key and the click)."""
         self.set_expanded(not self._expanded)
@@ -269,3 +283,54 @@ class ThinkingBlock(Vertical):
         for end in ThinkingEnd:
             self.set_class(self._end is end, f"-{end.value.replace(' ', '-')}")
         self._summary.update(self._summary_content())
+
+
+def end_of(message: Message) -> tuple[ThinkingEnd, str]:
+    """How a reply's thinking ended, and for one that stopped, its state's word."""
+    if message.status is MessageStatus.STREAMING:
+        return ThinkingEnd.LIVE, ""
+    if message.content or message.tool_calls:
+        return ThinkingEnd.ANSWERED, ""
+    if message.status is MessageStatus.COMPLETE:
+        return ThinkingEnd.ALL_THINKING, ""
+    return ThinkingEnd.STOPPED, message.status.value
+
+
+def reasoning_figures(message: Message, text: str = "") -> tuple[int | None, bool]:
+    """The reasoning's token count and whether glm-tui counted it: the server's figure when it
+    gave one, else an estimate of ``text`` (the message's reasoning by default)."""
+    usage = message.usage
+    if usage is not None and usage.reasoning_tokens is not None:
+        return usage.reasoning_tokens, usage.estimated
+    text = text or message.reasoning
+    return (estimate_tokens(text), True) if text else (None, True)
+
+
+def stored_block(message: Message, display: ThinkingDisplay) -> ThinkingBlock | None:
+    """The block for a reply's reasoning as it stands (a stored reply, or one that came whole);
+    None when it has none. Folded unless ``show``: what a person opened a session for is the
+    answers."""
+    if not message.reasoning:
+        return None
+    tokens, estimated = reasoning_figures(message)
+    block = ThinkingBlock(message.reasoning, display=display, live=False,
+                          seconds=message.reasoning_seconds, tokens=tokens, estimated=estimated)
+    end, stopped_as = end_of(message)
+    if end is not ThinkingEnd.LIVE:
+        block.ended(end, seconds=message.reasoning_seconds, stopped_as=stopped_as)
+    return block
+
+
+def update_from(block: ThinkingBlock, message: Message) -> None:
+    """Follow a streaming reply's state: fold when the answer starts, say how it ended."""
+    end, stopped_as = end_of(message)
+    if end is ThinkingEnd.LIVE:
+        if message.content or message.tool_calls:
+            block.answer_started()
+        return
+    if block.live and end is ThinkingEnd.ANSWERED:
+        block.answer_started()
+    tokens, estimated = reasoning_figures(message, block.text)
+    if tokens is not None:
+        block.set_figures(tokens, estimated, message.reasoning_seconds)
+    block.ended(end, seconds=message.reasoning_seconds, stopped_as=stopped_as)
