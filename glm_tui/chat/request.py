@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from glm_tui.chat.tools import request_tools
-from glm_tui.model.server_kind import ServerKind
+from glm_tui.model.server_kind import ServerKind, thinking_request
 from glm_tui.model.session import ImageAttachment, Message, Role, Session
 
 ImageLoader = Callable[[ImageAttachment], str]
@@ -98,6 +98,7 @@ def build_request(
         "stream": session.stream if stream is None else stream,
     }
     request.update(session.sampling.to_request())
+    request.update(thinking_request(kind, session.sampling.thinking))
 
     tools = request_tools(session.tools)
     if tools:

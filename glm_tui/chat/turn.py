@@ -30,7 +30,15 @@ from typing import Any, Protocol
 from glm_tui.chat.reply_tracker import Clock, ReplyStats, ReplyTracker
 from glm_tui.chat.request import ImageLoader, build_request
 from glm_tui.chat.tool_turns import recognise_calls, stream_for_request
-from glm_tui.client.events import ChatEvent, ErrorKind, StreamError, TextDelta, ToolCallDelta
+from glm_tui.client.events import (
+    AnswerWasReasoning,
+    ChatEvent,
+    ErrorKind,
+    ReasoningDelta,
+    StreamError,
+    TextDelta,
+    ToolCallDelta,
+)
 from glm_tui.model.server_kind import SendWarning, ServerKind, send_warnings
 from glm_tui.model.session import Message, MessageStatus, Session
 
@@ -95,10 +103,21 @@ class TurnOutcome:
     stats: ReplyStats | None = field(default=None, compare=False)
 
     @property
+    def all_thinking(self) -> bool:
+        """The reply was reasoning only: it ended before any answer (see :data:`ALL_THINKING`)."""
+        return self.reply.all_thinking
+
+    @property
     def tail(self) -> str:
         """Reply text the view has not been given (a server that buffers sends it at the end)."""
         content = self.reply.content
         return content[self.written:] if len(content) > self.written else ""
+
+
+ALL_THINKING = ("The reply was all thinking: it ended before the model gave an answer "
+                "(the thinking is kept).")
+"""What a front end says under a reply that is reasoning only (:attr:`TurnOutcome.all_thinking`,
+:attr:`~glm_tui.model.session.Message.all_thinking`)."""
 
 
 class TurnView(Protocol):
@@ -106,6 +125,14 @@ class TurnView(Protocol):
 
     text: Callable[[str], None]
     """Called with every non-empty text delta, in order (the hot path: keep it a bare call)."""
+
+    reasoning: Callable[[str], None]
+    """Called with every non-empty reasoning delta, in order (the hot path, as ``text``)."""
+
+    def answer_was_reasoning(self, text: str) -> None:
+        """All the text handed to ``text`` so far was reasoning (a reply that began mid-thought
+        and only then sent ``</think>``): take it out of the answer and put ``text`` in front
+        of the reasoning. Rare; later deltas go to ``text`` and ``reasoning`` as usual."""
 
     def state(self) -> None:
         """The reply's state changed (first text, tool calls, usage, end): redraw its badge."""
@@ -157,9 +184,11 @@ class Turn:
         tracker = self.tracker
         apply = tracker.apply
         write = view.text
+        think = view.reasoning
         clock = self._clock
         save_every = self._save_interval
         written = 0
+        started = False  # the first reply text or reasoning arrived
         calls_changed = False
         saved_at = stats_at = clock()
         view.link(Link.WAITING, "")
@@ -174,9 +203,24 @@ class Turn:
                             write(event.text)
                             if not written:
                                 tracker.sync()
-                                view.link(Link.STREAMING, "")
+                                if not started:
+                                    started = True
+                                    view.link(Link.STREAMING, "")
                                 view.state()  # "waiting…" becomes "streaming…"
                             written += len(event.text)
+                    elif isinstance(event, ReasoningDelta):
+                        if event.text:
+                            think(event.text)
+                            if not started:
+                                started = True
+                                tracker.sync()
+                                view.link(Link.STREAMING, "")
+                                view.state()
+                    elif isinstance(event, AnswerWasReasoning):
+                        written = 0
+                        tracker.sync()
+                        view.answer_was_reasoning(event.text)
+                        view.state()
                     elif isinstance(event, ToolCallDelta):
                         calls_changed = True  # drawn with the figures below, not per fragment
                     else:

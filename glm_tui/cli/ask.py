@@ -293,6 +293,10 @@ class _AskView:
 
     def __init__(self, writer: _TextWriter) -> None:
         self.text: Callable[[str], None] = writer.write
+        self.reasoning: Callable[[str], None] = _ignore
+
+    def answer_was_reasoning(self, text: str) -> None:
+        pass
 
     def state(self) -> None:
         pass
@@ -308,6 +312,10 @@ class _AskView:
 
     def finished(self, outcome: TurnOutcome) -> None:
         pass
+
+
+def _ignore(text: str) -> None:
+    pass
 
 
 def _print_json(text: str, tool_calls: Sequence[ToolCall]) -> None:

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
-from glm_tui.model.sampling import FIELD_SPECS, SamplingParams
+from glm_tui.model.sampling import FIELD_SPECS, SamplingParams, Thinking
 
 
 class ServerKind(StrEnum):
@@ -24,6 +25,7 @@ class ServerKind(StrEnum):
     GLM4V = "glm4v"
     OPENAI = "openai"
     ZHIPU = "zhipu"  # the hosted GLM API (open.bigmodel.cn): rejects top_p = 1 and temperature = 0
+    VLLM = "vllm"  # vLLM or SGLang: honour every setting; thinking via chat_template_kwargs
     GENERIC = "generic"
 
 
@@ -58,6 +60,7 @@ KIND_LABELS: dict[ServerKind, str] = {
     ServerKind.GLM4V: "GLM-4V local server",
     ServerKind.OPENAI: "OpenAI",
     ServerKind.ZHIPU: "hosted GLM API (Zhipu)",
+    ServerKind.VLLM: "vLLM or SGLang server",
     ServerKind.GENERIC: "OpenAI-compatible server",
 }
 
@@ -96,6 +99,7 @@ _NOTES: dict[ServerKind, dict[str, tuple[Support, str]]] = {
         "stop": (Support.HONOURED, "used"),
     },
     ServerKind.OPENAI: {name: (Support.HONOURED, "used") for name in FIELD_SPECS},
+    ServerKind.VLLM: {name: (Support.HONOURED, "used") for name in FIELD_SPECS},
     ServerKind.GENERIC: {
         name: (Support.UNKNOWN, "sent as set; most OpenAI-compatible servers use it")
         for name in FIELD_SPECS
@@ -229,3 +233,75 @@ def supported_summary(kind: ServerKind | None, fields: Sequence[str] | None = No
     if not dropped:
         return f"{describe_kind(kind)}: every setting is sent"
     return f"{describe_kind(kind)} ignores: {', '.join(dropped)}"
+
+
+# --- the thinking switch ------------------------------------------------------------------------
+
+
+class ThinkingSwitch(StrEnum):
+    """Where a server kind takes the thinking switch (PROTOCOL.md, "Thinking models")."""
+
+    THINKING_TYPE = "thinking.type"  # the hosted GLM API: {"thinking": {"type": "enabled"}}
+    TEMPLATE_KWARGS = "chat_template_kwargs.enable_thinking"  # vLLM, SGLang
+    UNKNOWN = "unknown"  # nothing is sent: a guessed field could be refused or misread
+
+
+@dataclass(frozen=True)
+class ThinkingSupport:
+    """The switch on one server kind: where it goes, and the words shown beside the field."""
+
+    switch: ThinkingSwitch
+    note: str
+
+    @property
+    def sent(self) -> bool:
+        return self.switch is not ThinkingSwitch.UNKNOWN
+
+
+_THINKING: dict[ServerKind, ThinkingSupport] = {
+    ServerKind.ZHIPU: ThinkingSupport(
+        ThinkingSwitch.THINKING_TYPE,
+        'sent as thinking.type "enabled" / "disabled"; GLM-4.7 and GLM-5 think by default',
+    ),
+    ServerKind.VLLM: ThinkingSupport(
+        ThinkingSwitch.TEMPLATE_KWARGS,
+        "sent as chat_template_kwargs.enable_thinking (the model's chat template decides)",
+    ),
+    ServerKind.GLM4: ThinkingSupport(
+        ThinkingSwitch.UNKNOWN, "not sent: the GLM-4 local server has no thinking switch",
+    ),
+    ServerKind.GLM4V: ThinkingSupport(
+        ThinkingSwitch.UNKNOWN, "not sent: the GLM-4V local server has no thinking switch",
+    ),
+    ServerKind.OPENAI: ThinkingSupport(
+        ThinkingSwitch.UNKNOWN,
+        "not sent: OpenAI has no on/off switch (its reasoning models always think)",
+    ),
+    ServerKind.GENERIC: ThinkingSupport(
+        ThinkingSwitch.UNKNOWN,
+        'not sent: this server\'s switch is unknown (set kind = "vllm" or "zhipu" in the '
+        "server profile if it is one of those)",
+    ),
+}
+
+
+def thinking_support(kind: ServerKind | None) -> ThinkingSupport:
+    """How ``kind`` takes the thinking switch; an unknown kind (``None``) is treated as generic."""
+    return _THINKING[kind or ServerKind.GENERIC]
+
+
+def thinking_request(kind: ServerKind | None, thinking: Thinking | None) -> dict[str, Any]:
+    """The request fields that carry ``thinking`` to a server of ``kind``: the one translation.
+
+    ``None`` (server default) sends nothing anywhere; a kind whose switch is unknown gets
+    nothing either, and :func:`thinking_support` says so beside the field.
+    """
+    if thinking is None:
+        return {}
+    enabled = thinking is Thinking.ON
+    switch = thinking_support(kind).switch
+    if switch is ThinkingSwitch.THINKING_TYPE:
+        return {"thinking": {"type": "enabled" if enabled else "disabled"}}
+    if switch is ThinkingSwitch.TEMPLATE_KWARGS:
+        return {"chat_template_kwargs": {"enable_thinking": enabled}}
+    return {}

@@ -63,6 +63,8 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     estimated: bool = False  # True when the server sent none and glm-tui counted
+    # Of ``completion_tokens``, how many were reasoning: the server's figure, else counted.
+    reasoning_tokens: int | None = None
 
 
 @dataclass
@@ -88,6 +90,17 @@ class Message:
     timings: Timings | None = None
     id: int | None = None  # the store's row id once saved
     created_at: float = field(default_factory=time.time)
+    # A thinking model's reasoning, kept apart from ``content`` (stored, exported, searchable;
+    # shown in its own block; sent back only by the rules of glm_tui.chat.request).
+    reasoning: str = ""
+    reasoning_seconds: float | None = None  # from the first to the last piece of reasoning
+
+    @property
+    def all_thinking(self) -> bool:
+        """The reply was reasoning and nothing else: it ended before any answer or tool call
+        (an unclosed ``<think>``, or a limit reached while thinking). Front ends say so."""
+        return (self.role is Role.ASSISTANT and bool(self.reasoning) and not self.content
+                and not self.tool_calls)
 
     @property
     def is_sendable(self) -> bool:
