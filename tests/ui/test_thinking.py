@@ -86,7 +86,7 @@ async def test_reasoning_streams_live_then_folds_to_one_line_when_the_answer_sta
         async with app.run_test(size=SIZE) as pilot:
             screen = await start(pilot, raw)
             await send(pilot, "How long do I steep tea?")
-            await wait_for(pilot, lambda: "green tea at 80 degrees." in screen_text(app),
+            await wait_for(pilot, lambda: "Let me recall" in screen_text(app),
                            what="the reasoning on screen while the answer is held back")
             text = screen_text(app)
             assert "Thinking…" in text
@@ -99,7 +99,7 @@ async def test_reasoning_streams_live_then_folds_to_one_line_when_the_answer_sta
             gate.opened.set()
             reply = await wait_reply_done(pilot)
             await wait_for(pilot, lambda: "at 80 °C." in screen_text(app), what="the answer")
-            await wait_for(pilot, lambda: "green tea at 80 degrees" not in screen_text(app),
+            await wait_for(pilot, lambda: "Let me recall" not in screen_text(app),
                            what="the reasoning folded away")
             assert "▸ Thought for" in screen_text(app)
             assert reply.content == "".join(ANSWER)
@@ -117,17 +117,17 @@ async def test_the_key_and_a_click_open_and_fold_the_reasoning() -> None:
             block = block_of(screen)
             await wait_for(pilot, lambda: not block.expanded, what="folded after the answer")
             await pilot.press("ctrl+l")
-            await wait_for(pilot, lambda: "green tea at 80 degrees." in screen_text(app),
+            await wait_for(pilot, lambda: "Let me recall" in screen_text(app),
                            what="the reasoning opened by the key")
             assert "▾ Thought for" in screen_text(app)
             await pilot.press("ctrl+l")
-            await wait_for(pilot, lambda: "green tea at 80 degrees." not in screen_text(app),
+            await wait_for(pilot, lambda: "Let me recall" not in screen_text(app),
                            what="folded again by the key")
             await click(pilot, "ThinkingSummary")
-            await wait_for(pilot, lambda: "green tea at 80 degrees." in screen_text(app),
+            await wait_for(pilot, lambda: "Let me recall" in screen_text(app),
                            what="opened by a click")
             await click(pilot, "ThinkingSummary")
-            await wait_for(pilot, lambda: "green tea at 80 degrees." not in screen_text(app),
+            await wait_for(pilot, lambda: "Let me recall" not in screen_text(app),
                            what="folded by a click")
 
 
@@ -137,9 +137,9 @@ async def test_a_cancelled_reply_keeps_its_reasoning_on_screen() -> None:
         raw.add(MODELS, thinking_reply(gate))
         app = make_app(raw.base_url, kind=ServerKind.ZHIPU)
         async with app.run_test(size=SIZE) as pilot:
-            screen = await start(pilot, raw)
+            await start(pilot, raw)
             await send(pilot, "How long do I steep tea?")
-            await wait_for(pilot, lambda: "green tea at 80 degrees." in screen_text(app),
+            await wait_for(pilot, lambda: "Let me recall" in screen_text(app),
                            what="the reasoning")
             await pilot.press("escape")
             reply = await wait_reply_done(pilot)
@@ -147,7 +147,7 @@ async def test_a_cancelled_reply_keeps_its_reasoning_on_screen() -> None:
             assert reply.reasoning == REASONING_TEXT
             await wait_for(pilot, lambda: "Thinking stopped (cancelled)" in screen_text(app),
                            what="the one line saying it stopped")
-            assert "green tea at 80 degrees." in screen_text(app)
+            assert "Let me recall" in screen_text(app)
             gate.opened.set()
 
 
@@ -162,7 +162,7 @@ async def test_a_reply_that_was_all_thinking_says_so() -> None:
             assert reply.content == "" and reply.reasoning == REASONING_TEXT
             await wait_for(pilot, lambda: "the reply was all thinking" in screen_text(app),
                            what="the words for a reply that was all thinking")
-            assert "green tea at 80 degrees." in screen_text(app)  # the reasoning stays open
+            assert "Let me recall" in screen_text(app)  # the reasoning stays open
 
 
 async def test_the_status_bar_counts_reasoning_tokens_apart() -> None:
@@ -197,9 +197,9 @@ async def test_reasoning_comes_back_folded_on_resume(tmp_path: Path) -> None:
             block = block_of(screen)
             assert not block.expanded
             assert "▸ Thought for" in screen_text(resumed)
-            assert "green tea at 80 degrees." not in screen_text(resumed)
+            assert "Let me recall" not in screen_text(resumed)
             await pilot.press("ctrl+l")
-            await wait_for(pilot, lambda: "green tea at 80 degrees." in screen_text(resumed),
+            await wait_for(pilot, lambda: "Let me recall" in screen_text(resumed),
                            what="the stored reasoning, opened")
             assert "[bold red]tea[/]" in screen_text(resumed)
 

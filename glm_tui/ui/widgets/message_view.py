@@ -112,7 +112,9 @@ class MessageView(Vertical):
         parts: list[Content | str | tuple[str, str]] = [(label, "bold")]
         badge = _STATUS_BADGES.get(self.message.status)
         if self.message.status is MessageStatus.STREAMING and not self.message.content:
-            badge = "waiting…"  # nothing has arrived yet (a server with tools sends it whole)
+            # Nothing of the answer yet: the model is thinking, or nothing has arrived at all
+            # (a server with tools sends the reply whole).
+            badge = "thinking…" if self.message.reasoning else "waiting…"
         if badge:
             parts.extend(["  ", (f"[{badge}]", "italic")])
         return Content.assemble(*parts)
@@ -276,8 +278,8 @@ class AssistantMessageView(MessageView):
             update_from(self._thinking, self.message)
 
     def show_figures(self, reasoning_tokens: int | None, estimated: bool) -> None:
-        """The live token count of the reasoning (with the status bar's figures)."""
-        if self._thinking is not None and self._thinking.live:
+        """The reasoning's token count, live and at the end (the status bar's figures)."""
+        if self._thinking is not None and reasoning_tokens is not None:
             self._thinking.set_figures(reasoning_tokens, estimated)
 
     def last_code_block(self) -> str | None:

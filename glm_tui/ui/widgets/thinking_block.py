@@ -176,6 +176,11 @@ class ThinkingBlock(Vertical):
         return self._body
 
     @property
+    def has_figures(self) -> bool:
+        """Whether a token count is known."""
+        return self._tokens is not None
+
+    @property
     def summary(self) -> str:
         """The one line as shown (without styles)."""
         return self._summary_content().plain
@@ -330,7 +335,7 @@ def update_from(block: ThinkingBlock, message: Message) -> None:
         return
     if block.live and end is ThinkingEnd.ANSWERED:
         block.answer_started()
-    tokens, estimated = reasoning_figures(message, block.text)
-    if tokens is not None:
-        block.set_figures(tokens, estimated, message.reasoning_seconds)
+    if not block.has_figures:  # the turn's own figures, when it gave some, know more
+        tokens, estimated = reasoning_figures(message, block.text)
+        block.set_figures(tokens, estimated)
     block.ended(end, seconds=message.reasoning_seconds, stopped_as=stopped_as)
