@@ -1,9 +1,10 @@
 """The one-line status bar: where the app is talking to, and how the last reply went.
 
 Server, model, connection state, the sampling summary, token counts (``~`` marks counts glm-tui
-estimated because the server sent none; a thinking model's reasoning tokens apart), time to first token and tokens per second, and, when
-saving fails, why. Everything is drawn as :class:`~textual.content.Content` from plain strings, so a
-model name or an error text with brackets in it is shown as typed.
+estimated because the server sent none; a thinking model's reasoning tokens apart), time to first
+token and tokens per second, and, when saving fails, why. Everything is drawn as
+:class:`~textual.content.Content` from plain strings, so a model name or an error text with
+brackets in it is shown as typed.
 """
 
 from __future__ import annotations

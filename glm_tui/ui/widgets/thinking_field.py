@@ -80,6 +80,13 @@ class ThinkingField(Vertical):
         line.set_class(not support.sent, "-ignored")
         yield line
 
+    def on_mount(self) -> None:
+        """Start the highlight on the chosen value, so Enter on arriving keeps it (a radio set
+        highlights its first button when mounted: move on from there)."""
+        radio = self.query_one("#field-thinking", RadioSet)
+        for _ in range(radio.pressed_index):
+            radio.action_next_button()
+
     def _info_text(self) -> str:
         return (f"default {choice_word(self.default)} · whether a thinking model reasons "
                 "before it answers")
