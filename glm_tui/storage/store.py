@@ -32,6 +32,7 @@ from glm_tui.storage.rows import (
     INTERRUPTED_ERROR,
     MESSAGE_COLUMNS,
     MESSAGE_VALUE_COLUMNS,
+    MESSAGE_VALUE_COUNT,
     PREVIEW_CHARS,
     SESSION_COLUMNS,
     SessionSummary,
@@ -66,7 +67,12 @@ IMAGES_DIR = "images"
 
 _INSERT_MESSAGE = (
     f"INSERT INTO messages (session_id, position, {MESSAGE_VALUE_COLUMNS})"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    f" VALUES (?,?,{','.join('?' * MESSAGE_VALUE_COUNT)})"
+)
+_UPDATE_MESSAGE = (
+    "UPDATE messages SET "
+    + ", ".join(f"{name.strip()} = ?" for name in MESSAGE_VALUE_COLUMNS.split(","))
+    + " WHERE id = ?"
 )
 
 
@@ -359,9 +365,7 @@ class SessionStore(Database):
         values = message_values(message)
         with self._write() as conn:
             cursor = conn.execute(
-                "UPDATE messages SET role = ?, content = ?, images = ?, tool_calls = ?,"
-                " tool_call_id = ?, name = ?, status = ?, error = ?, usage = ?, timings = ?,"
-                " created_at = ? WHERE id = ?",
+                _UPDATE_MESSAGE,
                 (*values, message.id),
             )
             if cursor.rowcount == 0:
