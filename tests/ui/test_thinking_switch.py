@@ -40,7 +40,7 @@ async def test_beside_the_switch_is_what_this_server_does_with_it(
         assert words in text_of(app, "#support-thinking")
         unknown = app.screen.query_one("#support-thinking").has_class("-ignored")
         assert unknown is words.startswith("not sent")
-        assert "default server default" in text_of(app, "#info-thinking")
+        assert "default: the server's" in text_of(app, "#info-thinking")
 
 
 async def test_keys_and_clicks_choose_on_off_and_server_default(config_path: Path) -> None:

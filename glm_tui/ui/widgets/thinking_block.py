@@ -97,6 +97,9 @@ class ThinkingBlock(Vertical):
         width: 1fr;
         margin: 0 0 1 0;
     }
+    ThinkingBlock.-expanded {
+        margin: 0;  /* the reasoning's last paragraph already ends with a blank line */
+    }
     ThinkingBlock > ThinkingSummary {
         height: 1;
         width: 1fr;

@@ -88,8 +88,9 @@ class ThinkingField(Vertical):
             radio.action_next_button()
 
     def _info_text(self) -> str:
-        return (f"default {choice_word(self.default)} · whether a thinking model reasons "
-                "before it answers")
+        default = "default: the server's" if self.default is None else \
+            f"default {choice_word(self.default)}"
+        return f"{default} · whether a thinking model reasons before it answers"
 
     def show_value(self, value: Thinking | None) -> None:
         """Show ``value`` as chosen (a preset, a reset); posts no Changed."""
