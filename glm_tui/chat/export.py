@@ -10,6 +10,11 @@ tools can use it as is. Its ``glm_tui`` block holds every session field and ever
 status, usage, timings and ids, so importing it (:mod:`glm_tui.chat.importing`) gives back the
 same session, its tools' permissions switched off. A file with only ``messages`` (from another
 tool) imports too. No API key is ever part of a session, so none can be exported.
+
+A thinking model's reasoning is in both parts: as ``reasoning_content`` on each assistant message
+of the ``messages`` list (the DeepSeek/GLM convention), and as ``reasoning`` (with
+``reasoning_seconds``) in the ``glm_tui`` block. The Markdown transcript puts it in a collapsed
+``<details>`` block above the answer.
 """
 
 from __future__ import annotations
@@ -75,7 +80,7 @@ def export_json(session: Session, image_loader: ImageLoader | None = None) -> di
     """
     return {
         "model": session.model,
-        "messages": build_messages(session, ServerKind.OPENAI, image_loader),
+        "messages": build_messages(session, ServerKind.OPENAI, image_loader, all_reasoning=True),
         "glm_tui": {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
@@ -91,6 +96,7 @@ def export_json(session: Session, image_loader: ImageLoader | None = None) -> di
                 "tools": session.tools,
                 "tool_choice": session.tool_choice,
                 "stream": session.stream,
+                "preserve_thinking": session.preserve_thinking,
             },
             "messages": [_message_to_dict(m) for m in session.messages],
         },
@@ -98,7 +104,7 @@ def export_json(session: Session, image_loader: ImageLoader | None = None) -> di
 
 
 def _message_to_dict(message: Message) -> dict[str, Any]:
-    return {
+    data = {
         "id": message.id,
         "role": message.role.value,
         "content": message.content,
@@ -112,6 +118,10 @@ def _message_to_dict(message: Message) -> dict[str, Any]:
         "timings": None if message.timings is None else asdict(message.timings),
         "created_at": message.created_at,
     }
+    if message.reasoning or message.reasoning_seconds is not None:
+        data["reasoning"] = message.reasoning
+        data["reasoning_seconds"] = message.reasoning_seconds
+    return data
 
 
 # --- Markdown export ------------------------------------------------------------------------
@@ -149,6 +159,8 @@ def _markdown_message(message: Message) -> list[str]:
     if message.status is not MessageStatus.COMPLETE:
         heading += f" ({message.status.value})"
     lines = [f"## {heading}", ""]
+    if message.reasoning:
+        lines += _thinking_block(message.reasoning)
     if message.content:
         if message.role is Role.TOOL:
             lines += [*_fenced(message.content, "json"), ""]
@@ -162,6 +174,19 @@ def _markdown_message(message: Message) -> list[str]:
     if message.error:
         lines += [f"> Error: {' '.join(message.error.split())}", ""]
     return lines
+
+
+_DETAILS_TAG = re.compile(r"<(/?details)", re.IGNORECASE)
+
+
+def _thinking_block(reasoning: str) -> list[str]:
+    """The reasoning, quoted, in a block Markdown viewers show collapsed.
+
+    A ``<details`` or ``</details`` inside the reasoning would open or close the block early, so
+    its ``<`` is written as ``&lt;`` (shown as ``<`` by every viewer that honours the block).
+    """
+    safe = _DETAILS_TAG.sub(r"&lt;\1", reasoning)
+    return ["<details><summary>Thinking</summary>", "", *_quote(safe), "", "</details>", ""]
 
 
 def _quote(text: str) -> list[str]:

@@ -171,6 +171,12 @@ class _Checker:
             self.problem(where, f"\"stream\" must be true or false, found {_kind(stream)}")
         else:
             session.stream = stream
+        preserve = meta.get("preserve_thinking", False)
+        if not isinstance(preserve, bool):
+            self.problem(where, "\"preserve_thinking\" must be true or false, found "
+                                f"{_kind(preserve)}")
+        else:
+            session.preserve_thinking = preserve
         return session
 
     def full_message(self, raw: Any, where: str) -> Message | None:
@@ -194,6 +200,9 @@ class _Checker:
         message.error = self.string(raw, "error", where, optional=True)
         message.usage = self.usage(raw.get("usage"), where)
         message.timings = self.timings(raw.get("timings"), where)
+        message.reasoning = self.string(raw, "reasoning", where)
+        message.reasoning_seconds = self.number(raw, "reasoning_seconds", where, None,
+                                                optional=True)
         message_id = raw.get("id")
         if message_id is not None and (isinstance(message_id, bool)
                                        or not isinstance(message_id, int)):
@@ -263,7 +272,7 @@ class _Checker:
             self.problem(where, f"\"usage\" must be an object, found {_kind(raw)}")
             return None
         usage = Usage()
-        for key in ("prompt_tokens", "completion_tokens"):
+        for key in ("prompt_tokens", "completion_tokens", "reasoning_tokens"):
             value = raw.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 self.problem(where, f"usage \"{key}\" must be a whole number")
@@ -311,6 +320,8 @@ class _Checker:
                 session.system_prompt = content
                 continue
             message = Message(role=role, content=content)
+            if role is Role.ASSISTANT:
+                message.reasoning = self.openai_reasoning(raw, where)
             message.tool_calls = self.tool_calls(raw.get("tool_calls"), where)
             message.tool_call_id = self.string(raw, "tool_call_id", where, optional=True)
             message.name = self.string(raw, "name", where, optional=True)
@@ -318,6 +329,12 @@ class _Checker:
         first_user = next((m for m in session.messages if m.role is Role.USER), None)
         session.title = title_from_question(first_user.content if first_user else "")
         return session
+
+    def openai_reasoning(self, raw: dict[str, Any], where: str) -> str:
+        """An assistant message's reasoning: ``reasoning_content`` (DeepSeek, GLM), else
+        ``reasoning`` (vLLM, OpenRouter)."""
+        key = "reasoning_content" if raw.get("reasoning_content") is not None else "reasoning"
+        return str(self.string(raw, key, where))
 
     def openai_content(self, value: Any, where: str) -> str:
         if value is None or isinstance(value, str):

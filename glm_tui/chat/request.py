@@ -3,6 +3,12 @@
 Everything a server is picky about when *receiving* a conversation lives here (PROTOCOL.md): the
 GLM-4 text server wants string content, the GLM-4V server refuses a system message and accepts one
 JPEG data URL, and no server wants an assistant message last.
+
+Reasoning goes back only when it helps (PROTOCOL.md, "Thinking models"): the reasoning of a reply
+that called tools in the current turn (after the last question) goes back with its tool results,
+as GLM-4.5+ interleaved thinking expects; earlier turns' reasoning costs context and is left out,
+unless the session asks for "preserved thinking". The field is the server kind's
+(:func:`~glm_tui.model.server_kind.reasoning_field`).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from glm_tui.chat.tools import request_tools
-from glm_tui.model.server_kind import ServerKind, thinking_request
+from glm_tui.model.server_kind import ServerKind, reasoning_field, thinking_request
 from glm_tui.model.session import ImageAttachment, Message, Role, Session
 
 ImageLoader = Callable[[ImageAttachment], str]
@@ -22,8 +28,14 @@ def build_messages(
     session: Session,
     kind: ServerKind,
     image_loader: ImageLoader | None = None,
+    *,
+    all_reasoning: bool | None = None,
 ) -> list[dict[str, Any]]:
-    """The OpenAI ``messages`` list for the next request, shaped for the server kind."""
+    """The OpenAI ``messages`` list for the next request, shaped for the server kind.
+
+    ``all_reasoning`` puts every reply's reasoning in (an export); ``None`` follows the session's
+    "preserved thinking" and otherwise the send-back rule of the module docstring.
+    """
     system = session.system_prompt.strip()
     out: list[dict[str, Any]] = []
     if system and kind is not ServerKind.GLM4V:
@@ -31,6 +43,9 @@ def build_messages(
     image_sent = False
     pending_system = system if kind is ServerKind.GLM4V else ""
     messages = session.messages
+    thinking_field = reasoning_field(kind)
+    resend_all = session.preserve_thinking if all_reasoning is None else all_reasoning
+    current_turn = _current_turn_start(messages)
     for index, message in enumerate(messages):
         if not message.is_sendable or message.role is Role.SYSTEM:
             continue
@@ -44,6 +59,12 @@ def build_messages(
         if message.role is Role.ASSISTANT and message.sendable_tool_calls:
             entry["content"] = message.content or None
             entry["tool_calls"] = [call.to_openai() for call in message.sendable_tool_calls]
+            if thinking_field and message.reasoning and (resend_all or index >= current_turn):
+                entry[thinking_field] = message.reasoning
+        elif message.role is Role.ASSISTANT:
+            entry["content"] = message.content
+            if thinking_field and message.reasoning and resend_all:
+                entry[thinking_field] = message.reasoning
         elif message.role is Role.TOOL:
             entry = {
                 "tool_call_id": message.tool_call_id,
@@ -106,6 +127,14 @@ def build_request(
         if session.tool_choice is not None:
             request["tool_choice"] = session.tool_choice
     return request
+
+
+def _current_turn_start(messages: Sequence[Message]) -> int:
+    """The index just after the last question: the replies and tool results of this turn."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role is Role.USER:
+            return index + 1
+    return 0
 
 
 def requestable(messages: Sequence[Message]) -> bool:

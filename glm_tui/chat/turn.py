@@ -39,7 +39,7 @@ from glm_tui.client.events import (
     TextDelta,
     ToolCallDelta,
 )
-from glm_tui.model.server_kind import SendWarning, ServerKind, send_warnings
+from glm_tui.model.server_kind import SendWarning, ServerKind, send_warnings, thinking_note
 from glm_tui.model.session import Message, MessageStatus, Session
 
 STATS_INTERVAL_S = 0.2
@@ -56,11 +56,12 @@ class PreparedTurn:
     stream: bool
     not_streamed_because: str | None = None
     warnings: tuple[SendWarning, ...] = ()
+    thinking_not_sent: str | None = None  # the switch is set but this kind's field is unknown
 
     @property
     def notes(self) -> tuple[str, ...]:
         """What the person is told before the reply (the app notifies, ``ask`` uses stderr)."""
-        return (self.not_streamed_because,) if self.not_streamed_because else ()
+        return tuple(note for note in (self.not_streamed_because, self.thinking_not_sent) if note)
 
 
 def prepare_turn(session: Session, kind: ServerKind, *,
@@ -75,7 +76,8 @@ def prepare_turn(session: Session, kind: ServerKind, *,
     stream, why = stream_for_request(session, kind)
     request = build_request(session, kind, image_loader=image_loader, stream=stream)
     return PreparedTurn(session, kind, request, stream, why,
-                        tuple(send_warnings(kind, session.sampling)))
+                        tuple(send_warnings(kind, session.sampling)),
+                        thinking_note(kind, session.sampling.thinking))
 
 
 class Link(StrEnum):

@@ -87,6 +87,9 @@ class ChatClient:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._openai: openai.AsyncOpenAI | None = None
+        self.model_owners: tuple[str, ...] = ()
+        """The ``owned_by`` of each entry of the last ``/models`` answer (vLLM, SGLang name
+        themselves there: :func:`glm_tui.model.server_kind.detect_kind` reads it)."""
 
     @property
     def display_url(self) -> str:
@@ -196,6 +199,7 @@ class ChatClient:
             failure = self._describe(exc, connected=False, received=False)
             raise ClientError(failure.message, failure.status, failure.kind) from exc
         models = _model_ids(body)
+        self.model_owners = _model_owners(body)
         if models is None:
             head = sanitize_for_display(body[:200].decode("utf-8", "replace"))
             raise ClientError(
@@ -317,6 +321,20 @@ def _create_parameters() -> frozenset[str]:
         signature = inspect.signature(AsyncCompletions.create)
         _CREATE_PARAMETERS = frozenset(signature.parameters) - {"self"}
     return _CREATE_PARAMETERS
+
+
+def _model_owners(body: bytes) -> tuple[str, ...]:
+    """The distinct ``owned_by`` values of a ``/models`` answer, in order (none if unreadable)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return ()
+    entries = parsed.get("data") if isinstance(parsed, dict) else None
+    if not isinstance(entries, list):
+        return ()
+    owners = {e["owned_by"]: None for e in entries
+              if isinstance(e, dict) and isinstance(e.get("owned_by"), str)}
+    return tuple(owners)
 
 
 def _model_ids(body: bytes) -> list[str] | None:

@@ -101,6 +101,9 @@ def estimate_prompt_tokens(request: dict[str, Any]) -> int | None:
                     total += estimate_tokens(part["text"])
                 elif part.get("type") != "text":
                     return None
+        for name in ("reasoning_content", "reasoning"):  # reasoning sent back (interleaved)
+            if isinstance(message.get(name), str):
+                total += estimate_tokens(message[name])
         for call in message.get("tool_calls") or ():
             if isinstance(call, dict):
                 total += estimate_tokens(json.dumps(call.get("function"), ensure_ascii=False))

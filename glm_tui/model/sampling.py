@@ -212,7 +212,12 @@ class SamplingParams:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["stop"] = list(self.stop)
-        data[THINKING_FIELD] = None if self.thinking is None else self.thinking.value
+        # Unset, the switch is left out, so a session or preset that never used it reads the
+        # same as before it existed (an older glm-tui importing an export refuses unknown keys).
+        if self.thinking is None:
+            del data[THINKING_FIELD]
+        else:
+            data[THINKING_FIELD] = self.thinking.value
         return data
 
     @classmethod

@@ -197,21 +197,29 @@ def resolve_kind(
     return kind
 
 
+_VLLM_OWNERS = frozenset({"vllm", "sglang"})
+"""What vLLM and SGLang write into ``owned_by`` of every ``/v1/models`` entry (their defaults)."""
+
+
 def detect_kind(
-    model_ids: Iterable[str], base_url: str, model: str | None = None
+    model_ids: Iterable[str], base_url: str, model: str | None = None, *,
+    owners: Iterable[str] = (),
 ) -> ServerKind:
-    """Guess the server kind from its ``/v1/models`` ids, its base URL and the chosen model.
+    """Guess the server kind from its ``/v1/models`` ids and owners, its base URL and the model.
 
     The GLM-4 local servers list exactly one model: ``glm-4`` (text) or ``GLM-4v-9b`` (vision), so
     such ids identify them (glm-tui's demo server lists both and answers as either, by model: so
-    ``model`` picks between them, see :func:`resolve_kind`). vLLM or Ollama serving a GLM model
-    list the checkpoint name (``THUDM/glm-4-9b-chat``) and honour every setting, so they stay
-    generic. Hosted APIs are known by their host. Anything else is generic: nothing is claimed
-    that was not seen.
+    ``model`` picks between them, see :func:`resolve_kind`). vLLM and SGLang name themselves in
+    each entry's ``owned_by`` (``owners``): they honour every setting and take the thinking
+    switch in ``chat_template_kwargs``, whatever model they serve. Ollama and others list the
+    checkpoint name and stay generic. Hosted APIs are known by their host. Anything else is
+    generic: nothing is claimed that was not seen.
     """
     by_url = kind_from_url(base_url)
     if by_url is not None:
         return by_url
+    if any(owner.strip().lower() in _VLLM_OWNERS for owner in owners):
+        return ServerKind.VLLM
     lowered = [m.strip().lower() for m in model_ids if m.strip()]
     if lowered and set(lowered) <= _GLM_LOCAL_IDS:
         served = ServerKind.GLM4 if "glm-4" in lowered else ServerKind.GLM4V
@@ -288,6 +296,21 @@ _THINKING: dict[ServerKind, ThinkingSupport] = {
 def thinking_support(kind: ServerKind | None) -> ThinkingSupport:
     """How ``kind`` takes the thinking switch; an unknown kind (``None``) is treated as generic."""
     return _THINKING[kind or ServerKind.GENERIC]
+
+
+def thinking_note(kind: ServerKind | None, thinking: Thinking | None) -> str | None:
+    """What to tell a person whose thinking switch is set but not sent to this kind, else None."""
+    support = thinking_support(kind)
+    if thinking is None or support.sent:
+        return None
+    return f"The thinking switch ({thinking.value}) is {support.note}."
+
+
+def reasoning_field(kind: ServerKind | None) -> str | None:
+    """The message field that carries reasoning back to a server of ``kind``, or None when its
+    models never think (the GLM-4 / GLM-4V local servers): GLM-4.5+ chat templates, the hosted
+    GLM API, vLLM and SGLang read ``reasoning_content`` on an assistant message."""
+    return None if kind in (ServerKind.GLM4, ServerKind.GLM4V) else "reasoning_content"
 
 
 def thinking_request(kind: ServerKind | None, thinking: Thinking | None) -> dict[str, Any]:

@@ -139,6 +139,10 @@ class Session:
     tool_choice: str | dict[str, Any] | None = None
     stream: bool = True
     messages: list[Message] = field(default_factory=list)
+    # "Preserved thinking": send every earlier reply's reasoning back with the conversation
+    # (costs context). Off: only the reasoning of the current turn's tool-calling replies goes
+    # back (glm_tui.chat.request).
+    preserve_thinking: bool = False
 
     def last_message(self, role: Role | None = None) -> Message | None:
         for message in reversed(self.messages):

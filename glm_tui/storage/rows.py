@@ -32,9 +32,10 @@ MESSAGE_COLUMNS = (
 """What :func:`message_from_row` reads, in order."""
 SESSION_COLUMNS = (
     "id, title, created_at, updated_at, server_profile, model, system_prompt, sampling, tools,"
-    " tool_choice, stream"
+    " tool_choice, stream, preserve_thinking"
 )
 """What :func:`session_row` writes and :func:`session_from_row` reads, in order."""
+SESSION_PLACEHOLDERS = ",".join("?" * (SESSION_COLUMNS.count(",") + 1))
 MESSAGE_VALUE_COLUMNS = (
     "role, content, images, tool_calls, tool_call_id, name, status, error, usage, timings,"
     " created_at, reasoning, reasoning_seconds"
@@ -69,7 +70,7 @@ def session_row(session: Session) -> Row:
         session.server_profile, session.model, session.system_prompt,
         dumps(session.sampling.to_dict()), dumps(session.tools),
         None if session.tool_choice is None else dumps(session.tool_choice),
-        1 if session.stream else 0,
+        1 if session.stream else 0, 1 if session.preserve_thinking else 0,
     )
 
 
@@ -80,6 +81,7 @@ def session_from_row(row: Row) -> Session:
         server_profile=row[4], model=row[5], system_prompt=row[6],
         sampling=SamplingParams.from_dict(json.loads(row[7])),
         tools=json.loads(row[8]), tool_choice=tool_choice, stream=bool(row[10]),
+        preserve_thinking=bool(row[11]),
     )
 
 

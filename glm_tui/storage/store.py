@@ -35,6 +35,7 @@ from glm_tui.storage.rows import (
     MESSAGE_VALUE_COUNT,
     PREVIEW_CHARS,
     SESSION_COLUMNS,
+    SESSION_PLACEHOLDERS,
     SessionSummary,
     mark_interrupted,
     message_from_row,
@@ -139,7 +140,7 @@ class SessionStore(Database):
                 if exists:
                     raise StoreError(f"A session with id {session.id} already exists.")
                 conn.execute(
-                    f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({SESSION_PLACEHOLDERS})",
                     session_row(session),
                 )
                 for position, message in enumerate(session.messages):
@@ -154,12 +155,13 @@ class SessionStore(Database):
         row = session_row(session)
         with self._write() as conn:
             conn.execute(
-                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({SESSION_PLACEHOLDERS})"
                 " ON CONFLICT(id) DO UPDATE SET title = excluded.title,"
                 " updated_at = excluded.updated_at, server_profile = excluded.server_profile,"
                 " model = excluded.model, system_prompt = excluded.system_prompt,"
                 " sampling = excluded.sampling, tools = excluded.tools,"
-                " tool_choice = excluded.tool_choice, stream = excluded.stream",
+                " tool_choice = excluded.tool_choice, stream = excluded.stream,"
+                " preserve_thinking = excluded.preserve_thinking",
                 row,
             )
 
@@ -281,7 +283,8 @@ class SessionStore(Database):
             title = f"{row[0]} (copy)" if row[0] else "Copy"
             conn.execute(
                 f"INSERT INTO sessions ({SESSION_COLUMNS}) SELECT ?, ?, ?, ?, server_profile,"
-                " model, system_prompt, sampling, tools, tool_choice, stream FROM sessions"
+                " model, system_prompt, sampling, tools, tool_choice, stream, preserve_thinking"
+                " FROM sessions"
                 " WHERE id = ?",
                 (new_id, title, now, now, session_id),
             )

@@ -1,5 +1,7 @@
 """Schema version 3: a thinking model's reasoning, kept beside each message and searchable.
 
+Sessions gain ``preserve_thinking`` (send every earlier reply's reasoning back; off by default).
+
 ``reasoning`` holds the text apart from ``content`` (empty for every message written before);
 ``reasoning_seconds`` the time from its first to its last piece. It gets its own full-text index
 rather than joining ``messages_fts``, so that a hit can say the words were found in the thinking,
@@ -14,6 +16,7 @@ from __future__ import annotations
 VERSION = 3
 
 SQL = """
+ALTER TABLE sessions ADD COLUMN preserve_thinking INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN reasoning_seconds REAL;
 CREATE VIRTUAL TABLE reasoning_fts USING fts5(
