@@ -8,9 +8,11 @@ screen, so "the reasoning is on screen before the answer starts" is checked, not
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from glm_tui.model.server_kind import ServerKind
@@ -26,6 +28,7 @@ from tests.ui.conftest import (
     make_app,
     ready,
     send,
+    settings_for,
     wait_for,
     wait_reply_done,
 )
@@ -204,3 +207,103 @@ async def test_reasoning_comes_back_folded_on_resume(tmp_path: Path) -> None:
             assert "[bold red]tea[/]" in screen_text(resumed)
 
 
+
+
+# -- against the demo server's thinking models (real HTTP, every shape) -----------------------
+
+
+def thinking_app(url: str, kind: ServerKind, **kwargs: Any) -> GlmTuiApp:
+    """The app on a demo server, talking to its thinking model ``glm-4.6``."""
+    settings = settings_for(url, kind=kind, **kwargs)
+    profile = replace(settings.profile, model="glm-4.6")
+    return GlmTuiApp(replace(settings, servers={**settings.servers, profile.name: profile}))
+
+
+@pytest.mark.parametrize("fixture, kind", [
+    ("openai_server", ServerKind.OPENAI),  # reasoning_content
+    ("vllm_server", ServerKind.VLLM),  # reasoning
+    ("inline_server", ServerKind.VLLM),  # <think> in the content
+])
+async def test_every_shape_of_a_demo_thinking_reply_is_drawn_apart(
+        request: pytest.FixtureRequest, fixture: str, kind: ServerKind) -> None:
+    url = request.getfixturevalue(fixture)
+    app = thinking_app(url, kind)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "Why is the sky blue?")
+        reply = await wait_reply_done(pilot)
+        assert reply.reasoning.startswith("The user asks:")
+        assert "<think>" not in reply.content and "The user asks:" not in reply.content
+        block = block_of(screen)
+        await wait_for(pilot, lambda: "▸ Thought for" in screen_text(app)
+                       and "Why is the sky blue?" in screen_text(app), what="folded, answered")
+        assert "I am the demo model" not in screen_text(app)
+        assert not block.expanded
+
+
+async def test_a_reply_that_starts_mid_thought_moves_its_text_out_of_the_answer(
+        inline_server: str) -> None:
+    app = thinking_app(inline_server, ServerKind.VLLM)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "[[demo:think=unopened]] Why is the sky blue?")
+        reply = await wait_reply_done(pilot)
+        assert reply.reasoning.startswith("The user asks:") and "</think>" not in reply.content
+        view = screen.messages.get_view(reply)
+        assert isinstance(view, AssistantMessageView)
+        await wait_for(pilot, lambda: "I am the demo model" not in view.markdown.text
+                       and view.markdown.text == reply.content, what="the answer alone")
+        await pilot.press("ctrl+l")
+        await wait_for(pilot, lambda: "I am the demo model" in screen_text(app),
+                       what="the moved text in the reasoning")
+
+
+async def test_hide_draws_one_line_only_until_asked(config_path: Path) -> None:
+    config_path.write_text('thinking_display = "hide"\n', encoding="utf-8")
+    gate = Gate()
+    with RawServer() as raw:
+        raw.add(MODELS, thinking_reply(gate))
+        app = make_app(raw.base_url, kind=ServerKind.ZHIPU)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await start(pilot, raw)
+            await send(pilot, "How long do I steep tea?")
+            await wait_for(pilot, lambda: "▸ Thinking…" in screen_text(app)
+                           and "[thinking…]" in screen_text(app), what="the live line only")
+            assert block_of(screen).body is None  # the reasoning is not drawn at all
+            assert "Let me recall" not in screen_text(app)
+            gate.opened.set()
+            await wait_reply_done(pilot)
+            await wait_for(pilot, lambda: "▸ Thought for" in screen_text(app)
+                           and "at 80 °C." in screen_text(app), what="the line and the answer")
+            assert "Let me recall" not in screen_text(app)
+            await pilot.press("ctrl+l")
+            await wait_for(pilot, lambda: "Let me recall" in screen_text(app),
+                           what="the reasoning, asked for")
+
+
+async def test_show_keeps_the_reasoning_open_after_the_answer(openai_server: str,
+                                                              config_path: Path) -> None:
+    config_path.write_text('thinking_display = "show"\n', encoding="utf-8")
+    app = thinking_app(openai_server, ServerKind.OPENAI)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await send(pilot, "Why is the sky blue?")
+        await wait_reply_done(pilot)
+        await wait_for(pilot, lambda: "I am the demo model" in screen_text(app)
+                       and "▾ Thought for" in screen_text(app), what="open after the answer")
+
+
+async def test_a_megabyte_of_reasoning_streams_and_folds(openai_server: str) -> None:
+    app = thinking_app(openai_server, ServerKind.OPENAI)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await send(pilot, "[[demo:rate=0]] [[demo:reasoning=1048576]] [[demo:say=Done.]]")
+        reply = await wait_reply_done(pilot)
+        assert len(reply.reasoning) == 1_048_576 and reply.content == "Done."
+        await wait_for(pilot, lambda: "Done." in screen_text(app)
+                       and "▸ Thought for" in screen_text(app), what="the answer, folded")
+        await pilot.press("ctrl+l")
+        block = block_of(screen)
+        await wait_for(pilot, lambda: block.body is not None and block.body.undrawn == 0
+                       and "answering." in screen_text(app), timeout=60,
+                       what="the end of a megabyte of reasoning, opened")

@@ -14,8 +14,8 @@ writes are only buffered, a timer draws them, finished blocks are frozen. Like a
 data, never markup: the Markdown widget sanitises it and builds plain ``Content``, and the one
 line is built from numbers and fixed words only.
 
-The text itself is only kept until the block is opened: a stored reply that is never opened costs
-no widget tree at all, which keeps a long session quick to open.
+The text is drawn only while the block is open: a stored reply that is never opened, or a folded
+one, costs no widget tree at all, which keeps a long session quick to open and to scroll.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.timer import Timer
-from textual.widget import AwaitMount
-from textual.widgets import Static
+from textual.widget import AwaitMount, Widget
 
 from glm_tui.client.tokens import estimate_tokens
 from glm_tui.model.session import Message, MessageStatus
@@ -77,8 +76,34 @@ def summary_text(end: ThinkingEnd, seconds: float | None, tokens: int | None,
     return text
 
 
-class ThinkingSummary(Static):
-    """The block's one line; a click opens or folds the block."""
+class ThinkingSummary(Widget):
+    """The block's one line; a click opens or folds the block.
+
+    A plain widget of one fixed row rather than a ``Static``: its figures change five times a
+    second while the model thinks, and ``Static.update`` asks for a layout pass of the whole
+    screen each time (every widget of a long reply walked again); a fixed-size line needs only
+    its own row repainted.
+    """
+
+    DEFAULT_CSS = """
+    ThinkingSummary {
+        height: 1;
+        width: 1fr;
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(classes="thinking-summary")
+        self._line = Content("")
+
+    def show(self, line: Content) -> None:
+        """Draw ``line`` (already literal: fixed words and numbers)."""
+        if line != self._line:
+            self._line = line
+            self.refresh()
+
+    def render(self) -> Content:
+        return self._line
 
     def on_click(self, event: events.Click) -> None:
         event.stop()
@@ -144,7 +169,7 @@ class ThinkingBlock(Vertical):
         self._tokens = tokens
         self._estimated = estimated
         self._clock: Timer | None = None
-        self._summary = ThinkingSummary("", classes="thinking-summary", markup=False)
+        self._summary = ThinkingSummary()
 
     # -- what the owner calls ------------------------------------------------------------------
 
@@ -245,11 +270,16 @@ class ThinkingBlock(Vertical):
         self.set_expanded(not self._expanded)
 
     def set_expanded(self, expanded: bool) -> None:
+        """Open (the text drawn from what arrived so far) or fold (the drawing dropped)."""
         self._expanded = expanded
         if expanded and self._body is None and self.is_mounted:
             self._mount_body()
-        if self._body is not None:
-            self._body.display = expanded
+        elif not expanded and self._body is not None:
+            # Dropped, not hidden: a folded block then costs no widgets (a long reply's
+            # reasoning is a hundred of them) and no drawing of text nobody sees; opening
+            # again draws it anew, the pieces out of view parsed only when scrolled to.
+            self._body.remove()
+            self._body = self._body_mounting = None
         self.set_class(expanded, "-expanded")
         self._refresh_summary()
 
@@ -290,7 +320,7 @@ class ThinkingBlock(Vertical):
     def _refresh_summary(self) -> None:
         for end in ThinkingEnd:
             self.set_class(self._end is end, f"-{end.value.replace(' ', '-')}")
-        self._summary.update(self._summary_content())
+        self._summary.show(self._summary_content())
 
 
 def end_of(message: Message) -> tuple[ThinkingEnd, str]:
