@@ -88,7 +88,7 @@ async def test_a_preset_carries_the_switch(config_path: Path) -> None:
     assert saved["deep"].params.thinking is Thinking.ON
 
 
-async def _choose_and_send(pilot: Any, choice: str) -> None:
+async def _choose_in_settings(pilot: Any, choice: str) -> None:
     """Open the settings with their key, choose ``choice`` with a click, close, and ask."""
     await ready(pilot)
     await pilot.press("ctrl+t")
@@ -111,7 +111,7 @@ async def test_the_switch_reaches_the_request_in_the_field_of_that_server_kind(
         sent: dict[str, Any]) -> None:
     app = make_app(glm4_server, kind=kind)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _choose_and_send(pilot, choice)
+        await _choose_in_settings(pilot, choice)
         await pilot.press("f2")
         await wait_for(pilot, lambda: isinstance(app.screen, RequestViewScreen), what="F2")
         shown = json.loads(app.screen.query_one("#request-body", TextArea).text)
@@ -122,3 +122,27 @@ async def test_the_switch_reaches_the_request_in_the_field_of_that_server_kind(
     for key in ("thinking", "chat_template_kwargs", "enable_thinking", "think"):
         assert body.get(key) == sent.get(key)
         assert shown.get(key) == sent.get(key)  # F2 showed what was sent
+
+
+async def test_preserved_thinking_sends_earlier_reasoning_back(openai_server: str,
+                                                               request_log: Path) -> None:
+    from dataclasses import replace
+
+    from glm_tui.ui.app import GlmTuiApp
+    from tests.ui.conftest import settings_for
+
+    settings = settings_for(openai_server, kind=ServerKind.OPENAI)
+    profile = replace(settings.profile, model="glm-4.6")  # the demo's thinking model
+    app = GlmTuiApp(replace(settings, servers={**settings.servers, profile.name: profile}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        first = await ask(pilot, "Why is the sky blue?")
+        assert first.reasoning
+        await ask(pilot, "And at sunset?")
+        earlier = logged_requests(request_log)[-1]["messages"][1]
+        assert earlier["role"] == "assistant" and "reasoning_content" not in earlier
+        await _choose_in_settings(pilot, "#preserve-thinking")
+        assert screen.session.preserve_thinking
+        await ask(pilot, "And on Mars?")
+    earlier = logged_requests(request_log)[-1]["messages"][1]
+    assert earlier["reasoning_content"] == first.reasoning

@@ -88,10 +88,6 @@ class ConversationScreen(ConversationBase):
                 tooltip="Sessions: browse, search, open, rename, duplicate, delete, export"),
         Binding("f2", "show_request", "Request", id="conversation.show_request",
                 tooltip="The exact JSON of the next request (key redacted), and a curl command"),
-        Binding("ctrl+l", "toggle_thinking", "Thinking", show=False,
-                id="conversation.toggle_thinking",
-                tooltip="Open or fold the reasoning of the focused message, or of the newest "
-                "reply that has some"),
         Binding("f7", "toggle_stream", "Stream on/off", show=False,
                 id="conversation.toggle_stream",
                 tooltip="Streaming on/off for this session"),
@@ -116,7 +112,7 @@ class ConversationScreen(ConversationBase):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="conversation-header", markup=False)
-        yield MessageList(id="messages")
+        yield MessageList(id="messages", thinking=self.services.settings.thinking_display)
         yield PromptInput(
             id="prompt", placeholder=one_line_text("Ask something · Enter sends · Ctrl+J new line"))
         yield StatusBar(id="status")
@@ -127,7 +123,6 @@ class ConversationScreen(ConversationBase):
         self._refresh_status()
         self.follow_connection()
         self.messages.tools = self.session.tools
-        self.messages.thinking_display = self.services.settings.thinking_display
         older = self._load_older if self._older_in_store else None
         window = len(self.session.messages) if self._focus_message_id else None
         if window is None:
@@ -381,6 +376,7 @@ class ConversationScreen(ConversationBase):
             defaults=app.settings.sampling,
             on_presets_change=lambda presets: app.update_settings(presets=presets),
             on_defaults_saved=lambda params: app.update_settings(sampling=params),
+            preserve=self.session.preserve_thinking, on_preserve=self.apply_preserve_thinking,
         ))
 
     def apply_sampling(self, params: SamplingParams) -> None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import ClassVar
 
 from textual import on
+from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
@@ -35,6 +37,14 @@ from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
 
 class ConversationBase(Screen[None]):
     """The session, its store and its widgets; subclassed by the conversation screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Merged with the conversation screen's own (its table in the README lists both).
+        Binding("ctrl+l", "toggle_thinking", "Thinking", show=False,
+                id="conversation.toggle_thinking",
+                tooltip="Open or fold the reasoning of the focused message, or of the newest "
+                "reply that has some"),
+    ]
 
     def __init__(self, session: Session, recorder: SessionRecorder, services: Services, *,
                  older_in_store: int = 0) -> None:
@@ -230,6 +240,11 @@ class ConversationBase(Screen[None]):
                 view.thinking.toggle()
                 return
         self.app.notify("No reply here has any thinking to show.")
+
+    def apply_preserve_thinking(self, preserve: bool) -> None:
+        """"Preserved thinking" changed on the settings screen: stored with the session."""
+        self.session.preserve_thinking = preserve
+        self.record(self.recorder.save_session)
 
     @on(MessageView.TypedAway)
     def _typed_on_a_message(self, event: MessageView.TypedAway) -> None:

@@ -94,7 +94,11 @@ class SamplingScreen(ModalScreen[None]):
         defaults: SamplingParams | None = None,
         on_presets_change: Callable[[tuple[Preset, ...]], None] | None = None,
         on_defaults_saved: Callable[[SamplingParams], None] | None = None,
+        preserve: bool | None = None,
+        on_preserve: Callable[[bool], None] | None = None,
     ) -> None:
+        """``preserve``: the session's "preserved thinking", shown with the thinking switch and
+        handed to ``on_preserve`` when changed (None: not shown)."""
         super().__init__()
         if focus_field not in FIELD_SPECS:
             raise ValueError(f"unknown sampling field {focus_field!r}")
@@ -108,6 +112,8 @@ class SamplingScreen(ModalScreen[None]):
         self._on_change = on_change
         self._on_presets_change = on_presets_change
         self._on_defaults_saved = on_defaults_saved
+        self._preserve = preserve
+        self._on_preserve = on_preserve
         self._invalid: dict[str, str] = {}  # field -> reason, for fields showing a refused value
         self._leaving = False
 
@@ -125,7 +131,8 @@ class SamplingScreen(ModalScreen[None]):
             yield note
             for name in FIELD_ORDER:
                 yield SamplingField(name, getattr(self.params, name), self.kind, self.defaults)
-            yield ThinkingField(self.params.thinking, self.kind, self.defaults.thinking)
+            yield ThinkingField(self.params.thinking, self.kind, self.defaults.thinking,
+                                preserve=self._preserve)
             yield Static("", id="send-warnings", classes="-empty")
             yield Label(Content("Presets"), classes="section")
             yield OptionList(*self._preset_options(), id="presets")
@@ -268,6 +275,11 @@ class SamplingScreen(ModalScreen[None]):
     def _thinking_chosen(self, event: ThinkingField.Changed) -> None:
         """The switch applies at once, like a committed field (there is nothing to type)."""
         self._set_params(self.params.with_value(THINKING_FIELD, event.value))
+
+    @on(ThinkingField.PreserveChanged)
+    def _preserve_thinking_changed(self, event: ThinkingField.PreserveChanged) -> None:
+        if self._on_preserve is not None:
+            self._on_preserve(event.preserve)
 
     def action_nudge(self, direction: int) -> None:
         name = self._focused_field()

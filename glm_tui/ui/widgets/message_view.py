@@ -309,7 +309,8 @@ class MessageList(VerticalScroll):
 
     can_focus = False
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None,
+                 thinking: ThinkingDisplay = ThinkingDisplay.COLLAPSE) -> None:
         super().__init__(id=id)
         self._messages: list[Message] = []
         self._older: OlderLoader | None = None
@@ -317,7 +318,7 @@ class MessageList(VerticalScroll):
         self._loading_older = False
         self.no_older = True
         self.tools: Sequence[dict[str, Any]] = ()  # the session's tools, to check calls against
-        self.thinking_display = ThinkingDisplay.COLLAPSE  # how replies' reasoning is drawn
+        self.thinking_display = thinking  # how replies' reasoning is drawn
 
     # -- building ---------------------------------------------------------------------------
 

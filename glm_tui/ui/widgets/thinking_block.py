@@ -266,8 +266,14 @@ class ThinkingBlock(Vertical):
                 self._mount_body()
 
     def toggle(self) -> None:
-        """Open or fold the block (the key and the click)."""
+        """Open or fold the block (the key and the click).
+
+        Opened after the fact, the reasoning is read from its start: its line goes to the top
+        of the view (while it streams, the view keeps following the newest text instead).
+        """
         self.set_expanded(not self._expanded)
+        if self._expanded and not self.live and self.is_mounted:
+            self.call_after_refresh(self._summary.scroll_visible, top=True, animate=False)
 
     def set_expanded(self, expanded: bool) -> None:
         """Open (the text drawn from what arrived so far) or fold (the drawing dropped)."""

@@ -5,6 +5,10 @@ arrows to move and Enter or Space to choose, or a click. Under it, as under ever
 current server does with it (:func:`~glm_tui.model.server_kind.thinking_support`): the hosted GLM
 API takes ``thinking.type``, vLLM and SGLang ``chat_template_kwargs.enable_thinking``, and where
 glm-tui does not know the server's switch it says so and sends nothing rather than a guess.
+
+Below it, for the session only (not a sampling value, so not in presets), the "preserved
+thinking" box: earlier replies' reasoning is normally not sent again (it costs context); checked,
+all of it is (:func:`glm_tui.chat.request.build_messages` applies the rule).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Label, RadioButton, RadioSet, Static
+from textual.widgets import Checkbox, Label, RadioButton, RadioSet, Static
 
 from glm_tui.model.sampling import Thinking
 from glm_tui.model.server_kind import ServerKind, thinking_support
@@ -45,6 +49,10 @@ class ThinkingField(Vertical):
         width: auto;
         margin-right: 2;
     }
+    ThinkingField #preserve-thinking {
+        width: auto;
+        margin-right: 1;
+    }
     """
 
     class Changed(Message):
@@ -54,12 +62,21 @@ class ThinkingField(Vertical):
             super().__init__()
             self.value = value
 
+    class PreserveChanged(Message):
+        """The person checked or cleared "preserved thinking"."""
+
+        def __init__(self, preserve: bool) -> None:
+            super().__init__()
+            self.preserve = preserve
+
     def __init__(self, value: Thinking | None, kind: ServerKind | None,
-                 default: Thinking | None = None) -> None:
+                 default: Thinking | None = None, *, preserve: bool | None = None) -> None:
+        """``preserve``: the session's "preserved thinking" (None: no box, as for defaults)."""
         super().__init__(classes="field", id="box-thinking")
         self._value = value
         self.kind = kind
         self.default = default
+        self.preserve = preserve
 
     @property
     def value(self) -> Thinking | None:
@@ -79,6 +96,15 @@ class ThinkingField(Vertical):
                       id="support-thinking")
         line.set_class(not support.sent, "-ignored")
         yield line
+        if self.preserve is not None:
+            with Horizontal(classes="field-row"):
+                yield Label("", classes="field-name")
+                yield Checkbox(Content("preserved thinking"), self.preserve,
+                               id="preserve-thinking", compact=True)
+                yield Static(Content(
+                    "this session: send every earlier reply's reasoning again (costs context); "
+                    "off, only a tool-calling turn's reasoning goes back, with its results"),
+                    classes="field-info", id="info-preserve-thinking")
 
     def on_mount(self) -> None:
         """Start the highlight on the chosen value, so Enter on arriving keeps it (a radio set
@@ -104,6 +130,12 @@ class ThinkingField(Vertical):
         """New defaults (saved as the user's): the info line names them."""
         self.default = default
         self.query_one("#info-thinking", Static).update(Content(self._info_text()))
+
+    @on(Checkbox.Changed, "#preserve-thinking")
+    def _preserve_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self.preserve = event.value
+        self.post_message(self.PreserveChanged(event.value))
 
     @on(RadioSet.Changed, "#field-thinking")
     def _chosen(self, event: RadioSet.Changed) -> None:
