@@ -143,6 +143,14 @@ async def test_preserved_thinking_sends_earlier_reasoning_back(openai_server: st
         assert earlier["role"] == "assistant" and "reasoning_content" not in earlier
         await _choose_in_settings(pilot, "#preserve-thinking")
         assert screen.session.preserve_thinking
-        await ask(pilot, "And on Mars?")
-    earlier = logged_requests(request_log)[-1]["messages"][1]
-    assert earlier["reasoning_content"] == first.reasoning
+        screen.prompt.load_text("And on Mars?")
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: isinstance(app.screen, RequestViewScreen), what="F2")
+        shown = json.loads(app.screen.query_one("#request-body", TextArea).text)
+        await pilot.press("escape")
+        await ready(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(logged_requests(request_log)) == 3, what="the send")
+    sent = logged_requests(request_log)[-1]
+    assert sent["messages"][1]["reasoning_content"] == first.reasoning
+    assert shown == sent  # F2 showed exactly what was sent, the reasoning sent back included
