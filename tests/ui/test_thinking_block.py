@@ -139,3 +139,16 @@ async def test_markup_and_escape_sequences_in_reasoning_are_drawn_literally() ->
         assert "[@click=app.quit]quit[/]" in text
         assert "\x1b" not in text
         assert app.is_running  # nothing ran app.quit
+
+
+async def test_the_one_line_stays_one_line_on_a_narrow_screen() -> None:
+    block = ThinkingBlock("x", display=ThinkingDisplay.COLLAPSE, live=False, seconds=12.4,
+                          tokens=830)
+    block.ended(ThinkingEnd.ALL_THINKING)
+    block.set_expanded(False)
+    app = _App(block)
+    async with app.run_test(size=(30, 6)) as pilot:
+        await wait_for(pilot, lambda: "Thought for" in screen_text(app), what="the line")
+        first, second = screen_text(app).split("\n")[:2]
+        assert first.startswith("▸ Thought for 12.4 s") and first.endswith("…")
+        assert second.strip() == ""

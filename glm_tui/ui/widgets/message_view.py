@@ -234,19 +234,26 @@ class AssistantMessageView(MessageView):
         block = self._thinking
         if block is None:
             block = self._thinking = ThinkingBlock(display=self.thinking_display, live=True)
-            self.mount(block, before=self._markdown)
+            self._mount_thinking()
         block.write(fragment)
+
+    def _mount_thinking(self) -> None:
+        """Put the new block above the answer (a view already left, by a session switch while
+        the reply ends, only keeps it)."""
+        if self._thinking is not None and self.is_attached:
+            self.mount(self._thinking, before=self._markdown)
 
     def answer_was_reasoning(self, text: str) -> None:
         """Everything written as answer so far was reasoning (a reply that began mid-thought
         and only then closed its ``</think>``): it moves to the front of the reasoning."""
         if self._thinking is None:
             self._thinking = ThinkingBlock(display=self.thinking_display, live=True)
-            self.mount(self._thinking, before=self._markdown)
+            self._mount_thinking()
         self._thinking.prepend(text)
-        self._markdown.remove()
-        self._markdown = StreamingMarkdown()
-        self.mount(self._markdown, after=self._thinking)
+        if self.is_attached:
+            self._markdown.remove()
+            self._markdown = StreamingMarkdown()
+            self.mount(self._markdown, after=self._thinking)
 
     async def finish(self) -> None:
         """Flush what is buffered and end the stream; safe to call more than once."""
@@ -272,8 +279,7 @@ class AssistantMessageView(MessageView):
         reasoning only now)."""
         if self._thinking is None:
             self._thinking = stored_block(self.message, self.thinking_display)
-            if self._thinking is not None:
-                self.mount(self._thinking, before=self._markdown)
+            self._mount_thinking()
         if self._thinking is not None:
             update_from(self._thinking, self.message)
 

@@ -126,8 +126,6 @@ class ThinkingBlock(Vertical):
         margin: 0;  /* the reasoning's last paragraph already ends with a blank line */
     }
     ThinkingBlock > ThinkingSummary {
-        height: 1;
-        width: 1fr;
         color: $text-muted;
         text-style: italic;
         text-wrap: nowrap;
@@ -222,11 +220,16 @@ class ThinkingBlock(Vertical):
             self._seconds = seconds
         self._refresh_summary()
 
-    def answer_started(self) -> None:
-        """The answer (or a tool call) began: thinking is over; ``collapse`` folds the block."""
+    def answer_started(self, seconds: float | None = None) -> None:
+        """The answer (or a tool call) began: thinking is over; ``collapse`` folds the block.
+
+        ``seconds``: how long it thought, as the turn measured it (else the block's own clock).
+        """
         if self._end is not ThinkingEnd.LIVE:
             return
         self._end = ThinkingEnd.ANSWERED
+        if seconds is not None:
+            self._seconds = seconds
         self._stop_clock()
         if self.display_mode is ThinkingDisplay.COLLAPSE:
             self.set_expanded(False)
@@ -370,10 +373,10 @@ def update_from(block: ThinkingBlock, message: Message) -> None:
     end, stopped_as = end_of(message)
     if end is ThinkingEnd.LIVE:
         if message.content or message.tool_calls:
-            block.answer_started()
+            block.answer_started(message.reasoning_seconds)
         return
     if block.live and end is ThinkingEnd.ANSWERED:
-        block.answer_started()
+        block.answer_started(message.reasoning_seconds)
     if not block.has_figures:  # the turn's own figures, when it gave some, know more
         tokens, estimated = reasoning_figures(message, block.text)
         block.set_figures(tokens, estimated)
