@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# A suite started in the background by a non-interactive shell (``pytest &``, some CI runners)
+# inherits SIGINT ignored, and so would every glm-tui process the tests start: Python then
+# installs no KeyboardInterrupt handler and the tests that press Ctrl+C (SIGINT) on ``ask`` or
+# ``serve-demo`` wait in vain. Children inherit the default action again from here.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ unless the session asks for "preserved thinking". The field is the server kind's
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from glm_tui.chat.tools import request_tools
@@ -21,7 +22,26 @@ from glm_tui.model.server_kind import ServerKind, reasoning_field, thinking_requ
 from glm_tui.model.session import ImageAttachment, Message, Role, Session
 
 ImageLoader = Callable[[ImageAttachment], str]
-"""Returns a ``data:`` URL for an attachment (JPEG for GLM-4V); provided by the image store."""
+"""Returns a ``data:`` URL for an attachment (JPEG for GLM-4V); provided by the image store.
+
+It raises :class:`ImageUnavailableError` when the picture cannot be read back."""
+
+
+class ImageUnavailableError(Exception):
+    """An attached picture cannot be read back (its stored file is gone or unreadable).
+
+    The message is plain words naming the picture; the turn is refused, nothing is sent.
+    """
+
+
+@dataclass(frozen=True)
+class ShapedMessages:
+    """The ``messages`` list for a server kind, and what happened to the pictures on the way."""
+
+    messages: list[dict[str, Any]]
+    sent_images: tuple[ImageAttachment, ...] = ()
+    left_out_images: tuple[ImageAttachment, ...] = ()  # attached, but not sent
+    system_folded: bool = False  # the system prompt went inside the first question (GLM-4V)
 
 
 def build_messages(
@@ -36,12 +56,36 @@ def build_messages(
     ``all_reasoning`` puts every reply's reasoning in (an export); ``None`` follows the session's
     "preserved thinking" and otherwise the send-back rule of the module docstring.
     """
+    return shape_messages(session, kind, image_loader, all_reasoning=all_reasoning).messages
+
+
+def shape_messages(
+    session: Session,
+    kind: ServerKind,
+    image_loader: ImageLoader | None = None,
+    *,
+    send_images: bool = True,
+    all_reasoning: bool | None = None,
+) -> ShapedMessages:
+    """:func:`build_messages`, also saying which pictures were sent and which left out.
+
+    Pictures go as ``image_url`` parts holding ``data:`` URLs (the loader's), several per
+    question, except: the GLM-4 text server takes none (its content must be a string); the
+    GLM-4V server takes one per request and uses the first of the conversation, so only that
+    one is sent; ``send_images=False`` (the server said it cannot read them) sends none; and
+    without a loader none can be sent. The loader's
+    :class:`ImageUnavailableError` passes through. Reasoning goes as :func:`build_messages`
+    says.
+    """
     system = session.system_prompt.strip()
     out: list[dict[str, Any]] = []
     if system and kind is not ServerKind.GLM4V:
         out.append({"role": "system", "content": session.system_prompt})
-    image_sent = False
+    sent: list[ImageAttachment] = []
+    left_out: list[ImageAttachment] = []
     pending_system = system if kind is ServerKind.GLM4V else ""
+    folded = False
+    can_send = send_images and kind is not ServerKind.GLM4 and image_loader is not None
     messages = session.messages
     thinking_field = reasoning_field(kind)
     resend_all = session.preserve_thinking if all_reasoning is None else all_reasoning
@@ -78,15 +122,20 @@ def build_messages(
                 # GLM-4V answers a system message with HTTP 500: fold it into the first question.
                 text = f"{pending_system}\n\n{text}"
                 pending_system = ""
-            images = [] if kind is ServerKind.GLM4 else message.images
+                folded = True
+            images = list(message.images) if can_send else []
             if kind is ServerKind.GLM4V:
                 # One image per request: the server uses the first and drops the rest.
-                images = [] if image_sent else images[:1]
+                images = [] if sent else images[:1]
+            left_out.extend(image for image in message.images if image not in images)
             if images and image_loader is not None:
                 parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
                 for image in images:
-                    parts.append({"type": "image_url", "image_url": {"url": image_loader(image)}})
-                image_sent = True
+                    url = image_loader(image)
+                    if kind is ServerKind.GLM4V:
+                        url = _as_jpeg_url(url)
+                    parts.append({"type": "image_url", "image_url": {"url": url}})
+                sent.extend(images)
                 entry["content"] = parts
             else:
                 entry["content"] = text
@@ -98,7 +147,20 @@ def build_messages(
             previous["content"] = f"{previous['content']}\n\n{entry['content']}"
             continue
         out.append(entry)
-    return out
+    return ShapedMessages(out, tuple(sent), tuple(left_out), folded)
+
+
+_GLM4V_URL = "data:image/jpeg;base64,"
+
+
+def _as_jpeg_url(url: str) -> str:
+    """GLM-4V decodes only ``data:image/jpeg;base64,`` (and any image bytes under it: PNG works)
+    but answers 500 to ``data:image/png``: a picture stored before glm-tui made every picture a
+    JPEG (an imported session's PNG) goes under the JPEG prefix."""
+    head, sep, payload = url.partition(";base64,")
+    if sep and head.startswith("data:image/") and head != "data:image/jpeg":
+        return _GLM4V_URL + payload
+    return url
 
 
 def build_request(
@@ -107,15 +169,19 @@ def build_request(
     *,
     image_loader: ImageLoader | None = None,
     stream: bool | None = None,
+    messages: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The full keyword arguments for ``chat.completions.create`` (and the JSON body sent).
 
     Unset sampling values are left out; ``max_tokens`` is sent as ``max_tokens`` (the GLM-4 server
     ignores ``max_completion_tokens``). Tools and ``tool_choice`` are sent only when tools exist.
+    ``messages`` already shaped (:func:`shape_messages`) are used as they are.
     """
+    if messages is None:
+        messages = build_messages(session, kind, image_loader)
     request: dict[str, Any] = {
         "model": session.model,
-        "messages": build_messages(session, kind, image_loader),
+        "messages": messages,
         "stream": session.stream if stream is None else stream,
     }
     request.update(session.sampling.to_request())

@@ -5,7 +5,9 @@ missing ``id``/``finish_reason``/``usage``, content as a list of parts, tool cal
 (with ``null`` or ``""`` names on later parts), whole in one chunk or in the finishing one, the
 arguments as an object instead of text, and an ``{"error": ...}`` inside a 200 reply. Reasoning
 is kept apart from the answer here too: from ``reasoning_content`` / ``reasoning`` beside the
-content, or from inline ``<think>`` tags in it (:mod:`glm_tui.client.think_tags`). It works on
+content, or from inline ``<think>`` tags in it (:mod:`glm_tui.client.think_tags`); once a server
+sends a reasoning field its content is taken as it stands, and reasoning that arrives after the
+answer started is still reasoning (appended to it, never to the answer). It works on
 parsed JSON only, with no network and no framing, so that the streamed and the non-streamed path
 share one set of rules.
 """

@@ -9,7 +9,8 @@ mid-thought and only ``</think>`` appears. Tags may be split across chunks anywh
 The rules, in one place:
 
 - ``<think>`` opens reasoning only at the very start of the content (leading whitespace
-  allowed). Anywhere later it is answer text, as a model explaining the tag would write it.
+  allowed, up to 4 KB). Anywhere later it is answer text, as a model explaining the tag would
+  write it.
 - Content that does not start with ``<think>`` is answer, handed on at once, until a first
   ``</think>`` shows it was reasoning all along (the mid-thought case): the splitter then says
   so (``MOVED``) and everything before the tag becomes reasoning.
@@ -27,6 +28,9 @@ from enum import Enum
 
 OPEN = "<think>"
 CLOSE = "</think>"
+_MAX_LEADING = 4096
+"""Leading whitespace held while waiting for a ``<think>``; past it the reply is answer (a server
+sending whitespace forever must not make each piece copy all of it again)."""
 
 
 class Piece(Enum):
@@ -99,7 +103,8 @@ class ThinkSplitter:
         self._held = ""
         if state is _State.START:
             stripped = buffer.lstrip()
-            if not stripped or (len(stripped) < len(OPEN) and OPEN.startswith(stripped)):
+            maybe_open = not stripped or (len(stripped) < len(OPEN) and OPEN.startswith(stripped))
+            if maybe_open and len(buffer) <= _MAX_LEADING:
                 self._held = buffer  # whitespace, or what may become "<think>"
                 return
             if stripped.startswith(OPEN):

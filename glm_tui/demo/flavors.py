@@ -61,17 +61,17 @@ class Chat:
     directives: Directives
     max_tokens: int | None = None
     include_usage: bool = False
-    image: ImageInfo | None = None
+    images: list[ImageInfo] = field(default_factory=list)  # what the model looks at
     prompt_tokens: int = 0
     created: int = field(default_factory=lambda: int(time.time()))
     flavor: str = "openai"  # openai, vllm or inline: the shape of a thinking model's reasoning
 
 
-def _prompt_tokens(body: dict[str, Any], messages: Sequence[dict[str, Any]], image: bool) -> int:
+def _prompt_tokens(body: dict[str, Any], messages: Sequence[dict[str, Any]], images: int) -> int:
     total = 2 + sum(count_tokens(message_text(m)) + 3 for m in messages)
     if body.get("tools"):
         total += count_tokens(json.dumps(body["tools"], ensure_ascii=False))
-    return total + (IMAGE_PROMPT_TOKENS if image else 0)
+    return total + IMAGE_PROMPT_TOKENS * images
 
 
 @dataclass
@@ -181,7 +181,7 @@ def answer_glm4(chat: Chat) -> Answer:
     if isinstance(choice, dict):
         wanted = (choice.get("function") or {}).get("name")
         active = [t for t in tools if (t.get("function") or {}).get("name") == wanted]
-    chat.prompt_tokens = _prompt_tokens(body, chat.messages, False)
+    chat.prompt_tokens = _prompt_tokens(body, chat.messages, 0)
     request = ReplyRequest(chat.messages, chat.model, active, choice, honour_system=not active)
     plan = plan_reply(request)
     if plan.tool_call is not None and has_builtin:
@@ -274,10 +274,10 @@ def answer_glm4v(chat: Chat) -> Answer:
             info = inspect_image(decode_data_url(url))
         except ImageProblem:
             raise plain_error() from None
-        chat.image = chat.image or info  # one image per request: the first one is used
+        chat.images = chat.images or [info]  # one image per request: the first one is used
     chat.max_tokens = int(chat.body.get("max_tokens") or GLM4_DEFAULT_MAX_TOKENS)
-    chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, chat.image is not None)
-    plan = plan_reply(ReplyRequest(chat.messages, chat.model, image=chat.image))
+    chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, len(chat.images))
+    plan = plan_reply(ReplyRequest(chat.messages, chat.model, images=chat.images))
     reply = _reply_tokens(plan.text, plan, chat)
     chunks = Glm4vChunks(chat.model, chat.created)
     if not chat.stream:
@@ -305,25 +305,29 @@ def answer_openai(chat: Chat) -> Answer:
 
     A thinking model thinks first, in the flavour's shape (:mod:`glm_tui.demo.thinking`).
     """
-    for url in _image_urls(chat.messages):
-        if not url.startswith("data:"):
-            raise openai_error(
-                400, "The demo server does not download images; attach the image as a data: URL.",
-                "invalid_image_url",
-            )
-        try:
-            chat.image = inspect_image(decode_data_url(url))  # the latest image is described
-        except ImageProblem as problem:
-            raise openai_error(400, f"Could not read the attached image: {problem}.",
-                               "invalid_image") from None
+    for message in chat.messages:
+        urls = _image_urls([message])
+        if urls:
+            chat.images = []  # the newest message holding images is the one described
+        for url in urls:
+            if not url.startswith("data:"):
+                raise openai_error(
+                    400, "The demo server does not download images; attach the image as a "
+                    "data: URL.", "invalid_image_url",
+                )
+            try:
+                chat.images.append(inspect_image(decode_data_url(url)))
+            except ImageProblem as problem:
+                raise openai_error(400, f"Could not read the attached image: {problem}.",
+                                   "invalid_image") from None
     tools = [t for t in chat.tools if t.get("type") == "function"]
     limit = chat.body.get("max_tokens") or chat.body.get("max_completion_tokens")
     chat.max_tokens = int(limit) if limit else None
     options = chat.body.get("stream_options")
     chat.include_usage = isinstance(options, dict) and options.get("include_usage") is True
-    chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, chat.image is not None)
+    chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, len(chat.images))
     plan = plan_reply(ReplyRequest(chat.messages, chat.model, tools, chat.tool_choice,
-                                   image=chat.image))
+                                   images=chat.images))
     thought = _thought(chat, plan)
     chunks = OpenAIChunks(chat.model, chat.created, chat.prompt_tokens, chat.include_usage,
                           reasoning_tokens=None if thought is None or chat.flavor != "openai"

@@ -174,6 +174,16 @@ def is_vision(kind: ServerKind | None) -> bool:
     return kind is ServerKind.GLM4V
 
 
+def takes_images(kind: ServerKind | None) -> bool:
+    """Whether requests of this kind can carry pictures at all.
+
+    Only the GLM-4 text server is known not to (its message content must be a string). Every
+    other kind is sent pictures as ``image_url`` parts; a server that then says it cannot read
+    them is remembered by the front end (``chat.turn``'s ``images_refused``).
+    """
+    return kind is not ServerKind.GLM4
+
+
 def resolve_kind(
     configured: ServerKind | None,
     base_url: str,

@@ -39,6 +39,7 @@ class ImageAttachment:
     width: int
     height: int
     name: str = ""
+    bytes: int = 0  # size of the stored JPEG, for placeholders; 0 in rows from before it was kept
 
 
 @dataclass(frozen=True)

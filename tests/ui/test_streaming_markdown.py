@@ -205,6 +205,24 @@ async def test_huge_single_line_streams_and_wraps() -> None:
         assert shown.split() == line.split()
 
 
+async def test_finishing_while_a_timed_flush_mounts_loses_nothing() -> None:
+    """The reply ends (``finish``) while the timer's flush is still mounting what it took.
+
+    Stopping the timer cancels its running callback; the pieces that flush had taken from the
+    backlog were then never mounted, and thousands of words vanished from the screen (seen
+    under load as ``test_huge_single_line_streams_and_wraps`` failing)."""
+    line = " ".join(f"w{n:05d}" for n in range(15_000))
+    app = _App()
+    async with app.run_test(size=(80, 30)):
+        widget = app.query_one(StreamingMarkdown)
+        widget.write(line[:60_000])
+        await wait_for(None, lambda: widget.flushing, what="a timed flush to start", poll=0)
+        widget.write(line[60_000:])
+        await widget.finish()
+        shown = "".join(block.source for block in widget.query(ProseBlock))
+        assert shown.split() == line.split()
+
+
 async def test_huge_line_without_spaces_inside_code() -> None:
     blob = "A" * 100_000
     app = _App()

@@ -75,8 +75,7 @@ from glm_tui.ui.markdown.textual_compat import drop_render_cache
 __all__ = ["CodeChunk", "FrozenPage", "ProseBlock", "StreamingMarkdown"]
 
 _CONTEXT_LINES = 12
-"""Lines of the previous chunk lexed again before a chunk, so a string or
-comment that started there is still coloured correctly."""
+"""Lines of the previous code chunk lexed again, so a string begun there stays coloured."""
 
 
 class ProseBlock(Widget):
@@ -202,13 +201,11 @@ class StreamingMarkdown(Widget):
     once per feed, so a megabyte line still becomes pieces of about this size."""
     DRAWN_PIECES: ClassVar[int] = 2
     """Of the pieces one flush freezes, all but the last this many are joined into pieces of
-    ``MERGED_CHARS`` (``merge_unseen``) and deferred: mounted with an estimated height and
-    parsed only when first on screen. Streaming freezes one piece at a time, so this only
-    matters for a backlog, whose pieces scroll past unseen; drawing them all would cost a
-    parse and a wrap of every character, and a widget each in every later layout pass."""
+    ``MERGED_CHARS`` (``merge_unseen``) and deferred (estimated height, parsed when first on
+    screen): a backlog's pieces scroll past unseen, and drawing them would cost a parse and
+    a wrap of every character and a widget each in every later layout pass."""
     BACKLOG_CHARS: ClassVar[int] = 16_384
-    """Only a flush applying more than this (streaming brings about 1 KB) joins and defers
-    pieces: a reply of ordinary size, stored ones too, is drawn exactly as before."""
+    """Only a flush applying more than this (streaming brings ~1 KB) joins and defers pieces."""
     MERGED_CHARS: ClassVar[int] = 32_768
     """Size of a joined deferred piece: fewer widgets for layout, yet parsed and wrapped in
     about 0.1 s when one comes into view (the one just above the drawn pieces may)."""
@@ -216,15 +213,11 @@ class StreamingMarkdown(Widget):
     TAIL_CHARS_PER_SECOND: ClassVar[int] = 40_000
     """A tail of N characters is re-rendered at most every N / this seconds."""
     FROZEN_WIDGETS_PER_SECOND: ClassVar[int] = 800
-    """With N frozen widgets (pieces and pages) the reply flushes at most every
-    N / this seconds. Every flush changes the reply's height, and Textual's
-    reflow then walks every widget on the screen (``Compositor.reflow`` builds
-    the full map): O(N) per flush, so a fixed interval makes a long reply
-    O(n^2) (measured: x2.5 CPU for 200 KB over 100 KB, in the real app).
-    Spacing flushes in proportion to N keeps the layout work per second
-    constant. 100 KB is about 100 widgets (0.125 s, the usual interval),
-    200 KB about 200 (0.25 s); ``finish`` always flushes at once, so the last
-    token is never delayed by it."""
+    """With N frozen widgets the reply flushes at most every N / this seconds. Each flush
+    changes the reply's height and Textual's reflow walks every widget on the screen: O(N)
+    per flush, so a fixed interval makes a long reply O(n^2) (x2.5 CPU for 200 KB over
+    100 KB, measured). Spacing flushes in proportion to N keeps layout work per second
+    constant (100 KB is about 100 widgets: 0.125 s); ``finish`` always flushes at once."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "smd--code-inline",
@@ -338,6 +331,11 @@ class StreamingMarkdown(Widget):
         return self._fragments[0] if self._fragments else ""
 
     @property
+    def flushing(self) -> bool:
+        """Whether a flush is applying text right now (it may span several loop turns)."""
+        return self._lock.locked()
+
+    @property
     def undrawn(self) -> int:
         """Characters written but not yet drawn (a backlog is drawn a slice per flush)."""
         return len(self._pending)
@@ -357,9 +355,12 @@ class StreamingMarkdown(Widget):
         the app.
         """
         self._finished = True
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        # Timer.stop cancels a running callback: a timed flush still mounting what it took
+        # would lose it. So stop only once no flush holds the lock (a waiting tick is safe).
+        async with self._lock:
+            if self._timer is not None:
+                self._timer.stop()
+                self._timer = None
         while len(self._pending) > self.FLUSH_CHARS and self.is_attached:
             await self._flush(final=False)
             await asyncio.sleep(self._interval())
