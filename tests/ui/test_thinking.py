@@ -307,3 +307,26 @@ async def test_a_megabyte_of_reasoning_streams_and_folds(openai_server: str) -> 
         await wait_for(pilot, lambda: block.body is not None and block.body.undrawn == 0
                        and "answering." in screen_text(app), timeout=60,
                        what="the end of a megabyte of reasoning, opened")
+
+
+async def test_reasoning_after_the_answer_started_joins_the_folded_block() -> None:
+    script = Script(body=sse(chunk(reasoning_content="First thought. "),
+                             chunk(content="The answer "),
+                             chunk(reasoning_content="A late thought."),
+                             chunk(content="goes on."), final()))
+    with RawServer() as raw:
+        raw.add(MODELS, script)
+        app = make_app(raw.base_url, kind=ServerKind.ZHIPU)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await start(pilot, raw)
+            await send(pilot, "Go")
+            reply = await wait_reply_done(pilot)
+            assert reply.content == "The answer goes on."
+            assert reply.reasoning == "First thought. A late thought."
+            await wait_for(pilot, lambda: "The answer goes on." in screen_text(app),
+                           what="the answer, whole")
+            assert "A late thought" not in screen_text(app)  # folded with the rest
+            assert block_of(screen).text == reply.reasoning
+            await pilot.press("ctrl+l")
+            await wait_for(pilot, lambda: "First thought. A late thought." in screen_text(app),
+                           what="all the reasoning in the block")
