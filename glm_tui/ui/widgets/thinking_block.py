@@ -264,7 +264,7 @@ class ThinkingBlock(Vertical):
         self._parts.insert(0, text)
         if self._body is not None:
             self._body.remove()
-            self._body = None
+            self._body = self._body_mounting = None
             if self._expanded and self.is_mounted:
                 self._mount_body()
 
@@ -284,9 +284,9 @@ class ThinkingBlock(Vertical):
         if expanded and self._body is None and self.is_mounted:
             self._mount_body()
         elif not expanded and self._body is not None:
-            # Dropped, not hidden: a folded block then costs no widgets (a long reply's
-            # reasoning is a hundred of them) and no drawing of text nobody sees; opening
-            # again draws it anew, the pieces out of view parsed only when scrolled to.
+            # Dropped, not hidden: a folded block then costs no widgets (100 KB of reasoning
+            # is a few dozen) and no drawing of text nobody sees (a backlog still arriving);
+            # opening again draws it anew, pieces out of view parsed only when scrolled to.
             self._body.remove()
             self._body = self._body_mounting = None
         self.set_class(expanded, "-expanded")
