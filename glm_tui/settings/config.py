@@ -37,8 +37,9 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import platformdirs
 
@@ -69,15 +70,25 @@ ENV_DATA_DIR = "GLM_TUI_DATA_DIR"
 ENV_BASE_URL = "OPENAI_BASE_URL"
 ENV_API_KEY = "OPENAI_API_KEY"
 
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
 _TOP_LEVEL_KEYS = (
     "server", "connect_timeout", "read_timeout", "stream", "servers", "sampling", "presets",
-    "keys", "images",
+    "keys", "images", "thinking_display",
 )
 _SERVER_KEYS = ("base_url", "api_key", "api_key_env", "model", "kind")
 _SAMPLING_KEYS = tuple(f.name for f in fields(SamplingParams))
 _IMAGE_KEYS = tuple(f.name for f in fields(ImageLimits))
 IMAGE_DISPLAYS = ("auto", "kitty", "sixel", "halfcell", "text")
 """``[images] display``: how pictures are drawn (glm_tui.ui.image_compat.Display)."""
+
+
+class ThinkingDisplay(StrEnum):
+    """How a thinking model's reasoning is drawn above its answer (``thinking_display``)."""
+
+    SHOW = "show"  # streams live and stays open; stored ones open too
+    COLLAPSE = "collapse"  # streams live, folds to one line when the answer starts (default)
+    HIDE = "hide"  # never drawn unless asked: one line while thinking, opened by key or click
 
 
 @dataclass(frozen=True)
@@ -113,6 +124,7 @@ class Settings:
     keys: tuple[KeyRemap, ...] = ()  # [keys]: binding id -> the person's keys (settings.keys)
     images: ImageLimits = field(default_factory=ImageLimits)  # [images]: attached pictures
     image_display: str = "auto"  # [images] display: one of IMAGE_DISPLAYS
+    thinking_display: ThinkingDisplay = ThinkingDisplay.COLLAPSE
 
     @property
     def profile(self) -> ServerProfile:
@@ -228,6 +240,8 @@ def load_settings(
         keys=parse_keys(document.get("keys"), loader.fail, loader.locator.line_of),
         images=loader.images(document.get("images")),
         image_display=loader.image_display(document.get("images")),
+        thinking_display=loader.choice(document, ("thinking_display",), ThinkingDisplay,
+                                       ThinkingDisplay.COLLAPSE),
     )
 
 
@@ -305,6 +319,16 @@ class _Loader:
         if not isinstance(value, bool):
             self.fail(key, f"must be true or false, not {_toml_type(value)}")
         return bool(value)
+
+    def choice(self, table: Mapping[str, Any], key: tuple[str, ...], options: type[_Choice],
+               default: _Choice) -> _Choice:
+        """One of a fixed set of words (a :class:`StrEnum`); anything else names them all."""
+        value = self.string(table, key, default.value)
+        try:
+            return options(value)
+        except ValueError:
+            known = " | ".join(option.value for option in options)
+            self.fail(key, f"'{value}' is not one of {known}")
 
     def seconds(self, table: Mapping[str, Any], key: tuple[str, ...], default: float) -> float:
         value = table.get(key[-1], default)

@@ -49,6 +49,7 @@ def sections() -> tuple[Section, ...]:
     from glm_tui.ui.dialogs.rename_session import RenameSessionModal
     from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
     from glm_tui.ui.screens.conversation import ConversationScreen
+    from glm_tui.ui.screens.conversation_base import ConversationBase
     from glm_tui.ui.screens.image_view import ImageViewScreen
     from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
     from glm_tui.ui.screens.request_view import RequestViewScreen
@@ -60,7 +61,7 @@ def sections() -> tuple[Section, ...]:
     from glm_tui.ui.widgets.message_view import MessageView
 
     return (
-        Section("Conversation", (ConversationScreen, MessageView)),
+        Section("Conversation", (ConversationScreen, ConversationBase, MessageView)),
         Section("Images", (AttachImageModal, PathInput, AttachmentChip, ImageThumbnail,
                            ImageViewScreen), "conversation.attach_image"),
         Section("Sampling settings", (SamplingScreen,), "conversation.open_settings"),

@@ -145,7 +145,7 @@ def stored_session(store: SessionStore, text: str) -> Session:
     body = text if len(text) < 10_000 else "a reply"
     session.messages = [
         Message(Role.USER, content=body, images=[picture_named(text)]),
-        Message(Role.ASSISTANT, content=body,
+        Message(Role.ASSISTANT, content=body, reasoning=body,
                 tool_calls=[ToolCall(id="call_1", name=text, arguments='{"q": "' + text + '"}')]),
     ]
     store.create_session(session)
@@ -189,6 +189,11 @@ async def test_hostile_text_never_reaches_the_terminal(glm4_server: str, data_di
                            what="the tool call to wait for its result")
             await pilot.pause()
             assert_inert(app, f"the conversation ({name})")
+            await pilot.press("ctrl+l")  # the reply's reasoning, opened
+            await wait_for(pilot, lambda s=screen: s.query("ThinkingBlock.-expanded"),  # type: ignore[misc]
+                           what="the reasoning opened")
+            await pilot.pause()
+            assert_inert(app, f"the reasoning ({name})")
 
             # The decline question, reached as a person does: Esc while the call waits.
             await pilot.press("escape")

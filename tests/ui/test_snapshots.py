@@ -35,7 +35,7 @@ from textual.widgets import Input
 from glm_tui.chat.tools import WEATHER_TOOL
 from glm_tui.demo.server import DemoServer
 from glm_tui.model.sampling import SamplingParams
-from glm_tui.model.session import ImageAttachment, Message, MessageStatus, Role, Session
+from glm_tui.model.session import ImageAttachment, Message, MessageStatus, Role, Session, Usage
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.demo import post_chat
@@ -323,3 +323,62 @@ def test_attach_picture_dialog(snap_compare: Any, fixed_place: str, size: tuple[
     monkeypatch.chdir(folder)
     _snap(snap_compare, fixed_place, size,
           _after_key("ctrl+f", "city at night.png", behind="Markdown showcase"))
+
+
+THINKING_REASONING = (
+    "Check the primes up to √1009 ≈ 31.8:\n\n"
+    "- 2, 3 and 5: no (odd, digit sum 10, ends in 9)\n"
+    "- 7: 7 × 144 = 1008, remainder 1\n"
+    "- 11, 13, 17, 19, 23, 29 and 31: none divides it\n\n"
+    "So 1009 is prime. [bold]Not markup[/] stays as written."
+)
+
+
+def _store_thinking_session() -> Session:
+    """A conversation with a thinking model: two replies, each with its reasoning."""
+    session = Session(
+        id="snapshot-thinking", title="Primes, thought through", model="glm-4.7",
+        created_at=_when(14, 9), updated_at=_when(14, 10),
+        messages=[
+            Message(Role.USER, "Is 1001 prime?"),
+            Message(Role.ASSISTANT, "No: 1001 = 7 × 11 × 13.",
+                    reasoning="1001 = 7 × 143 and 143 = 11 × 13.", reasoning_seconds=4.2,
+                    usage=Usage(prompt_tokens=12, completion_tokens=40, reasoning_tokens=31)),
+            Message(Role.USER, "And 1009?"),
+            Message(Role.ASSISTANT, "Yes, **1009 is prime**.", reasoning=THINKING_REASONING,
+                    reasoning_seconds=12.4,
+                    usage=Usage(prompt_tokens=60, completion_tokens=900, reasoning_tokens=830)),
+        ],
+    )
+    store = SessionStore(HOME / "data")
+    try:
+        store.create_session(session)
+    finally:
+        store.close()
+    return session
+
+
+@SIZES
+@pytest.mark.parametrize("opened", [False, True], ids=["folded", "one-opened"])
+def test_conversation_with_thinking_blocks(snap_compare: Any, fixed_place: str,
+                                           size: tuple[int, int], opened: bool) -> None:
+    """Stored reasoning comes back folded to one line; Ctrl+L opens the newest reply's."""
+    session = _store_thinking_session()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: getattr(app, "connection_state", None)
+                       is ConnectionState.READY and len(app.screen.query(".message")) == 4
+                       and app.focused is not None and app.focused.id == "prompt"
+                       and "Thought for 12.4 s · 830 tokens" in _screen_text(pilot)
+                       and "1009 is prime" in _screen_text(pilot),
+                       what="the conversation with its thinking lines")
+        if opened:
+            await pilot.press("ctrl+l")
+            await wait_for(pilot, lambda: "none divides it" in _screen_text(pilot)
+                           and "Not markup" in _screen_text(pilot),
+                           what="the newest reply's reasoning, opened")
+        await _settle(pilot)
+
+    app = make_app(fixed_place, resume=session.id)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

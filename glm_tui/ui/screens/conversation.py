@@ -114,7 +114,7 @@ class ConversationScreen(ImageConversation):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="conversation-header", markup=False)
-        yield MessageList(id="messages")
+        yield MessageList(id="messages", thinking=self.services.settings.thinking_display)
         yield from self.compose_attachments()
         yield PromptInput(
             id="prompt", placeholder=one_line_text("Ask something · Enter sends · Ctrl+J new line"))
@@ -386,6 +386,7 @@ class ConversationScreen(ImageConversation):
             defaults=app.settings.sampling,
             on_presets_change=lambda presets: app.update_settings(presets=presets),
             on_defaults_saved=lambda params: app.update_settings(sampling=params),
+            preserve=self.session.preserve_thinking, on_preserve=self.apply_preserve_thinking,
         ))
 
     def apply_sampling(self, params: SamplingParams) -> None:
