@@ -26,7 +26,8 @@ class ContinueReply(ConversationBase):
     ``reply_running``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+l", CONTINUE_ACTION, "Continue", show=False,
+        # F10: the Ctrl+letters the prompt leaves free are taken (Ctrl+L folds thinking).
+        Binding("f10", CONTINUE_ACTION, "Continue", show=False,
                 id="conversation.continue_reply",
                 tooltip="Ask the model to continue its last reply (a follow-up question; offered "
                 "when a reply was cut short by max tokens)"),
@@ -45,7 +46,7 @@ class ContinueReply(ConversationBase):
             for binding in bindings:
                 if binding.action == CONTINUE_ACTION:
                     return key_words(binding.key)
-        return "Ctrl+L"
+        return "F10"
 
     def reply_cut(self, note: str) -> None:
         """The turn marked the newest reply as cut by the token limit: say what can be done."""

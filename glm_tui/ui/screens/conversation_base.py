@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import ClassVar
 
 from textual import on
+from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
@@ -28,13 +30,21 @@ from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 from glm_tui.ui.services import Services
 from glm_tui.ui.store_damage import can_carry_over, carry_over
-from glm_tui.ui.widgets.message_view import MessageList, MessageView
+from glm_tui.ui.widgets.message_view import AssistantMessageView, MessageList, MessageView
 from glm_tui.ui.widgets.prompt_input import PromptInput
 from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
 
 
 class ConversationBase(Screen[None]):
     """The session, its store and its widgets; subclassed by the conversation screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Merged with the conversation screen's own (its table in the README lists both).
+        Binding("ctrl+l", "toggle_thinking", "Thinking", show=False,
+                id="conversation.toggle_thinking",
+                tooltip="Open or fold the reasoning of the focused message, or of the newest "
+                "reply that has some"),
+    ]
 
     def __init__(self, session: Session, recorder: SessionRecorder, services: Services, *,
                  older_in_store: int = 0) -> None:
@@ -97,6 +107,21 @@ class ConversationBase(Screen[None]):
                     self.call_after_refresh(self.messages.scroll_to_widget, view, top=True,
                                             animate=False)
                 return
+
+    def _reload_metadata(self) -> None:
+        """The sessions screen may have renamed or deleted this session: follow the store."""
+        store = self.recorder.store
+        if store is None or not any(m.id is not None for m in self.session.messages):
+            return
+        try:
+            stored = store.load_session(self.session.id, last=0)
+        except StoreError:
+            self.app.notify("This session was deleted from the store; it is still here "
+                            "until you leave it, but no longer saved.", severity="warning")
+            self.recorder.store = None
+            return
+        self.session.title = stored.title
+        self._refresh_header()
 
     # -- saving -----------------------------------------------------------------------------
 
@@ -217,6 +242,24 @@ class ConversationBase(Screen[None]):
             self.app.notify("That message has no code block.")
             return
         self._copy(code, "the last code block")
+
+    def action_toggle_thinking(self) -> None:
+        """Open or fold a reply's reasoning: the focused message's, else the newest reply's
+        that has some."""
+        focused = self.focused
+        views = [focused] if isinstance(focused, MessageView) else [
+            self.messages.get_view(m) for m in reversed(self.session.messages)
+            if m.role is Role.ASSISTANT]
+        for view in views:
+            if isinstance(view, AssistantMessageView) and view.thinking is not None:
+                view.thinking.toggle()
+                return
+        self.app.notify("No reply here has any thinking to show.")
+
+    def apply_preserve_thinking(self, preserve: bool) -> None:
+        """"Preserved thinking" changed on the settings screen: stored with the session."""
+        self.session.preserve_thinking = preserve
+        self.record(self.recorder.save_session)
 
     @on(MessageView.TypedAway)
     def _typed_on_a_message(self, event: MessageView.TypedAway) -> None:
