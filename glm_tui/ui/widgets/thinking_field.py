@@ -83,7 +83,12 @@ class ThinkingField(Vertical):
         return self._value
 
     def compose(self) -> ComposeResult:
+        # Laid out as every sampling field is (SamplingField): the value and what this server
+        # does with it on one line, the meaning under it.
         support = thinking_support(self.kind)
+        line = Static(Content(f"this server: {support.note}"), classes="field-support",
+                      id="support-thinking")
+        line.set_class(not support.sent, "-ignored")
         with Horizontal(classes="field-row"):
             yield Label(Content("thinking"), classes="field-name")
             yield RadioSet(
@@ -91,20 +96,17 @@ class ThinkingField(Vertical):
                   for i, (choice, word) in enumerate(CHOICES)),
                 id="field-thinking", compact=True,
             )
-            yield Static(Content(self._info_text()), classes="field-info", id="info-thinking")
-        line = Static(Content(f"↳ this server: {support.note}"), classes="field-support",
-                      id="support-thinking")
-        line.set_class(not support.sent, "-ignored")
-        yield line
+            yield line
+        yield Static(Content(self._info_text()), classes="field-info", id="info-thinking")
         if self.preserve is not None:
             with Horizontal(classes="field-row"):
                 yield Label("", classes="field-name")
                 yield Checkbox(Content("preserved thinking"), self.preserve,
                                id="preserve-thinking", compact=True)
-                yield Static(Content(
-                    "this session: send every earlier reply's reasoning again (costs context); "
-                    "off, only a tool-calling turn's reasoning goes back, with its results"),
-                    classes="field-info", id="info-preserve-thinking")
+            yield Static(Content(
+                "this session: send every earlier reply's reasoning again (costs context); "
+                "off, only a tool-calling turn's reasoning goes back, with its results"),
+                classes="field-info", id="info-preserve-thinking")
 
     def on_mount(self) -> None:
         """Start the highlight on the chosen value, so Enter on arriving keeps it (a radio set
