@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 
-from textual import on
+from textual import events, on
+from textual.actions import SkipAction
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
@@ -218,10 +219,25 @@ class ConversationBase(Screen[None]):
             return
         self._copy(code, "the last code block")
 
-    @on(MessageView.TypedAway)
-    def _typed_on_a_message(self, event: MessageView.TypedAway) -> None:
-        self.prompt.focus()
-        self.prompt.insert(event.character)
+    def redirect_typing(self, event: events.Key) -> None:
+        """Typing on a focused message goes to the prompt, every key of it and in order.
+
+        The app calls this with each key before it delivers it to the focused widget, so the
+        focus is on the prompt before the key is: a burst of keys (fast typing, a paste,
+        ``tmux send-keys``) cannot reach the message after the first one moved the focus. A key
+        a binding uses (a remapped ``[keys]`` entry) is left to the binding.
+        """
+        if (isinstance(self.focused, MessageView) and event.is_printable
+                and event.key not in self.active_bindings):
+            self.set_focus(self.prompt)
+
+    def action_copy_text(self) -> None:
+        """Ctrl+C with text selected by the mouse (and none in the prompt): copy it, and say so.
+        With nothing selected Ctrl+C goes on to its next meaning (how to quit)."""
+        selection = self.get_selected_text()
+        if not selection:
+            raise SkipAction()
+        self._copy(selection, "the selection")
 
     @on(MessageView.CopyRequested)
     def _copy_requested(self, event: MessageView.CopyRequested) -> None:
@@ -237,8 +253,8 @@ class ConversationBase(Screen[None]):
     def _copy(self, text: str, what: str) -> None:
         self.app.copy_to_clipboard(text)
         lines = text.count("\n") + 1 if text else 0
-        self.app.notify(f"Copied {what} ({len(text):,} characters, {lines:,} lines).",
-                        markup=False)
+        self.app.notify(f"Copied {what} ({len(text):,} characters, {lines:,} "
+                        f"line{'' if lines == 1 else 's'}).", markup=False)
 
     @on(StreamingMarkdown.LinkClicked)
     def _link_clicked(self, event: StreamingMarkdown.LinkClicked) -> None:
