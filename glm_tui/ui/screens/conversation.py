@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from glm_tui.chat.request import requestable
 from glm_tui.chat.tool_turns import pending_calls
@@ -39,6 +39,7 @@ from glm_tui.ui.screens.conversation_base import ConversationBase
 from glm_tui.ui.screens.reply_drawer import ReplyDrawer
 from glm_tui.ui.screens.tool_calls import ToolCallPrompt
 from glm_tui.ui.services import Services
+from glm_tui.ui.widgets.key_footer import FittingFooter
 from glm_tui.ui.widgets.message_view import (
     AssistantMessageView,
     MessageList,
@@ -52,6 +53,11 @@ if TYPE_CHECKING:
 # The screens and dialogs a key opens (settings, sessions, tools, pickers, the request view, the
 # system prompt) are imported by the action that opens them: none is needed for the first frame,
 # and start-up time is a feature (tests/benchmarks/bench_startup.py).
+
+FOOTER_DROP_ORDER = ("copy_message", "system_prompt", "open_tools", "cancel_reply", "edit_last",
+                     "open_settings", "regenerate", "show_request")
+"""The Footer's keys a narrow screen leaves out, first to last: at 80 columns Sessions, Request
+and Quit are still shown; Sessions and Quit always are."""
 
 SAVE_RETRY_S = 2.0
 """How often unsaved writes are retried while the disk refuses them (and nothing else writes)."""
@@ -116,7 +122,7 @@ class ConversationScreen(ConversationBase):
         yield PromptInput(
             id="prompt", placeholder=one_line_text("Ask something · Enter sends · Ctrl+J new line"))
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        yield FittingFooter(FOOTER_DROP_ORDER)
 
     async def on_mount(self) -> None:
         self._refresh_header()
