@@ -48,6 +48,7 @@ def sections() -> tuple[Section, ...]:
     from glm_tui.ui.dialogs.rename_session import RenameSessionModal
     from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
     from glm_tui.ui.screens.conversation import ConversationScreen
+    from glm_tui.ui.screens.conversation_everyday import EverydayConversation
     from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
     from glm_tui.ui.screens.request_view import RequestViewScreen
     from glm_tui.ui.screens.sampling import SamplingScreen
@@ -56,7 +57,7 @@ def sections() -> tuple[Section, ...]:
     from glm_tui.ui.widgets.message_view import MessageView
 
     return (
-        Section("Conversation", (ConversationScreen, MessageView)),
+        Section("Conversation", (ConversationScreen, EverydayConversation, MessageView)),
         Section("Sampling settings", (SamplingScreen,), "conversation.open_settings"),
         Section("Tools", (ToolsScreen,), "conversation.open_tools"),
         Section("Sessions", (SessionsScreen,), "conversation.open_sessions"),

@@ -35,10 +35,11 @@ from glm_tui.storage.store import StoreError
 from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.literal import one_line_text, safe_text
 from glm_tui.ui.messages import NewSession, OpenSession, SwitchServer
-from glm_tui.ui.screens.conversation_base import ConversationBase
+from glm_tui.ui.screens.conversation_everyday import EverydayConversation
 from glm_tui.ui.screens.reply_drawer import ReplyDrawer
 from glm_tui.ui.screens.tool_calls import ToolCallPrompt
 from glm_tui.ui.services import Services
+from glm_tui.ui.widgets.jump_to_latest import JumpToLatest
 from glm_tui.ui.widgets.key_footer import FittingFooter
 from glm_tui.ui.widgets.message_view import (
     AssistantMessageView,
@@ -63,7 +64,7 @@ SAVE_RETRY_S = 2.0
 """How often unsaved writes are retried while the disk refuses them (and nothing else writes)."""
 
 
-class ConversationScreen(ConversationBase):
+class ConversationScreen(EverydayConversation):
     """One session, live: everything a person does while chatting."""
 
     AUTO_FOCUS = "#prompt"
@@ -119,6 +120,7 @@ class ConversationScreen(ConversationBase):
     def compose(self) -> ComposeResult:
         yield Static("", id="conversation-header", markup=False)
         yield MessageList(id="messages")
+        yield JumpToLatest(id="jump-to-latest")
         yield PromptInput(
             id="prompt", placeholder=one_line_text("Ask something · Enter sends · Ctrl+J new line"))
         yield StatusBar(id="status")
