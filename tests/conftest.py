@@ -67,6 +67,18 @@ def openai_server(request_log: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def vllm_server(request_log: Path) -> Iterator[str]:
+    """A vLLM-flavoured demo server (owned_by "vllm", thinking in ``reasoning``)."""
+    yield from _demo_server("vllm", request_log)
+
+
+@pytest.fixture
+def inline_server(request_log: Path) -> Iterator[str]:
+    """A vLLM-without-reasoning-parser demo server (thinking as ``<think>`` in the content)."""
+    yield from _demo_server("inline", request_log)
+
+
+@pytest.fixture
 def dead_url() -> str:
     """A loopback URL where nothing listens (a port bound and released just now)."""
     import socket

@@ -1,8 +1,19 @@
 """Sessions out to files: JSON (lossless, OpenAI-shaped) and Markdown (for reading).
 
-:func:`render` is the one renderer: ``glm-tui sessions export`` and the sessions screen both call
-it and write its text with :func:`glm_tui.storage.files.atomic_write`, so the two can never
-disagree about what an export holds.
+:func:`prepare_export` is the one renderer: ``glm-tui sessions export`` and the sessions screen
+both call it and write what it gives with :func:`write_export` (every file through
+:func:`glm_tui.storage.files.atomic_write`), so the two can never disagree about what an export
+holds. :func:`render` is its text alone, without image bytes.
+
+Images: the JSON export embeds each image's bytes once, as a ``data:`` URL in an ``image_url``
+part of the OpenAI ``messages`` (exactly what a server would be sent); an image of a question
+that is not in that list (its reply failed before any text) carries its data URL in its
+``glm_tui`` image entry instead. The ``glm_tui`` block refers to every image by SHA-256 with its
+name, size and type, so an import gets back the same attachments and the same bytes. The
+Markdown export writes each image as a file in a folder beside it, ``<export name>_images/``,
+and links it (``![cat.jpg](chat_images/cat-3fa2c1d9e0b1.jpg)``). An image whose file is gone
+from the image store is exported without its bytes, its reference kept, and said so
+(:attr:`Export.notes`).
 
 The JSON export is two things at once. Its ``messages`` list is exactly what an OpenAI-compatible
 server would be sent (the same shaping as :func:`build_messages` for kind ``openai``), so other
@@ -10,24 +21,39 @@ tools can use it as is. Its ``glm_tui`` block holds every session field and ever
 status, usage, timings and ids, so importing it (:mod:`glm_tui.chat.importing`) gives back the
 same session, its tools' permissions switched off. A file with only ``messages`` (from another
 tool) imports too. No API key is ever part of a session, so none can be exported.
+
+A thinking model's reasoning is in both parts: as ``reasoning_content`` on each assistant message
+of the ``messages`` list (the DeepSeek/GLM convention), and as ``reasoning`` (with
+``reasoning_seconds``) in the ``glm_tui`` block. The Markdown transcript puts it in a collapsed
+``<details>`` block above the answer.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import json
+import os
 import re
 import time
-from dataclasses import asdict
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+from urllib.parse import quote
 
+from glm_tui.chat.attachments import data_url
 from glm_tui.chat.importing import EXPORT_FORMAT, EXPORT_VERSION, ImportProblems, import_json
-from glm_tui.chat.request import ImageLoader, build_messages
+from glm_tui.chat.request import build_messages
 from glm_tui.model.server_kind import ServerKind
-from glm_tui.model.session import Message, MessageStatus, Role, Session
+from glm_tui.model.session import ImageAttachment, Message, MessageStatus, Role, Session
+from glm_tui.storage.errors import StoreError
+from glm_tui.storage.files import atomic_write
 
 __all__ = [
-    "EXPORT_FORMATS", "FILE_SUFFIXES", "ExportFormat", "ImportProblems", "export_json",
-    "export_markdown", "import_json", "json_text", "render",
+    "EXPORT_FORMATS", "FILE_SUFFIXES", "Export", "ExportFormat", "ImageFile", "ImageFiles",
+    "ImportProblems", "export_json", "export_markdown", "image_folder_name", "import_json",
+    "json_text", "prepare_export", "render", "write_export",
 ]
 
 ExportFormat = Literal["json", "markdown"]
@@ -36,14 +62,110 @@ FILE_SUFFIXES: dict[ExportFormat, str] = {"json": ".json", "markdown": ".md"}
 """The file name ending that goes with each format."""
 
 
-def render(session: Session, fmt: ExportFormat) -> str:
-    """The whole export file's text: ``json`` (re-importable, indented, UTF-8 kept readable)
-    or ``markdown`` (a transcript for people). Ends with a newline."""
+class ImageFiles(Protocol):
+    """Where image bytes are read from: the session store (``SessionStore.image_path``)."""
+
+    def image_path(self, sha256: str) -> Path:
+        """The image's file; StoreError naming what is missing when it is not there."""
+        ...
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One image file a Markdown export links to, written beside it."""
+
+    relative_path: str  # from the export's folder, with "/" (as linked), e.g. "chat_images/a.jpg"
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Export:
+    """Everything one export is: the file's text, the image files beside it (Markdown written to
+    a file only) and plain sentences about images left out (their files are gone)."""
+
+    text: str
+    image_files: tuple[ImageFile, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def prepare_export(session: Session, fmt: ExportFormat, images: ImageFiles | None = None,
+                   target: Path | None = None) -> Export:
+    """The export of ``session`` in ``fmt``, with image bytes read from ``images``.
+
+    ``target`` is the file the export will be written to: Markdown needs it to name the image
+    folder beside it; without it (standard output) images stay text lines. Without ``images``
+    nothing is read and every image is a reference only. Raises ValueError for an unknown format.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
+    wanted = fmt == "json" or target is not None
+    found, notes = _read_images(session, images) if images is not None and wanted else ({}, [])
     if fmt == "json":
-        return json_text(export_json(session), indent=2) + "\n"
-    if fmt == "markdown":
-        return export_markdown(session)
-    raise ValueError(f"unknown export format {fmt!r} (known: {', '.join(EXPORT_FORMATS)})")
+        image_bytes = {sha256: data for sha256, (data, _ext, _image) in found.items()}
+        return Export(json_text(export_json(session, image_bytes), indent=2) + "\n", (),
+                      tuple(notes))
+    files: dict[str, ImageFile] = {}
+    if target is not None:
+        folder = image_folder_name(target)
+        for sha256, (data, ext, image) in found.items():
+            files[sha256] = ImageFile(f"{folder}/{_image_file_name(image, ext)}", data)
+    links = {sha256: file.relative_path for sha256, file in files.items()}
+    return Export(export_markdown(session, links), tuple(files.values()), tuple(notes))
+
+
+def render(session: Session, fmt: ExportFormat) -> str:
+    """The export file's text with images as references only: ``json`` (re-importable,
+    indented, UTF-8 kept readable) or ``markdown`` (a transcript for people). Ends with a
+    newline."""
+    return prepare_export(session, fmt).text
+
+
+def write_export(export: Export, target: Path) -> None:
+    """Write the image files, then the export itself (so it never links to a file not yet
+    there), each with atomic_write. Raises OSError naming what could not be written."""
+    if export.image_files and not target.parent.is_dir():  # name the folder given, not ours
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(target))
+    for image in export.image_files:
+        path = target.parent / image.relative_path
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        atomic_write(path, image.data)
+    atomic_write(target, export.text)
+
+
+def image_folder_name(target: Path) -> str:
+    """The folder beside a Markdown export that holds its images: ``<export stem>_images``."""
+    return f"{target.stem}_images"
+
+
+_ReadImages = dict[str, tuple[bytes, str, ImageAttachment]]  # sha256 -> bytes, ext, first use
+
+
+def _read_images(session: Session, images: ImageFiles) -> tuple[_ReadImages, list[str]]:
+    """Each distinct image's bytes, and a sentence for each that cannot be read."""
+    found: _ReadImages = {}
+    notes: list[str] = []
+    missing: set[str] = set()
+    for number, message in enumerate(session.messages, start=1):
+        for image in message.images:
+            if image.sha256 in found or image.sha256 in missing:
+                continue
+            try:
+                path = images.image_path(image.sha256)
+                found[image.sha256] = (path.read_bytes(), path.suffix.lstrip("."), image)
+            except (StoreError, OSError) as exc:
+                missing.add(image.sha256)
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                notes.append(f"{image.name or 'an image'} (message {number}) was exported "
+                             f"without its picture: {reason}")
+    return found, notes
+
+
+def _image_file_name(image: ImageAttachment, ext: str) -> str:
+    """``<name>-<first 12 of the SHA-256>.<ext>``: readable, and two different pictures both
+    called cat.jpg never share a file. Only letters, digits, dot, dash and underscore are kept
+    from the name (it came from a file name or an imported file)."""
+    stem = re.sub(r"[^\w.-]+", "-", Path(image.name).stem).strip("-._")[:40] or "image"
+    return f"{stem}-{image.sha256[:12]}.{ext or 'img'}"
 
 
 # Inside JSON strings, written as \uXXXX: DEL and the C1 controls (a terminal acts on 0x9B as on
@@ -67,15 +189,28 @@ def json_text(data: Any, *, indent: int | None = None) -> str:
 # --- JSON export ----------------------------------------------------------------------------
 
 
-def export_json(session: Session, image_loader: ImageLoader | None = None) -> dict[str, Any]:
+def export_json(session: Session, image_bytes: Mapping[str, bytes] | None = None) -> dict[str, Any]:
     """The session as a JSON-ready dict (see the module docstring for the two parts).
 
-    Images are referenced by SHA-256 in the ``glm_tui`` block; pass ``image_loader`` to also
-    put them as data URLs into the OpenAI ``messages`` list.
+    Images are referenced by SHA-256 in the ``glm_tui`` block; those in ``image_bytes`` (by
+    SHA-256: bytes first) are also embedded as data URLs. An image not there is left out of the
+    OpenAI ``messages`` (a server could not be sent it either) and keeps its reference.
     """
+    found = image_bytes or {}
+    embedded: set[str] = set()
+
+    def embed(image: ImageAttachment) -> str:
+        embedded.add(image.sha256)
+        return data_url(image.mime, found[image.sha256])
+
+    sendable = dataclasses.replace(session, messages=[
+        dataclasses.replace(message, images=[i for i in message.images if i.sha256 in found])
+        for message in session.messages
+    ])
+    messages = build_messages(sendable, ServerKind.OPENAI, embed, all_reasoning=True)
     return {
         "model": session.model,
-        "messages": build_messages(session, ServerKind.OPENAI, image_loader),
+        "messages": messages,
         "glm_tui": {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
@@ -91,18 +226,28 @@ def export_json(session: Session, image_loader: ImageLoader | None = None) -> di
                 "tools": session.tools,
                 "tool_choice": session.tool_choice,
                 "stream": session.stream,
+                "preserve_thinking": session.preserve_thinking,
             },
-            "messages": [_message_to_dict(m) for m in session.messages],
+            "messages": [_message_to_dict(m, found, embedded) for m in session.messages],
         },
     }
 
 
-def _message_to_dict(message: Message) -> dict[str, Any]:
-    return {
+def _message_to_dict(message: Message, found: Mapping[str, bytes],
+                     embedded: set[str]) -> dict[str, Any]:
+    images: list[dict[str, Any]] = []
+    for image in message.images:
+        entry = asdict(image)
+        if image.sha256 in found and image.sha256 not in embedded:
+            # Not in the OpenAI messages (a question left out of them): its bytes go here, once.
+            entry["data_url"] = data_url(image.mime, found[image.sha256])
+            embedded.add(image.sha256)
+        images.append(entry)
+    data: dict[str, Any] = {
         "id": message.id,
         "role": message.role.value,
         "content": message.content,
-        "images": [asdict(image) for image in message.images],
+        "images": images,
         "tool_calls": [asdict(call) for call in message.tool_calls],
         "tool_call_id": message.tool_call_id,
         "name": message.name,
@@ -112,13 +257,20 @@ def _message_to_dict(message: Message) -> dict[str, Any]:
         "timings": None if message.timings is None else asdict(message.timings),
         "created_at": message.created_at,
     }
+    if message.reasoning or message.reasoning_seconds is not None:
+        data["reasoning"] = message.reasoning
+        data["reasoning_seconds"] = message.reasoning_seconds
+    return data
 
 
 # --- Markdown export ------------------------------------------------------------------------
 
 
-def export_markdown(session: Session) -> str:
-    """A readable transcript: settings at the top, then each message under its role."""
+def export_markdown(session: Session, image_links: Mapping[str, str] | None = None) -> str:
+    """A readable transcript: settings at the top, then each message under its role.
+
+    An image with a file in ``image_links`` (SHA-256 -> relative path) is linked so viewers show
+    it; any other is a line naming it."""
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(session.created_at))
     lines = [
         f"# {session.title or 'Untitled chat'}",
@@ -134,7 +286,7 @@ def export_markdown(session: Session) -> str:
     if session.system_prompt.strip():
         lines += ["## System", "", *_quote(session.system_prompt), ""]
     for message in session.messages:
-        lines += _markdown_message(message)
+        lines += _markdown_message(message, image_links or {})
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -142,13 +294,15 @@ _HEADINGS = {Role.SYSTEM: "System", Role.USER: "User", Role.ASSISTANT: "Assistan
              Role.TOOL: "Tool result"}
 
 
-def _markdown_message(message: Message) -> list[str]:
+def _markdown_message(message: Message, image_links: Mapping[str, str]) -> list[str]:
     heading = _HEADINGS[message.role]
     if message.role is Role.TOOL and message.name:
         heading += f" · {message.name}"
     if message.status is not MessageStatus.COMPLETE:
         heading += f" ({message.status.value})"
     lines = [f"## {heading}", ""]
+    if message.reasoning:
+        lines += _thinking_block(message.reasoning)
     if message.content:
         if message.role is Role.TOOL:
             lines += [*_fenced(message.content, "json"), ""]
@@ -156,12 +310,34 @@ def _markdown_message(message: Message) -> list[str]:
             lines += [message.content, ""]
     for image in message.images:
         label = image.name or image.sha256[:12]
-        lines += [f"*Image: {label} ({image.width}×{image.height}, {image.mime})*", ""]
+        link = image_links.get(image.sha256)
+        if link is not None:
+            lines += [f"![{_link_text(label)}]({quote(link)})", ""]
+        else:
+            lines += [f"*Image: {label} ({image.width}×{image.height}, {image.mime})*", ""]
     for call in message.tool_calls:
         lines += [f"Tool call `{call.name}`:", "", *_fenced(call.arguments, "json"), ""]
     if message.error:
         lines += [f"> Error: {' '.join(message.error.split())}", ""]
     return lines
+
+
+def _link_text(label: str) -> str:
+    """A file name as a Markdown link's text: one line, brackets and backslashes escaped."""
+    return re.sub(r"([\\\[\]])", r"\\\1", " ".join(label.split()))
+
+
+_DETAILS_TAG = re.compile(r"<(/?details)", re.IGNORECASE)
+
+
+def _thinking_block(reasoning: str) -> list[str]:
+    """The reasoning, quoted, in a block Markdown viewers show collapsed.
+
+    A ``<details`` or ``</details`` inside the reasoning would open or close the block early, so
+    its ``<`` is written as ``&lt;`` (shown as ``<`` by every viewer that honours the block).
+    """
+    safe = _DETAILS_TAG.sub(r"&lt;\1", reasoning)
+    return ["<details><summary>Thinking</summary>", "", *_quote(safe), "", "</details>", ""]
 
 
 def _quote(text: str) -> list[str]:

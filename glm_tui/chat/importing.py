@@ -1,7 +1,10 @@
 """Sessions into glm-tui from files: a glm-tui JSON export, or a plain OpenAI ``messages`` list.
 
 Import checks everything first and raises :class:`ImportProblems` listing every problem, so a
-bad file is never half-imported.
+bad file is never half-imported. Image data is the one exception (:mod:`.import_images`): a
+broken image is noted with where it is in the file and left out, and the rest imports, since the
+words of a conversation are worth more than refusing them for one picture. Checked image bytes
+come back in :class:`ImportedSession` for :func:`save_import` to store before the session.
 
 Permissions are never imported. A file can come from anyone, and a tool entry's ``glm_tui`` block
 may name a local handler command and say "always allow" it; taken as is, opening the session
@@ -16,9 +19,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
+from glm_tui.chat.import_images import ImageCollector, ImportedImage, image_part_url
 from glm_tui.chat.tools import without_permissions
 from glm_tui.model.sampling import SamplingError, SamplingParams
 from glm_tui.model.session import (
@@ -34,6 +41,9 @@ from glm_tui.model.session import (
 )
 from glm_tui.model.text import title_from_question
 
+if TYPE_CHECKING:
+    from glm_tui.storage.store import SessionStore
+
 EXPORT_FORMAT = "glm-tui-session"
 EXPORT_VERSION = 1
 
@@ -45,17 +55,35 @@ class ImportProblems(Exception):
         super().__init__("; ".join(problems))
         self.problems = problems
 
+
+@dataclass
+class ImportedSession:
+    """What an import file gives: the session, the image bytes it refers to, and what was left
+    out (``"where: what"`` lines, e.g. a broken image; the rest was imported)."""
+
+    session: Session
+    images: dict[str, ImportedImage] = field(default_factory=dict)
+    """Checked image bytes by SHA-256, to store before the session."""
+    left_out: list[str] = field(default_factory=list)
+
+
 # --- JSON import ----------------------------------------------------------------------------
 
 
-def import_json(data: str | bytes | dict[str, Any] | list[Any]) -> Session:
-    """A session from an export (text or parsed); raises ImportProblems listing every problem."""
+def read_import(
+    data: str | bytes | dict[str, Any] | list[Any],
+    *,
+    image_stored: Callable[[str], bool] | None = None,
+) -> ImportedSession:
+    """A session and its images from an export (text or parsed); raises ImportProblems listing
+    every problem. ``image_stored(sha256)`` says whether the image store already holds an
+    image, so a reference without bytes in the file is not reported as missing."""
     if isinstance(data, str | bytes):
         try:
             data = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ImportProblems([f"the file is not JSON: {exc}"]) from exc
-    checker = _Checker()
+    checker = _Checker(image_stored)
     if isinstance(data, list):
         session = checker.openai_session({"messages": data})
     elif not isinstance(data, dict):
@@ -63,11 +91,32 @@ def import_json(data: str | bytes | dict[str, Any] | list[Any]) -> Session:
             [f"expected a JSON object with \"messages\", found {_kind(data)}"]
         )
     elif "glm_tui" in data:
+        checker.collector.scan_messages(data.get("messages"))
+        checker.collector.scan_references(data["glm_tui"])
         session = checker.glm_tui_session(data["glm_tui"])
     else:
         session = checker.openai_session(data)
     if checker.problems or session is None:
         raise ImportProblems(checker.problems or ["nothing to import"])
+    return ImportedSession(session, checker.collector.kept, checker.left_out)
+
+
+def import_json(data: str | bytes | dict[str, Any] | list[Any]) -> Session:
+    """The session alone from an export (see :func:`read_import`, which also gives the image
+    bytes to store); raises ImportProblems listing every problem."""
+    return read_import(data).session
+
+
+def save_import(store: SessionStore, imported: ImportedSession) -> Session:
+    """Store an import: its images first (a saved session never refers to bytes not yet on
+    disk), then the session, under a new id when its own is taken (the import is a copy).
+    Raises the store's StoreWriteError when the disk refuses."""
+    for image in imported.images.values():
+        store.put_image(image.data, image.ext)
+    session = imported.session
+    if store.has_session(session.id):
+        session.id = new_session_id()
+    store.create_session(session)
     return session
 
 
@@ -80,11 +129,17 @@ def _kind(value: Any) -> str:
 class _Checker:
     """Collects every problem instead of stopping at the first one."""
 
-    def __init__(self) -> None:
+    def __init__(self, image_stored: Callable[[str], bool] | None = None) -> None:
         self.problems: list[str] = []
+        self.left_out: list[str] = []
+        self.collector = ImageCollector(self.leave_out, image_stored)
 
     def problem(self, where: str, text: str) -> None:
         self.problems.append(f"{where}: {text}")
+
+    def leave_out(self, where: str, text: str) -> None:
+        """A part of the file that is left out while the rest imports (a broken image)."""
+        self.left_out.append(f"{where}: {text}")
 
     # --- typed getters: return the value, or a default after noting a problem ---
 
@@ -171,6 +226,12 @@ class _Checker:
             self.problem(where, f"\"stream\" must be true or false, found {_kind(stream)}")
         else:
             session.stream = stream
+        preserve = meta.get("preserve_thinking", False)
+        if not isinstance(preserve, bool):
+            self.problem(where, "\"preserve_thinking\" must be true or false, found "
+                                f"{_kind(preserve)}")
+        else:
+            session.preserve_thinking = preserve
         return session
 
     def full_message(self, raw: Any, where: str) -> Message | None:
@@ -194,6 +255,9 @@ class _Checker:
         message.error = self.string(raw, "error", where, optional=True)
         message.usage = self.usage(raw.get("usage"), where)
         message.timings = self.timings(raw.get("timings"), where)
+        message.reasoning = self.string(raw, "reasoning", where)
+        message.reasoning_seconds = self.number(raw, "reasoning_seconds", where, None,
+                                                optional=True)
         message_id = raw.get("id")
         if message_id is not None and (isinstance(message_id, bool)
                                        or not isinstance(message_id, int)):
@@ -218,14 +282,21 @@ class _Checker:
         out: list[ImageAttachment] = []
         for index, image in enumerate(raw):
             here = f"{where}.images[{index}]"
+            if not isinstance(image, dict):
+                self.problem(here, f"must be an object, found {_kind(image)}")
+                continue
+            reference = dict(image)
+            reference.pop("data_url", None)  # bytes of an image not in "messages": read first
             try:
-                attachment = ImageAttachment(**image)
+                attachment = ImageAttachment(**reference)
             except TypeError as exc:
                 self.problem(here, f"not an image reference ({exc})")
                 continue
-            if not (isinstance(attachment.sha256, str) and len(attachment.sha256) == 64):
-                self.problem(here, "\"sha256\" must be 64 hex characters")
+            wrong = _wrong_image_fields(attachment)
+            if wrong:
+                self.problem(here, wrong)
                 continue
+            self.collector.refer(attachment, here)
             out.append(attachment)
         return out
 
@@ -263,7 +334,7 @@ class _Checker:
             self.problem(where, f"\"usage\" must be an object, found {_kind(raw)}")
             return None
         usage = Usage()
-        for key in ("prompt_tokens", "completion_tokens"):
+        for key in ("prompt_tokens", "completion_tokens", "reasoning_tokens"):
             value = raw.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 self.problem(where, f"usage \"{key}\" must be a whole number")
@@ -304,13 +375,18 @@ class _Checker:
                 self.problem(where, f"must be an object, found {_kind(raw)}")
                 continue
             role = self.role(raw.get("role"), where)
-            content = self.openai_content(raw.get("content"), where)
+            content, images = self.openai_content(raw.get("content"), where)
             if role is None:
                 continue
             if role is Role.SYSTEM and not session.messages and not session.system_prompt:
                 session.system_prompt = content
+                if images:
+                    self.leave_out(where, "a system prompt has no images here; its "
+                                          f"{len(images)} image(s) were left out")
                 continue
-            message = Message(role=role, content=content)
+            message = Message(role=role, content=content, images=images)
+            if role is Role.ASSISTANT:
+                message.reasoning = self.openai_reasoning(raw, where)
             message.tool_calls = self.tool_calls(raw.get("tool_calls"), where)
             message.tool_call_id = self.string(raw, "tool_call_id", where, optional=True)
             message.name = self.string(raw, "name", where, optional=True)
@@ -319,21 +395,46 @@ class _Checker:
         session.title = title_from_question(first_user.content if first_user else "")
         return session
 
-    def openai_content(self, value: Any, where: str) -> str:
+    def openai_reasoning(self, raw: dict[str, Any], where: str) -> str:
+        """An assistant message's reasoning: ``reasoning_content`` (DeepSeek, GLM), else
+        ``reasoning`` (vLLM, OpenRouter)."""
+        key = "reasoning_content" if raw.get("reasoning_content") is not None else "reasoning"
+        return str(self.string(raw, key, where))
+
+    def openai_content(self, value: Any, where: str) -> tuple[str, list[ImageAttachment]]:
+        """A message's text, and its images (each read from its data URL into the store)."""
         if value is None or isinstance(value, str):
-            return value or ""
+            return value or "", []
         if isinstance(value, list):
             texts: list[str] = []
+            images: list[ImageAttachment] = []
             for index, part in enumerate(value):
                 if (isinstance(part, dict) and part.get("type") == "text"
                         and isinstance(part.get("text"), str)):
                     texts.append(part["text"])
                     continue
-                if isinstance(part, dict) and part.get("type") == "image_url":
-                    self.problem(f"{where}.content[{index}]",
-                                 "image parts cannot be imported from a plain messages list")
+                is_image, url = image_part_url(part)
+                if is_image:
+                    image = self.collector.attachment(url, f"{where}.content[{index}]")
+                    if image is not None:
+                        images.append(image)
                     continue
                 self.problem(f"{where}.content[{index}]", "is not a text part")
-            return "\n".join(texts)
+            return "\n".join(texts), images
         self.problem(where, f"\"content\" must be text or a list of parts, found {_kind(value)}")
-        return ""
+        return "", []
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _wrong_image_fields(image: ImageAttachment) -> str | None:
+    """What is wrong with an image reference's fields, in words, or None."""
+    if not (isinstance(image.sha256, str) and _SHA256.fullmatch(image.sha256)):
+        return "\"sha256\" must be 64 lowercase hex characters"
+    for item in fields(image):
+        wanted = {"str": str, "int": int}.get(str(item.type))  # annotations are text here
+        value = getattr(image, item.name)
+        if wanted is not None and (isinstance(value, bool) or not isinstance(value, wanted)):
+            return f"\"{item.name}\" must be {'text' if wanted is str else 'a whole number'}"
+    return None

@@ -10,7 +10,8 @@ streams.
 
 Reply text is accumulated as a list of fragments and joined only when someone asks for it
 (:meth:`ReplyTracker.sync`): a 100 KB reply arrives as tens of thousands of deltas, and appending
-each one to a ``str`` attribute would copy the whole reply every time.
+each one to a ``str`` attribute would copy the whole reply every time. Reasoning is kept the same
+way, apart from the text, so a cancelled or cut reply keeps both.
 """
 
 from __future__ import annotations
@@ -20,15 +21,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from glm_tui.client.events import (
+    AnswerWasReasoning,
     ChatEvent,
     Connected,
     ErrorKind,
     Finished,
+    ReasoningDelta,
     StreamError,
     TextDelta,
     ToolCallDelta,
     UsageReport,
 )
+from glm_tui.client.tokens import estimate_tokens
 from glm_tui.model.session import Message, MessageStatus, Timings, ToolCall, Usage
 
 Clock = Callable[[], float]
@@ -43,6 +47,10 @@ class ReplyStats:
     estimated: bool  # True when glm-tui counted instead of the server
     first_token_s: float | None
     tokens_per_s: float | None
+    # Of the completion, the reasoning: the server's figure when it gave one, else counted
+    # (pieces while streaming, an estimate of the text at the end); None when there was none.
+    reasoning_tokens: int | None = None
+    reasoning_estimated: bool = True
 
 
 def skipped_text(count: int) -> str:
@@ -77,10 +85,16 @@ class ReplyTracker:
         self._clock = clock
         self._started = clock()
         self._parts: list[str] = [message.content] if message.content else []
+        self._reasoning: list[str] = [message.reasoning] if message.reasoning else []
         self._tool_calls: dict[int, ToolCall] = {}
         self._deltas = 0
+        self._reasoning_deltas = 0
+        self._reasoning_counted: int | None = None  # an estimate of the whole, once it ended
+        self._server_reasoning: int | None = None  # the server's own reasoning figure
         self._first_token_at: float | None = None
         self._last_token_at: float | None = None
+        self._first_reasoning_at: float | None = None
+        self._last_reasoning_at: float | None = None
         self.connected = False
         self.error: StreamError | None = None
         message.status = MessageStatus.STREAMING
@@ -97,6 +111,12 @@ class ReplyTracker:
             if event.text:
                 self._token_arrived()
                 self._parts.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            if event.text:
+                self._reasoning_arrived()
+                self._reasoning.append(event.text)
+        elif isinstance(event, AnswerWasReasoning):
+            self._answer_was_reasoning()
         elif isinstance(event, ToolCallDelta):
             self._token_arrived()
             self._tool_calls[event.index] = event.call
@@ -106,8 +126,11 @@ class ReplyTracker:
                 prompt_tokens=event.prompt_tokens,
                 completion_tokens=event.completion_tokens,
                 estimated=event.estimated,
+                reasoning_tokens=event.reasoning_tokens,
             )
+            self._server_reasoning = None if event.estimated else event.reasoning_tokens
         elif isinstance(event, Finished):
+            self._adopt_final_reasoning(event.reasoning)
             self._adopt_final_text(event.text)
             if event.tool_calls:
                 self.message.tool_calls = list(event.tool_calls)
@@ -116,6 +139,7 @@ class ReplyTracker:
             self._close(MessageStatus.COMPLETE)
         elif isinstance(event, StreamError):
             self.error = event
+            self._adopt_final_reasoning(event.reasoning)
             self._adopt_final_text(event.text)
             if event.tool_calls:
                 self.message.tool_calls = list(event.tool_calls)
@@ -136,10 +160,17 @@ class ReplyTracker:
             self._close(MessageStatus.INTERRUPTED)
 
     def sync(self) -> Message:
-        """Join the fragments into ``message.content`` (cheap to call a few times a second)."""
+        """Join the fragments into ``message.content`` and ``message.reasoning`` (cheap to call
+        a few times a second)."""
         if len(self._parts) > 1:
             self._parts = ["".join(self._parts)]
         self.message.content = self._parts[0] if self._parts else ""
+        if len(self._reasoning) > 1:
+            self._reasoning = ["".join(self._reasoning)]
+        self.message.reasoning = self._reasoning[0] if self._reasoning else ""
+        first, last = self._first_reasoning_at, self._last_reasoning_at
+        if first is not None and last is not None and last > first:
+            self.message.reasoning_seconds = last - first
         return self.message
 
     # -- figures ----------------------------------------------------------------------------
@@ -151,6 +182,10 @@ class ReplyTracker:
     @property
     def text_length(self) -> int:
         return sum(len(p) for p in self._parts)
+
+    @property
+    def reasoning_length(self) -> int:
+        return sum(len(p) for p in self._reasoning)
 
     def stats(self) -> ReplyStats:
         usage = self.message.usage
@@ -168,13 +203,26 @@ class ReplyTracker:
             span = self._last_token_at - self._first_token_at
             if span > 0:
                 rate = (tokens - 1) / span
+        reasoning, reasoning_estimated = self._reasoning_tokens()
         return ReplyStats(
             completion_tokens=tokens,
             prompt_tokens=None if usage is None else usage.prompt_tokens,
             estimated=estimated,
             first_token_s=first,
             tokens_per_s=rate,
+            reasoning_tokens=reasoning,
+            reasoning_estimated=reasoning_estimated,
         )
+
+    def _reasoning_tokens(self) -> tuple[int | None, bool]:
+        """The reasoning figure and whether it is counted by glm-tui."""
+        if self._server_reasoning is not None:
+            return self._server_reasoning, False
+        if self._reasoning_counted is not None:
+            return self._reasoning_counted, True
+        if self._reasoning_deltas:
+            return self._reasoning_deltas, True
+        return None, True
 
     # -- internals --------------------------------------------------------------------------
 
@@ -184,6 +232,31 @@ class ReplyTracker:
         if self._first_token_at is None:
             self._first_token_at = now
         self._last_token_at = now
+
+    def _reasoning_arrived(self) -> None:
+        self._token_arrived()
+        now = self._last_token_at
+        self._reasoning_deltas += 1
+        if self._first_reasoning_at is None:
+            self._first_reasoning_at = now
+        self._last_reasoning_at = now
+
+    def _answer_was_reasoning(self) -> None:
+        """The answer so far was reasoning (a reply that began mid-thought): move it over."""
+        moved = "".join(self._parts)
+        self._parts = []
+        if moved:
+            self._reasoning.insert(0, moved)
+            self._reasoning_deltas = self._deltas
+            self._first_reasoning_at = self._first_token_at
+            self._last_reasoning_at = self._last_token_at
+
+    def _adopt_final_reasoning(self, final: str) -> None:
+        """As :meth:`_adopt_final_text`, for the reasoning (a non-streamed reply has it whole)."""
+        if final and len(final) >= self.reasoning_length:
+            if self._first_reasoning_at is None:
+                self._reasoning_arrived()
+            self._reasoning = [final]
 
     def _adopt_final_text(self, final: str) -> None:
         """Trust the client's full text when it holds more than the deltas (one buffered chunk)."""
@@ -207,6 +280,11 @@ class ReplyTracker:
             timings.first_token_s = self._first_token_at - self._started
         timings.duration_s = self._clock() - self._started
         self.message.timings = timings
+        if self._reasoning and self._server_reasoning is None:
+            # Counted once at the end (pieces are not tokens; the estimate samples 1 MB fast).
+            self._reasoning_counted = estimate_tokens(self.message.reasoning)
         stats = self.stats()
         if self.message.usage is None and stats.completion_tokens is not None:
             self.message.usage = Usage(completion_tokens=stats.completion_tokens, estimated=True)
+        if self.message.usage is not None and stats.reasoning_tokens is not None:
+            self.message.usage.reasoning_tokens = stats.reasoning_tokens

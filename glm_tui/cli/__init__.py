@@ -85,8 +85,10 @@ def _add_serve_demo_parser(
     parser.add_argument("--host", default="127.0.0.1",
                         help="the address to bind (default 127.0.0.1, loopback only)")
     parser.add_argument("--port", type=_port, default=8000, help="the port (default 8000)")
-    parser.add_argument("--flavor", choices=("glm4", "openai"), default="glm4",
-                        help="glm4: the GLM-4 server's frames and quirks; openai: clean frames")
+    parser.add_argument("--flavor", choices=("glm4", "openai", "vllm", "inline"), default="glm4",
+                        help="glm4: the GLM-4 server's frames and quirks; openai: clean frames, "
+                        "thinking models (glm-4.6, glm-5) send reasoning_content; vllm: as openai "
+                        "from vLLM, reasoning in 'reasoning'; inline: <think> tags in the content")
     parser.add_argument("--token-rate", metavar="N", type=_positive_float, default=None,
                         help="tokens per second to stream (default: the demo server's pace)")
     parser.add_argument("--log-requests", metavar="FILE", type=Path, default=None,

@@ -8,6 +8,9 @@ they stay byte-exact: a script asked for the data, and the terminal is not invol
 
 Every command writes through :func:`emit`, so the rule is in one place; :func:`quiet_on_broken_pipe`
 makes a command end quietly when its reader goes away (``glm-tui sessions list | head -3``).
+:class:`StreamWriter` writes text that arrives in pieces (``ask``'s reply and reasoning) by the
+same rule. :func:`dimmed` is the one style glm-tui itself puts on a terminal (a thinking model's
+reasoning, so it reads as an aside): applied after sanitising, never to a pipe or a file.
 """
 
 from __future__ import annotations
@@ -25,6 +28,21 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a command ended by SIGPIPE (1
 def safe_for(stream: TextIO, text: str) -> str:
     """``text`` as it may be written to ``stream``: sanitised when that is a terminal."""
     return sanitize_for_display(text) if _is_terminal(stream) else text
+
+
+DIM = "\x1b[2m"
+UNDIM = "\x1b[22m"  # back to normal intensity only: nothing else is touched
+
+
+def dimmed(text: str) -> str:
+    """Already-sanitised ``text`` dimmed, closed again at once (an interrupted write or a cut
+    stream cannot leave the terminal dim)."""
+    return f"{DIM}{text}{UNDIM}" if text else ""
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (False for a closed or stand-in stream)."""
+    return _is_terminal(stream)
 
 
 def emit(text: str = "", *, stream: TextIO | None = None, end: str = "\n") -> None:
@@ -67,3 +85,55 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):  # a closed or stand-in stream is not a terminal
         return False
+
+
+class StreamWriter:
+    """Writes text as it streams (``ask``'s reply, its reasoning); on a terminal, sanitised.
+
+    The sanitiser works character by character, so a control sequence split across two deltas
+    is made harmless either way. The one pair it reads together is ``\r\n`` (kept as a line
+    break), so a delta ending in ``\r`` is held back until the next one shows what follows.
+    """
+
+    def __init__(self, stream: TextIO, sanitize: Callable[[str], str] | None, *,
+                 enabled: bool = True, style: Callable[[str], str] | None = None,
+                 before_first: Callable[[], None] | None = None) -> None:
+        self.stream = stream
+        self.sanitize = sanitize
+        self.enabled = enabled
+        self.style = style  # applied to sanitised text (the reasoning's dim)
+        self.before_first = before_first  # called once, before the first text is written
+        self.pending = ""
+        self.printed = False
+        self.ends_with_newline = True
+
+    def write(self, text: str) -> None:
+        if not self.enabled or not text:
+            return
+        if self.sanitize is None:
+            self._emit(text)
+            return
+        text = self.pending + text
+        self.pending = "\r" if text.endswith("\r") else ""
+        self._emit(self.sanitize(text[: len(text) - len(self.pending)]))
+
+    def finish(self) -> None:
+        """Flush what is held; on a terminal end with a newline so the shell prompt starts clean."""
+        if not self.enabled:
+            return
+        if self.pending and self.sanitize is not None:
+            self._emit(self.sanitize(self.pending))
+        self.pending = ""
+        if self.sanitize is not None and self.printed and not self.ends_with_newline:
+            self._emit("\n")
+
+    def _emit(self, text: str) -> None:
+        if not text:
+            return
+        if self.before_first is not None:
+            before, self.before_first = self.before_first, None
+            before()
+        self.stream.write(self.style(text) if self.style is not None else text)
+        self.stream.flush()
+        self.printed = True
+        self.ends_with_newline = text.endswith("\n")

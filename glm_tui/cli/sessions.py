@@ -6,7 +6,10 @@ stdout, every error to stderr as one plain sentence, with a non-zero status.
 
 Titles, model names and stored replies came from a model, a server or an imported file, so every
 line is written through :mod:`glm_tui.cli.output`: made visible-safe on a terminal, byte-exact on
-a pipe or in a file (``sessions export ID > chat.md`` is exactly what ``-o chat.md`` writes).
+a pipe or in a file (``sessions export ID > chat.md`` is exactly what ``-o chat.md`` writes,
+except for images: ``-o`` writes them into a folder beside the file and links them, while
+standard output has no folder beside it, so there each image stays a line naming it and stderr
+says how to get the files).
 
 ``list`` and ``export`` only read: they open the database read-only and leave the data directory
 exactly as it was (no file created, upgraded, checkpointed, deleted or re-permissioned), and they
@@ -22,11 +25,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from glm_tui.chat.export import EXPORT_FORMATS, ExportFormat, json_text, render
-from glm_tui.chat.importing import ImportProblems, import_json
+from glm_tui.chat.export import (
+    EXPORT_FORMATS,
+    ExportFormat,
+    image_folder_name,
+    json_text,
+    prepare_export,
+    write_export,
+)
+from glm_tui.chat.importing import ImportProblems, read_import, save_import
 from glm_tui.cli.output import emit, error, safe_for
-from glm_tui.model.session import new_session_id
-from glm_tui.storage.files import atomic_write
+from glm_tui.model.session import Session
 from glm_tui.storage.private import loose_notice, loose_paths, tightened_notice
 from glm_tui.storage.store import SessionStore, SessionSummary, StoreCorruptError, StoreError
 
@@ -196,22 +205,40 @@ def _export(store: SessionStore, prefix: str, fmt: ExportFormat, output: Path | 
     except StoreCorruptError:
         salvaged = store.salvage_session(_resolve_salvaging(store, prefix))
         session, lost = salvaged.session, salvaged.losses()
-    text = render(session, fmt)
+    export = prepare_export(session, fmt, store, output)
     if output is None:
-        emit(text, end="")
+        emit(export.text, end="")
+        images = _image_count(session)
+        if fmt == "markdown" and images:
+            _err(f"{_count(images, 'image')} not written: Markdown on standard output has no "
+                 "folder beside it for image files, so each image is a line naming it. Use -o "
+                 "FILE to write them beside FILE and link them, or --format json to embed them.")
     else:
         try:
-            atomic_write(output, text)
+            write_export(export, output)
         except OSError as exc:
-            _err(f"cannot write {output}: {exc.strerror or exc}")
+            _err(f"cannot write {exc.filename or output}: {exc.strerror or exc}")
             return EXIT_ERROR
-        emit(f"Exported \"{session.title or session.id}\" to {output}", stream=sys.stderr)
+        files = (f", with {_count(len(export.image_files), 'image')} in "
+                 f"{output.parent / image_folder_name(output)}" if export.image_files else "")
+        emit(f"Exported \"{session.title or session.id}\" to {output}{files}",
+             stream=sys.stderr)
+    for note in export.notes:
+        _err(note)
     if lost:
         _err(f"the session database {store.db_path} is damaged: {lost} of session "
              f"{session.id} could not be read; the {len(session.messages)} readable messages "
              "were exported.")
         return EXIT_DATABASE
     return EXIT_OK
+
+
+def _image_count(session: Session) -> int:
+    return len({image.sha256 for message in session.messages for image in message.images})
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _resolve_salvaging(store: SessionStore, prefix: str) -> str:
@@ -237,17 +264,20 @@ def _import(store: SessionStore, file: str) -> int:
         _err(f"cannot read {file}: {exc.strerror or exc}")
         return EXIT_ERROR
     try:
-        session = import_json(raw)
+        imported = read_import(raw, image_stored=store.has_image)
     except ImportProblems as exc:
         _err(f"{file} was not imported:")
         for problem in exc.problems:
             emit(f"  - {problem}", stream=sys.stderr)
         return EXIT_ERROR
-    if store.has_session(session.id):
-        session.id = new_session_id()  # the original is still here: import as a copy
-    store.create_session(session)
-    emit(f"Imported \"{session.title or 'untitled'}\" ({len(session.messages)} messages) "
-         f"as {session.id}")
+    session = save_import(store, imported)  # a copy under a new id when the original is here
+    images = f", {_count(len(imported.images), 'image')}" if imported.images else ""
+    emit(f"Imported \"{session.title or 'untitled'}\" ({len(session.messages)} messages"
+         f"{images}) as {session.id}")
+    if imported.left_out:
+        _err(f"parts of {file} were left out; the rest was imported:")
+        for line in imported.left_out:
+            emit(f"  - {line}", stream=sys.stderr)
     return EXIT_OK
 
 

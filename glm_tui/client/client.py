@@ -34,7 +34,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from glm_tui.client.assembler import ReplyAssembler
 from glm_tui.client.errors import (
@@ -48,6 +48,7 @@ from glm_tui.client.events import (
     Connected,
     ErrorKind,
     Finished,
+    ReasoningDelta,
     StreamError,
     TextDelta,
 )
@@ -86,6 +87,9 @@ class ChatClient:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._openai: openai.AsyncOpenAI | None = None
+        self.model_owners: tuple[str, ...] = ()
+        """The ``owned_by`` of each entry of the last ``/models`` answer (vLLM, SGLang name
+        themselves there: :func:`glm_tui.model.server_kind.detect_kind` reads it)."""
 
     @property
     def display_url(self) -> str:
@@ -121,10 +125,12 @@ class ChatClient:
     async def chat(self, request: dict[str, Any]) -> AsyncGenerator[ChatEvent, None]:
         """Send ``request`` (``build_request`` output) and yield its events.
 
-        Order: ``Connected`` once the response headers arrive; ``TextDelta`` and
-        ``ToolCallDelta`` as they come; one ``UsageReport`` (the server's, or an estimate); then
-        ``Finished``. Any failure ends the stream with one ``StreamError`` carrying the text and
-        tool calls that arrived before it; nothing is raised except ``CancelledError``.
+        Order: ``Connected`` once the response headers arrive; ``ReasoningDelta``,
+        ``TextDelta`` (``AnswerWasReasoning`` when a reply that began mid-thought closes its
+        ``</think>``) and ``ToolCallDelta`` as they come; one ``UsageReport`` (the server's, or
+        an estimate); then ``Finished``. Any failure ends the stream with one ``StreamError``
+        carrying the text, reasoning and tool calls that arrived before it; nothing is raised
+        except ``CancelledError``.
 
         Stopping early closes the HTTP stream: cancelling the consuming task does it at once;
         breaking out of ``async for`` does it when the generator is closed, so consumers should
@@ -148,15 +154,15 @@ class ChatClient:
                     events = _read_event_stream(response.aiter_bytes(), reply)
                     async with aclosing(events):
                         async for event in events:
-                            if isinstance(event, TextDelta) and len(event.text) > _MAX_DELTA_CHARS:
-                                async for piece in _paced(event.text):
+                            if _is_huge(event):
+                                async for piece in _paced(event):
                                     yield piece
                             else:
                                 yield event
                 else:
                     for event in reply.take_whole(await response.aread()):
-                        if isinstance(event, TextDelta) and len(event.text) > _MAX_DELTA_CHARS:
-                            async for piece in _paced(event.text):
+                        if _is_huge(event):
+                            async for piece in _paced(event):
                                 yield piece
                         else:
                             yield event
@@ -169,14 +175,18 @@ class ChatClient:
                 log.debug("stream ended by the server after finish_reason: %r", exc)
             else:
                 failure = self._describe(exc, model=model_name, connected=connected,
-                                         received=bool(reply.parts or reply.calls))
+                                         received=reply.received)
         if failure is not None:
+            reply.end()  # text held back at a possible tag boundary belongs to the reply
             yield dataclasses.replace(failure, text=reply.text(), tool_calls=reply.final_calls(),
-                                      unreadable=reply.unreadable)
+                                      unreadable=reply.unreadable, reasoning=reply.reasoning())
             return
+        for event in reply.end():
+            yield event
         yield reply.usage_report(request)
         yield Finished(reason=reply.finish_reason, text=reply.text(),
-                       tool_calls=reply.final_calls(), unreadable=reply.unreadable)
+                       tool_calls=reply.final_calls(), unreadable=reply.unreadable,
+                       reasoning=reply.reasoning())
 
     async def list_models(self) -> list[str]:
         """The model ids the server offers (``GET /models``); raises :class:`ClientError`."""
@@ -189,6 +199,7 @@ class ChatClient:
             failure = self._describe(exc, connected=False, received=False)
             raise ClientError(failure.message, failure.status, failure.kind) from exc
         models = _model_ids(body)
+        self.model_owners = _model_owners(body)
         if models is None:
             head = sanitize_for_display(body[:200].decode("utf-8", "replace"))
             raise ClientError(
@@ -212,12 +223,17 @@ class ChatClient:
 # --- reading a reply ---------------------------------------------------------------------------
 
 
-async def _paced(text: str) -> AsyncGenerator[TextDelta, None]:
+def _is_huge(event: ChatEvent) -> TypeGuard[TextDelta | ReasoningDelta]:
+    return isinstance(event, TextDelta | ReasoningDelta) and len(event.text) > _MAX_DELTA_CHARS
+
+
+async def _paced(event: TextDelta | ReasoningDelta) -> AsyncGenerator[ChatEvent, None]:
     """A huge delta as deltas of at most ``_MAX_DELTA_CHARS``, yielding to the loop between."""
+    text, make = event.text, type(event)
     for start in range(0, len(text), _MAX_DELTA_CHARS):
         if start:
             await asyncio.sleep(0)
-        yield TextDelta(text[start:start + _MAX_DELTA_CHARS])
+        yield make(text[start:start + _MAX_DELTA_CHARS])
 
 
 async def _read_event_stream(
@@ -305,6 +321,20 @@ def _create_parameters() -> frozenset[str]:
         signature = inspect.signature(AsyncCompletions.create)
         _CREATE_PARAMETERS = frozenset(signature.parameters) - {"self"}
     return _CREATE_PARAMETERS
+
+
+def _model_owners(body: bytes) -> tuple[str, ...]:
+    """The distinct ``owned_by`` values of a ``/models`` answer, in order (none if unreadable)."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return ()
+    entries = parsed.get("data") if isinstance(parsed, dict) else None
+    if not isinstance(entries, list):
+        return ()
+    owners = {e["owned_by"]: None for e in entries
+              if isinstance(e, dict) and isinstance(e.get("owned_by"), str)}
+    return tuple(owners)
 
 
 def _model_ids(body: bytes) -> list[str] | None:

@@ -409,3 +409,28 @@ def _http_error(status: int, detail: str | None, base: str, model: str | None) -
         "The server failed: try again." if status >= 500 else "The server refused the request.")
     return StreamError(kind=ErrorKind.HTTP, message=f"{what} {hint}", status=status,
                        server_detail=detail)
+
+
+_IMAGES_UNSUPPORTED = re.compile(
+    r"(?i)image input is not supported"  # llama.cpp without --mmproj
+    r"|not compiled for multimodal"  # older llama.cpp / llamafile
+    r"|image input detected, but"  # llama-cpp-python without a projector
+    r"|not a multi-?modal model"  # vLLM serving a text model
+    r"|at most 0 image"  # vLLM: "At most 0 image(s) may be provided in one prompt"
+    r"|does(?: not|n't) support (?:image|vision|multi-?modal)"  # LM Studio, Ollama, others
+    r"|image_url is only supported by certain models"  # OpenAI and its imitators
+    r"|images? (?:input )?(?:are|is) not supported"
+    r"|missing data required for image input"  # Ollama with a text model
+    r"|content: input should be a valid string"  # the GLM-4 text server's 422 for content parts
+)
+
+
+def says_images_unsupported(error: StreamError) -> bool:
+    """Whether a server's error means "this model cannot read images" (the one place it is read).
+
+    Servers word it differently (llama.cpp, vLLM, Ollama, LM Studio, OpenAI), so the message and
+    the server's own words are both searched. The front end remembers a match for the profile and
+    model, and later questions with images are refused before anything is sent.
+    """
+    return any(_IMAGES_UNSUPPORTED.search(text or "")
+               for text in (error.server_detail, error.message))

@@ -27,6 +27,31 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning ("thinking"), in order; never part of the answer text.
+
+    It comes from ``delta.reasoning_content`` / ``delta.reasoning`` (or the same fields on a
+    whole ``message``), or from inline ``<think>...</think>`` in the content, already split out.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerWasReasoning:
+    """All the answer text handed on so far was reasoning after all.
+
+    A reply that starts mid-thought (the chat template opened ``<think>`` in the prompt) shows
+    no opening tag: its text is answer until a ``</think>`` arrives, and only then is it known
+    to have been reasoning. ``text`` is that text, now reasoning; a consumer takes it out of the
+    answer it drew and puts it in front of the reasoning. Reasoning and answer after the tag
+    follow as ordinary deltas.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True)
 class ToolCallDelta:
     """A fragment of a tool call; fragments are accumulated by ``index``.
 
@@ -46,6 +71,9 @@ class UsageReport:
     prompt_tokens: int | None
     completion_tokens: int | None
     estimated: bool = False
+    # ``completion_tokens_details.reasoning_tokens`` when the server gave it (part of
+    # ``completion_tokens``), else None: the tracker then counts the reasoning itself.
+    reasoning_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +88,7 @@ class Finished:
     text: str
     tool_calls: tuple[ToolCall, ...] = ()
     unreadable: int = 0
+    reasoning: str = ""  # all the reasoning that arrived, apart from ``text``
 
 
 class ErrorKind(StrEnum):
@@ -82,6 +111,8 @@ class StreamError:
     tool_calls: tuple[ToolCall, ...] = ()
     unreadable: int = 0  # as on Finished: pieces skipped before the failure
     retry_after_s: float | None = None  # a 429/503's Retry-After, in seconds from now
+    reasoning: str = ""  # the reasoning that arrived before the failure
 
 
-ChatEvent = Connected | TextDelta | ToolCallDelta | UsageReport | Finished | StreamError
+ChatEvent = (Connected | TextDelta | ReasoningDelta | AnswerWasReasoning | ToolCallDelta
+             | UsageReport | Finished | StreamError)

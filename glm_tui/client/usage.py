@@ -38,6 +38,17 @@ def usage_counts(usage: object) -> Counts | None:
     return counts
 
 
+def reasoning_tokens_of(usage: dict[str, Any]) -> int | None:
+    """``completion_tokens_details.reasoning_tokens`` when given and believable, else None."""
+    details = usage.get("completion_tokens_details")
+    if not isinstance(details, dict) or details.get("reasoning_tokens") is None:
+        return None
+    try:
+        return _count(details["reasoning_tokens"])
+    except ValueError:
+        return None
+
+
 def _count(value: object) -> int:
     if isinstance(value, bool):
         raise ValueError(value)
@@ -50,14 +61,20 @@ def _count(value: object) -> int:
 
 def usage_report(
     request: dict[str, Any], counts: Counts | None, text: str, calls: tuple[ToolCall, ...],
+    *, reasoning: str = "", reasoning_tokens: int | None = None,
 ) -> UsageReport:
-    """The server's ``counts`` when they are believable, else an estimate for ``request``."""
+    """The server's ``counts`` when they are believable, else an estimate for ``request``.
+
+    ``reasoning_tokens`` is the server's own figure only; an estimate counts the reasoning into
+    the completion (the model generated it) and leaves the reasoning figure to the tracker.
+    """
     if counts is not None:
         prompt, completion = counts
         # A completion count of 0 for a reply that has text is a server that does not count.
-        if not (completion == 0 and (text or calls)):
-            return UsageReport(prompt, completion, estimated=False)
-    completion_estimate = estimate_tokens(text) + sum(
+        if not (completion == 0 and (text or calls or reasoning)):
+            return UsageReport(prompt, completion, estimated=False,
+                               reasoning_tokens=reasoning_tokens)
+    completion_estimate = estimate_tokens(text) + estimate_tokens(reasoning) + sum(
         estimate_tokens(call.name) + estimate_tokens(call.arguments) for call in calls
     )
     return UsageReport(estimate_prompt_tokens(request), completion_estimate, estimated=True)
@@ -84,6 +101,9 @@ def estimate_prompt_tokens(request: dict[str, Any]) -> int | None:
                     total += estimate_tokens(part["text"])
                 elif part.get("type") != "text":
                     return None
+        for name in ("reasoning_content", "reasoning"):  # reasoning sent back (interleaved)
+            if isinstance(message.get(name), str):
+                total += estimate_tokens(message[name])
         for call in message.get("tool_calls") or ():
             if isinstance(call, dict):
                 total += estimate_tokens(json.dumps(call.get("function"), ensure_ascii=False))

@@ -25,6 +25,8 @@ class Directives:
     rate: float | None = None
     delay: float | None = None
     say: str | None = None
+    reasoning: int | None = None  # thinking models: exactly this many characters of reasoning
+    think: str | None = None  # "unopened": the inline flavour's reply starts mid-thought
 
 
 def parse_directives(text: str) -> tuple[Directives, str]:
@@ -55,7 +57,7 @@ def _parse_directive_value(name: str, raw: str) -> int | float | str | None:
         if name == "status":
             status = int(raw)
             return status if 400 <= status <= 599 else None
-        if name in ("cut", "size"):
+        if name in ("cut", "size", "reasoning"):
             count = int(raw)
             return count if count >= 0 else None
         if name in ("rate", "delay"):
@@ -65,4 +67,6 @@ def _parse_directive_value(name: str, raw: str) -> int | float | str | None:
         return None
     if name == "say":
         return raw
+    if name == "think":
+        return raw if raw == "unopened" else None
     return None

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from glm_tui.demo.directives import Directives
+from glm_tui.demo.directives import Directives, parse_directives
 from glm_tui.demo.image_reading import ImageInfo, ImageProblem, decode_data_url, inspect_image
 from glm_tui.demo.replies import ReplyPlan, ReplyRequest, plan_reply
-from glm_tui.demo.request_text import count_tokens, message_text, tokenize
+from glm_tui.demo.request_text import count_tokens, last_user_text, message_text, tokenize
+from glm_tui.demo.thinking import Thought, plan_thought
 from glm_tui.demo.tool_replies import ToolPlan
 from glm_tui.demo.wire import (
     Frame,
@@ -60,16 +61,17 @@ class Chat:
     directives: Directives
     max_tokens: int | None = None
     include_usage: bool = False
-    image: ImageInfo | None = None
+    images: list[ImageInfo] = field(default_factory=list)  # what the model looks at
     prompt_tokens: int = 0
     created: int = field(default_factory=lambda: int(time.time()))
+    flavor: str = "openai"  # openai, vllm or inline: the shape of a thinking model's reasoning
 
 
-def _prompt_tokens(body: dict[str, Any], messages: Sequence[dict[str, Any]], image: bool) -> int:
+def _prompt_tokens(body: dict[str, Any], messages: Sequence[dict[str, Any]], images: int) -> int:
     total = 2 + sum(count_tokens(message_text(m)) + 3 for m in messages)
     if body.get("tools"):
         total += count_tokens(json.dumps(body["tools"], ensure_ascii=False))
-    return total + (IMAGE_PROMPT_TOKENS if image else 0)
+    return total + IMAGE_PROMPT_TOKENS * images
 
 
 @dataclass
@@ -179,7 +181,7 @@ def answer_glm4(chat: Chat) -> Answer:
     if isinstance(choice, dict):
         wanted = (choice.get("function") or {}).get("name")
         active = [t for t in tools if (t.get("function") or {}).get("name") == wanted]
-    chat.prompt_tokens = _prompt_tokens(body, chat.messages, False)
+    chat.prompt_tokens = _prompt_tokens(body, chat.messages, 0)
     request = ReplyRequest(chat.messages, chat.model, active, choice, honour_system=not active)
     plan = plan_reply(request)
     if plan.tool_call is not None and has_builtin:
@@ -272,10 +274,10 @@ def answer_glm4v(chat: Chat) -> Answer:
             info = inspect_image(decode_data_url(url))
         except ImageProblem:
             raise plain_error() from None
-        chat.image = chat.image or info  # one image per request: the first one is used
+        chat.images = chat.images or [info]  # one image per request: the first one is used
     chat.max_tokens = int(chat.body.get("max_tokens") or GLM4_DEFAULT_MAX_TOKENS)
-    chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, chat.image is not None)
-    plan = plan_reply(ReplyRequest(chat.messages, chat.model, image=chat.image))
+    chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, len(chat.images))
+    plan = plan_reply(ReplyRequest(chat.messages, chat.model, images=chat.images))
     reply = _reply_tokens(plan.text, plan, chat)
     chunks = Glm4vChunks(chat.model, chat.created)
     if not chat.stream:
@@ -295,59 +297,108 @@ def answer_glm4v(chat: Chat) -> Answer:
 
 
 # ---------------------------------------------------------------------------------------------
-# openai flavour
+# openai flavour, and the vllm and inline flavours (the same frames, thinking in their shape)
 
 
 def answer_openai(chat: Chat) -> Answer:
-    """A clean OpenAI server answering ``chat``: any data: URL image, usage when asked."""
-    for url in _image_urls(chat.messages):
-        if not url.startswith("data:"):
-            raise openai_error(
-                400, "The demo server does not download images; attach the image as a data: URL.",
-                "invalid_image_url",
-            )
-        try:
-            chat.image = inspect_image(decode_data_url(url))  # the latest image is described
-        except ImageProblem as problem:
-            raise openai_error(400, f"Could not read the attached image: {problem}.",
-                               "invalid_image") from None
+    """A clean OpenAI server answering ``chat``: any data: URL image, usage when asked.
+
+    A thinking model thinks first, in the flavour's shape (:mod:`glm_tui.demo.thinking`).
+    """
+    for message in chat.messages:
+        urls = _image_urls([message])
+        if urls:
+            chat.images = []  # the newest message holding images is the one described
+        for url in urls:
+            if not url.startswith("data:"):
+                raise openai_error(
+                    400, "The demo server does not download images; attach the image as a "
+                    "data: URL.", "invalid_image_url",
+                )
+            try:
+                chat.images.append(inspect_image(decode_data_url(url)))
+            except ImageProblem as problem:
+                raise openai_error(400, f"Could not read the attached image: {problem}.",
+                                   "invalid_image") from None
     tools = [t for t in chat.tools if t.get("type") == "function"]
     limit = chat.body.get("max_tokens") or chat.body.get("max_completion_tokens")
     chat.max_tokens = int(limit) if limit else None
     options = chat.body.get("stream_options")
     chat.include_usage = isinstance(options, dict) and options.get("include_usage") is True
-    chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, chat.image is not None)
+    chat.prompt_tokens = _prompt_tokens(chat.body, chat.messages, len(chat.images))
     plan = plan_reply(ReplyRequest(chat.messages, chat.model, tools, chat.tool_choice,
-                                   image=chat.image))
-    chunks = OpenAIChunks(chat.model, chat.created, chat.prompt_tokens, chat.include_usage)
+                                   images=chat.images))
+    thought = _thought(chat, plan)
+    chunks = OpenAIChunks(chat.model, chat.created, chat.prompt_tokens, chat.include_usage,
+                          reasoning_tokens=None if thought is None or chat.flavor != "openai"
+                          else thought.count)
+    lead = 0 if thought is None else thought.count
+    if thought is not None and not thought.closed:
+        return _only_thinking(chat, chunks, thought)
     if plan.tool_call is not None:
-        return _openai_tool_call(chat, chunks, plan.tool_call)
+        return _openai_tool_call(chat, chunks, plan.tool_call, thought)
+    if chat.max_tokens is not None and not plan.exact:
+        chat.max_tokens = max(chat.max_tokens - lead, 0)  # the reasoning spent part of it
     reply = _reply_tokens(plan.text, plan, chat)
-    completion = len(reply.tokens)
+    completion = lead + len(reply.tokens)
     if not chat.stream:
         message = {"role": "assistant", "content": reply.text}
+        cut_text = reply.cut_text
+        if thought is not None:
+            thought.into_message(message)
+            cut_text = None if cut_text is None else message["content"][:len(
+                message["content"]) - len(reply.text) + len(cut_text)]
         data = chunks.complete(message, reply.finish, completion)
-        return complete_reply(data, completion, reply.cut_text)
-    out = [chunks.opening()]
-    out.extend(Frame(k + 1, chunks.chunk({"content": token}))
+        return complete_reply(data, completion, cut_text)
+    out = [chunks.opening(), *_thought_frames(chunks, thought)]
+    out.extend(Frame(lead + k + 1, chunks.chunk({"content": token}))
                for k, token in enumerate(reply.tokens))
     if reply.cut:
         return StreamPlan(out, abort=True)
     return chunks.finish(out, reply.finish, completion)
 
 
-def _openai_tool_call(chat: Chat, chunks: OpenAIChunks, call: ToolPlan) -> Answer:
+def _thought(chat: Chat, plan: ReplyPlan) -> Thought | None:
+    directives, question = parse_directives(last_user_text(chat.messages))
+    after_tool = bool(chat.messages) and chat.messages[-1].get("role") == "tool"
+    return plan_thought(chat.flavor, chat.body, chat.messages, question, directives,
+                        call=plan.tool_call, after_tool=after_tool,
+                        limit=None if plan.exact else chat.max_tokens)
+
+
+def _thought_frames(chunks: OpenAIChunks, thought: Thought | None) -> list[Frame]:
+    """The reasoning as stream frames, one per token (the inline tags are tokens too)."""
+    if thought is None:
+        return []
+    pieces = thought.content_pieces() or thought.tokens
+    return [Frame(k + 1, chunks.chunk(thought.delta(piece))) for k, piece in enumerate(pieces)]
+
+
+def _only_thinking(chat: Chat, chunks: OpenAIChunks, thought: Thought) -> Answer:
+    """``max_tokens`` ran out while the model was thinking: no answer, finish ``length``."""
+    if not chat.stream:
+        message = thought.into_message({"role": "assistant", "content": ""})
+        return complete_reply(chunks.complete(message, "length", thought.count), thought.count)
+    out = [chunks.opening(), *_thought_frames(chunks, thought)]
+    return chunks.finish(out, "length", thought.count)
+
+
+def _openai_tool_call(chat: Chat, chunks: OpenAIChunks, call: ToolPlan,
+                      thought: Thought | None = None) -> Answer:
     """A tool call: whole in one body, or streamed as id+name then argument fragments."""
     ref = call_id()
-    completion = count_tokens(_raw_tool_text(call))
+    thinking = 0 if thought is None else thought.count
+    completion = thinking + count_tokens(_raw_tool_text(call))
     if not chat.stream:
-        message = {"role": "assistant", "content": None, "tool_calls": [{
+        message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [{
             "id": ref, "type": "function",
             "function": {"name": call.name, "arguments": call.arguments},
         }]}
+        if thought is not None:
+            thought.into_message(message)
         return complete_reply(chunks.complete(message, "tool_calls", completion), completion)
-    lead = _lead_tokens(call)
-    out = [chunks.opening(),
+    lead = thinking + _lead_tokens(call)
+    out = [chunks.opening(), *_thought_frames(chunks, thought),
            Frame(lead, chunks.chunk({"tool_calls": [{
                "index": 0, "id": ref, "type": "function",
                "function": {"name": call.name, "arguments": ""}}]}))]

@@ -209,6 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
             tools=[t for t in tools if isinstance(t, dict)],
             tool_choice=body.get("tool_choice"),
             directives=directives,
+            flavor=demo.flavor,
         )
         answer = answer_glm4v if vision else answer_glm4 if glm4 else answer_openai
         self.send_answer(answer(chat), clock)

@@ -1,4 +1,4 @@
-"""What the demo model sees in an attached image: its size, mode, format and main colour.
+"""What the demo model sees in an attached image: its size, mode, format and colours.
 
 Pillow is imported only when an image arrives, so the demo server starts without it; a picture
 that cannot be read is an :class:`ImageProblem` whose message becomes the error response.
@@ -22,23 +22,38 @@ class ImageInfo:
     height: int
     mode: str
     format: str
-    colour: str
+    colour: str  # the palette name most pixels are closest to
+    average: str = ""  # the mean colour as #RRGGBB: proves the pixels arrived, not just a size
 
 
 class ImageProblem(ValueError):
     """An attached image could not be decoded; the message says why, for the error response."""
 
 
-def describe(image: ImageInfo, chinese: bool = False) -> str:
+def describe(image: ImageInfo, chinese: bool = False, label: str = "") -> str:
+    """One sentence about one image; ``label`` ("Image 2") when a question holds several."""
+    average = f"（平均颜色 {image.average}）" if chinese and image.average else ""
     if chinese:
         return (
-            f"图片大小 {image.width}×{image.height} 像素，模式 {image.mode}（{image.format}），"
-            f"主要颜色是 {image.colour}。"
+            f"{label or '图片'}大小 {image.width}×{image.height} 像素，模式 {image.mode}"
+            f"（{image.format}），主要颜色是 {image.colour}{average}。"
         )
+    subject = f"{label} is" if label else "The image is"
+    mean = f" (average colour {image.average})" if image.average else ""
     return (
-        f"The image is {image.width}×{image.height} pixels, mode {image.mode} ({image.format}), "
-        f"and its dominant colour is {image.colour}."
+        f"{subject} {image.width}×{image.height} pixels, mode {image.mode} ({image.format}), "
+        f"and its dominant colour is {image.colour}{mean}."
     )
+
+
+def describe_all(images: Sequence[ImageInfo], chinese: bool = False) -> str:
+    """The sentences for every image of a question, numbered when there are several."""
+    if len(images) == 1:
+        return describe(images[0], chinese)
+    label = "图片 {}" if chinese else "Image {}"
+    return " ".join(describe(image, chinese, label.format(n))
+                    for n, image in enumerate(images, 1))
+
 
 _PALETTE: tuple[tuple[str, tuple[int, int, int]], ...] = (
     ("black", (0, 0, 0)),
@@ -79,12 +94,15 @@ def inspect_image(data: bytes) -> ImageInfo:
             fmt = image.format or "unknown format"
             small = image.convert("RGB")
             small.thumbnail((32, 32))
+            mean = small.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
     except UnidentifiedImageError:
         raise ImageProblem("the image data is not an image Pillow can read") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise ImageProblem(f"the image could not be decoded ({error})") from None
     colours = small.getcolors(maxcolors=small.width * small.height) or []
-    return ImageInfo(width, height, mode, fmt, dominant_colour(colours))
+    red, green, blue = mean if isinstance(mean, tuple) else (0, 0, 0)
+    average = f"#{int(red):02X}{int(green):02X}{int(blue):02X}"
+    return ImageInfo(width, height, mode, fmt, dominant_colour(colours), average)
 
 
 def dominant_colour(colours: Sequence[tuple[int, Any]]) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glm_tui.demo.directives import parse_directives
-from glm_tui.demo.image_reading import ImageInfo, describe
+from glm_tui.demo.image_reading import ImageInfo, describe_all
 from glm_tui.demo.markdown_samples import SHOWCASE, sized_markdown
 from glm_tui.demo.request_text import is_cjk, last_user_text, system_prompt
 from glm_tui.demo.tool_replies import (
@@ -50,7 +50,7 @@ class ReplyRequest:
     tools: Sequence[dict[str, Any]] = field(default_factory=list)
     tool_choice: Any = None
     honour_system: bool = True
-    image: ImageInfo | None = None
+    images: Sequence[ImageInfo] = ()  # the images the model looks at, described in order
 
 
 def plan_reply(request: ReplyRequest) -> ReplyPlan:
@@ -113,8 +113,8 @@ def compose_text(question: str, request: ReplyRequest) -> str:
             f"This is the glm-tui demo server answering as {request.model}. Replies are built from "
             "your request, so the same request always gets the same answer."
         )
-    if request.image is not None:
-        parts.append(describe(request.image, chinese))
+    if request.images:
+        parts.append(describe_all(request.images, chinese))
     if _SHOWCASE_RE.search(question):
         parts.append(SHOWCASE)
     if system and phrase is None:

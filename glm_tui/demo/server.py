@@ -30,6 +30,16 @@ Flavours:
     ``\\n\\n`` separators, a final ``choices: []`` usage chunk when
     ``stream_options.include_usage`` is true, usage in non-streamed replies, tool-call arguments
     streamed in fragments, errors as ``{"error": {"message", "type", "param", "code"}}``.
+    Thinking models (``glm-4.6``, ``glm-5``, any GLM-4.5+ or other thinking name) think first,
+    in ``reasoning_content`` as the hosted GLM API does, off with ``thinking.type: "disabled"``.
+``vllm``
+    The ``openai`` frames from a vLLM server: ``owned_by: "vllm"`` in ``/v1/models``, thinking
+    in ``reasoning`` (vLLM 0.17+), off with ``chat_template_kwargs.enable_thinking: false``.
+``inline``
+    As ``vllm`` without a reasoning parser: the thinking arrives inline in the content as
+    ``<think>...</think>``; ``[[demo:think=unopened]]`` starts the reply mid-thought.
+
+The thinking shapes and rules are in ``thinking``.
 
 Demo-only directives, written anywhere in the LAST user message and removed from the echoed
 question (for tests, benchmarks and people trying failure handling):
@@ -47,6 +57,10 @@ question (for tests, benchmarks and people trying failure handling):
     Wait S seconds before the first token (glm4 sends its headers only then, like the real one).
 ``[[demo:say=TEXT]]``
     Reply with exactly TEXT.
+``[[demo:reasoning=N]]``
+    A thinking model's reasoning is exactly N characters long.
+``[[demo:think=unopened]]``
+    The ``inline`` flavour starts its reply mid-thought: no ``<think>``, only ``</think>``.
 
 Tokens are paced at ``token_rate`` per second (0 or less: unpaced) in ~5 ms slices, so high rates
 stay accurate. ``max_tokens`` shortens text replies (glm4 default 1024) except say/size replies.
@@ -73,6 +87,7 @@ from typing import Any, TextIO
 
 from glm_tui.demo.flavors import is_vision_model
 from glm_tui.demo.http_handler import DemoHTTPServer
+from glm_tui.demo.thinking import THINKING_MODEL_IDS
 
 __all__ = [
     "FLAVORS",
@@ -83,7 +98,7 @@ __all__ = [
     "run_demo_server",
 ]
 
-FLAVORS = ("glm4", "openai")
+FLAVORS = ("glm4", "openai", "vllm", "inline")
 TEXT_MODEL_ID = "glm-4"
 VISION_MODEL_ID = "GLM-4v-9b"
 
@@ -224,9 +239,12 @@ class DemoServer:
                 for model_id in (TEXT_MODEL_ID, VISION_MODEL_ID)
             ]
         else:
+            # vLLM names itself in owned_by (glm-tui tells a vLLM server by it); a server
+            # without a reasoning parser is still vLLM.
+            owner = "glm-tui-demo" if self.flavor == "openai" else "vllm"
             cards = [
-                {"id": model_id, "object": "model", "created": created, "owned_by": "glm-tui-demo"}
-                for model_id in (TEXT_MODEL_ID, VISION_MODEL_ID)
+                {"id": model_id, "object": "model", "created": created, "owned_by": owner}
+                for model_id in (TEXT_MODEL_ID, VISION_MODEL_ID, *THINKING_MODEL_IDS)
             ]
         return {"object": "list", "data": cards}
 

@@ -157,7 +157,7 @@ def openai_error(
 def directed_error(flavor: str, status: int) -> WholeResponse:
     """The error a ``[[demo:status=NNN]]`` directive asks for, in the flavour's own form."""
     message = f"The demo server was asked for HTTP {status} by [[demo:status={status}]]."
-    if flavor == "openai":
+    if flavor != "glm4":
         return openai_error(status, message, f"demo_{status}")
     if status >= 500:
         try:
@@ -258,11 +258,13 @@ class Glm4vChunks:
 class OpenAIChunks:
     """Clean OpenAI chunks and bodies; ``usage: null`` in chunks when usage was asked for."""
 
-    def __init__(self, model: str, created: int, prompt_tokens: int, include_usage: bool) -> None:
+    def __init__(self, model: str, created: int, prompt_tokens: int, include_usage: bool,
+                 *, reasoning_tokens: int | None = None) -> None:
         self.model = model
         self.created = created
         self.prompt_tokens = prompt_tokens
         self.include_usage = include_usage
+        self.reasoning_tokens = reasoning_tokens  # reported in usage when set
         self.id = completion_id()
         self.fingerprint = "fp_glmtuidemo"
 
@@ -270,10 +272,13 @@ class OpenAIChunks:
         return {"id": self.id, "object": kind, "created": self.created,
                 "model": self.model, "system_fingerprint": self.fingerprint}
 
-    def _usage(self, completion: int) -> dict[str, int]:
+    def _usage(self, completion: int) -> dict[str, Any]:
         prompt = self.prompt_tokens
-        return {"prompt_tokens": prompt, "completion_tokens": completion,
-                "total_tokens": prompt + completion}
+        usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                                 "total_tokens": prompt + completion}
+        if self.reasoning_tokens is not None:
+            usage["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        return usage
 
     def chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         body = self._head("chat.completion.chunk")

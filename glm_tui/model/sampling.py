@@ -11,11 +11,30 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from enum import StrEnum
 from typing import Any, Literal
 
 FieldName = Literal[
-    "temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens", "seed", "stop"
+    "temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens", "seed", "stop",
+    "thinking",
 ]
+
+
+
+class Thinking(StrEnum):
+    """The thinking switch of a session or preset; ``None`` beside it means "server default".
+
+    How it is sent depends on the server kind
+    (:func:`glm_tui.model.server_kind.thinking_request`); it is never a plain request field.
+    """
+
+    ON = "on"
+    OFF = "off"
+
+
+THINKING_FIELD = "thinking"
+"""The name of the switch among the sampling settings (it is not in :data:`FIELD_SPECS`: it is
+not a number and has no range)."""
 
 MAX_STOP_SEQUENCES = 4
 MAX_STOP_LENGTH = 256
@@ -122,6 +141,8 @@ def format_value(name: str, value: Any) -> str:
         return json.dumps(list(value), ensure_ascii=False) if value else ""
     if value is None:
         return ""
+    if isinstance(value, Thinking):
+        return value.value
     if isinstance(value, float):
         return repr(value)
     return str(value)
@@ -168,12 +189,19 @@ class SamplingParams:
     max_tokens: int | None = None
     seed: int | None = None
     stop: tuple[str, ...] = field(default_factory=tuple)
+    thinking: Thinking | None = None  # None: not sent, the server (and model) decide
 
     def to_request(self) -> dict[str, Any]:
-        """The request fields for the set values only (unset ones are left out)."""
+        """The request fields for the set values only (unset ones are left out).
+
+        ``thinking`` is not among them: its field differs per server kind
+        (:func:`glm_tui.model.server_kind.thinking_request`).
+        """
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == THINKING_FIELD:
+                continue
             if f.name == "stop":
                 if value:
                     out["stop"] = list(value)
@@ -184,6 +212,12 @@ class SamplingParams:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["stop"] = list(self.stop)
+        # Unset, the switch is left out, so a session or preset that never used it reads the
+        # same as before it existed (an older glm-tui importing an export refuses unknown keys).
+        if self.thinking is None:
+            del data[THINKING_FIELD]
+        else:
+            data[THINKING_FIELD] = self.thinking.value
         return data
 
     @classmethod
@@ -213,11 +247,15 @@ class SamplingParams:
                 parts.append(f"{label} {shown}")
         if self.stop:
             parts.append(f"stop×{len(self.stop)}")
+        if self.thinking is not None:
+            parts.append(f"think {self.thinking.value}")
         return " · ".join(parts) if parts else "server defaults"
 
 
 def validate_value(name: str, value: Any) -> Any:
     """Check an already-typed value (from a config file, a store row or code)."""
+    if name == THINKING_FIELD:
+        return parse_thinking(value)
     spec = FIELD_SPECS.get(name)
     if spec is None:
         raise SamplingError(name, "is not a sampling setting")
@@ -274,6 +312,8 @@ def parse_field(name: str, text: str) -> Any:
     "unset" to type: reset it instead), a whole-number field given a fraction, and anything out of
     range. Stop sequences go through :func:`parse_stops`.
     """
+    if name == THINKING_FIELD:
+        return parse_thinking(text)
     spec = FIELD_SPECS.get(name)
     if spec is None:
         raise SamplingError(name, "is not a sampling setting")
@@ -330,6 +370,28 @@ def parse_stops(text: str) -> tuple[str, ...]:
     else:
         value = [text.replace("\\n", "\n").replace("\\t", "\t")]
     return tuple(validate_value("stop", value))
+
+
+_THINKING_WORDS: dict[str, Thinking | None] = {
+    "on": Thinking.ON, "off": Thinking.OFF, "true": Thinking.ON, "false": Thinking.OFF,
+    "": None, "default": None, "server default": None,
+}
+
+
+def parse_thinking(value: Any) -> Thinking | None:
+    """The switch from a stored, configured or typed value: ``on``, ``off``, or unset.
+
+    ``None``, ``""`` and ``default`` mean the server decides; TOML's ``true``/``false`` are
+    accepted as on/off. Anything else is refused with the words that would work.
+    """
+    if value is None or isinstance(value, Thinking):
+        return value
+    if isinstance(value, bool):
+        return Thinking.ON if value else Thinking.OFF
+    if isinstance(value, str) and value.strip().lower() in _THINKING_WORDS:
+        return _THINKING_WORDS[value.strip().lower()]
+    raise SamplingError(THINKING_FIELD, f"{_short(str(value))!r} is not on, off or default "
+                        "(empty: the server decides)")
 
 
 def _is_float_text(raw: str) -> bool:

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
-from glm_tui.model.sampling import FIELD_SPECS, SamplingParams
+from glm_tui.model.sampling import FIELD_SPECS, SamplingParams, Thinking
 
 
 class ServerKind(StrEnum):
@@ -24,6 +25,7 @@ class ServerKind(StrEnum):
     GLM4V = "glm4v"
     OPENAI = "openai"
     ZHIPU = "zhipu"  # the hosted GLM API (open.bigmodel.cn): rejects top_p = 1 and temperature = 0
+    VLLM = "vllm"  # vLLM or SGLang: honour every setting; thinking via chat_template_kwargs
     GENERIC = "generic"
 
 
@@ -58,6 +60,7 @@ KIND_LABELS: dict[ServerKind, str] = {
     ServerKind.GLM4V: "GLM-4V local server",
     ServerKind.OPENAI: "OpenAI",
     ServerKind.ZHIPU: "hosted GLM API (Zhipu)",
+    ServerKind.VLLM: "vLLM or SGLang server",
     ServerKind.GENERIC: "OpenAI-compatible server",
 }
 
@@ -96,6 +99,7 @@ _NOTES: dict[ServerKind, dict[str, tuple[Support, str]]] = {
         "stop": (Support.HONOURED, "used"),
     },
     ServerKind.OPENAI: {name: (Support.HONOURED, "used") for name in FIELD_SPECS},
+    ServerKind.VLLM: {name: (Support.HONOURED, "used") for name in FIELD_SPECS},
     ServerKind.GENERIC: {
         name: (Support.UNKNOWN, "sent as set; most OpenAI-compatible servers use it")
         for name in FIELD_SPECS
@@ -170,6 +174,16 @@ def is_vision(kind: ServerKind | None) -> bool:
     return kind is ServerKind.GLM4V
 
 
+def takes_images(kind: ServerKind | None) -> bool:
+    """Whether requests of this kind can carry pictures at all.
+
+    Only the GLM-4 text server is known not to (its message content must be a string). Every
+    other kind is sent pictures as ``image_url`` parts; a server that then says it cannot read
+    them is remembered by the front end (``chat.turn``'s ``images_refused``).
+    """
+    return kind is not ServerKind.GLM4
+
+
 def resolve_kind(
     configured: ServerKind | None,
     base_url: str,
@@ -193,21 +207,29 @@ def resolve_kind(
     return kind
 
 
+_VLLM_OWNERS = frozenset({"vllm", "sglang"})
+"""What vLLM and SGLang write into ``owned_by`` of every ``/v1/models`` entry (their defaults)."""
+
+
 def detect_kind(
-    model_ids: Iterable[str], base_url: str, model: str | None = None
+    model_ids: Iterable[str], base_url: str, model: str | None = None, *,
+    owners: Iterable[str] = (),
 ) -> ServerKind:
-    """Guess the server kind from its ``/v1/models`` ids, its base URL and the chosen model.
+    """Guess the server kind from its ``/v1/models`` ids and owners, its base URL and the model.
 
     The GLM-4 local servers list exactly one model: ``glm-4`` (text) or ``GLM-4v-9b`` (vision), so
     such ids identify them (glm-tui's demo server lists both and answers as either, by model: so
-    ``model`` picks between them, see :func:`resolve_kind`). vLLM or Ollama serving a GLM model
-    list the checkpoint name (``THUDM/glm-4-9b-chat``) and honour every setting, so they stay
-    generic. Hosted APIs are known by their host. Anything else is generic: nothing is claimed
-    that was not seen.
+    ``model`` picks between them, see :func:`resolve_kind`). vLLM and SGLang name themselves in
+    each entry's ``owned_by`` (``owners``): they honour every setting and take the thinking
+    switch in ``chat_template_kwargs``, whatever model they serve. Ollama and others list the
+    checkpoint name and stay generic. Hosted APIs are known by their host. Anything else is
+    generic: nothing is claimed that was not seen.
     """
     by_url = kind_from_url(base_url)
     if by_url is not None:
         return by_url
+    if any(owner.strip().lower() in _VLLM_OWNERS for owner in owners):
+        return ServerKind.VLLM
     lowered = [m.strip().lower() for m in model_ids if m.strip()]
     if lowered and set(lowered) <= _GLM_LOCAL_IDS:
         served = ServerKind.GLM4 if "glm-4" in lowered else ServerKind.GLM4V
@@ -229,3 +251,90 @@ def supported_summary(kind: ServerKind | None, fields: Sequence[str] | None = No
     if not dropped:
         return f"{describe_kind(kind)}: every setting is sent"
     return f"{describe_kind(kind)} ignores: {', '.join(dropped)}"
+
+
+# --- the thinking switch ------------------------------------------------------------------------
+
+
+class ThinkingSwitch(StrEnum):
+    """Where a server kind takes the thinking switch (PROTOCOL.md, "Thinking models")."""
+
+    THINKING_TYPE = "thinking.type"  # the hosted GLM API: {"thinking": {"type": "enabled"}}
+    TEMPLATE_KWARGS = "chat_template_kwargs.enable_thinking"  # vLLM, SGLang
+    UNKNOWN = "unknown"  # nothing is sent: a guessed field could be refused or misread
+
+
+@dataclass(frozen=True)
+class ThinkingSupport:
+    """The switch on one server kind: where it goes, and the words shown beside the field."""
+
+    switch: ThinkingSwitch
+    note: str
+
+    @property
+    def sent(self) -> bool:
+        return self.switch is not ThinkingSwitch.UNKNOWN
+
+
+_THINKING: dict[ServerKind, ThinkingSupport] = {
+    ServerKind.ZHIPU: ThinkingSupport(
+        ThinkingSwitch.THINKING_TYPE,
+        'sent as thinking.type "enabled" / "disabled"; GLM-4.7 and GLM-5 think by default',
+    ),
+    ServerKind.VLLM: ThinkingSupport(
+        ThinkingSwitch.TEMPLATE_KWARGS,
+        "sent as chat_template_kwargs.enable_thinking (the model's chat template decides)",
+    ),
+    ServerKind.GLM4: ThinkingSupport(
+        ThinkingSwitch.UNKNOWN, "not sent: the GLM-4 local server has no thinking switch",
+    ),
+    ServerKind.GLM4V: ThinkingSupport(
+        ThinkingSwitch.UNKNOWN, "not sent: the GLM-4V local server has no thinking switch",
+    ),
+    ServerKind.OPENAI: ThinkingSupport(
+        ThinkingSwitch.UNKNOWN,
+        "not sent: OpenAI has no on/off switch (its reasoning models always think)",
+    ),
+    ServerKind.GENERIC: ThinkingSupport(
+        ThinkingSwitch.UNKNOWN,
+        'not sent: this server\'s switch is unknown (set kind = "vllm" or "zhipu" in the '
+        "server profile if it is one of those)",
+    ),
+}
+
+
+def thinking_support(kind: ServerKind | None) -> ThinkingSupport:
+    """How ``kind`` takes the thinking switch; an unknown kind (``None``) is treated as generic."""
+    return _THINKING[kind or ServerKind.GENERIC]
+
+
+def thinking_note(kind: ServerKind | None, thinking: Thinking | None) -> str | None:
+    """What to tell a person whose thinking switch is set but not sent to this kind, else None."""
+    support = thinking_support(kind)
+    if thinking is None or support.sent:
+        return None
+    return f"The thinking switch ({thinking.value}) is {support.note}."
+
+
+def reasoning_field(kind: ServerKind | None) -> str | None:
+    """The message field that carries reasoning back to a server of ``kind``, or None when its
+    models never think (the GLM-4 / GLM-4V local servers): GLM-4.5+ chat templates, the hosted
+    GLM API, vLLM and SGLang read ``reasoning_content`` on an assistant message."""
+    return None if kind in (ServerKind.GLM4, ServerKind.GLM4V) else "reasoning_content"
+
+
+def thinking_request(kind: ServerKind | None, thinking: Thinking | None) -> dict[str, Any]:
+    """The request fields that carry ``thinking`` to a server of ``kind``: the one translation.
+
+    ``None`` (server default) sends nothing anywhere; a kind whose switch is unknown gets
+    nothing either, and :func:`thinking_support` says so beside the field.
+    """
+    if thinking is None:
+        return {}
+    enabled = thinking is Thinking.ON
+    switch = thinking_support(kind).switch
+    if switch is ThinkingSwitch.THINKING_TYPE:
+        return {"thinking": {"type": "enabled" if enabled else "disabled"}}
+    if switch is ThinkingSwitch.TEMPLATE_KWARGS:
+        return {"chat_template_kwargs": {"enable_thinking": enabled}}
+    return {}

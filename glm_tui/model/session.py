@@ -39,6 +39,7 @@ class ImageAttachment:
     width: int
     height: int
     name: str = ""
+    bytes: int = 0  # size of the stored JPEG, for placeholders; 0 in rows from before it was kept
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     estimated: bool = False  # True when the server sent none and glm-tui counted
+    # Of ``completion_tokens``, how many were reasoning: the server's figure, else counted.
+    reasoning_tokens: int | None = None
 
 
 @dataclass
@@ -88,6 +91,17 @@ class Message:
     timings: Timings | None = None
     id: int | None = None  # the store's row id once saved
     created_at: float = field(default_factory=time.time)
+    # A thinking model's reasoning, kept apart from ``content`` (stored, exported, searchable;
+    # shown in its own block; sent back only by the rules of glm_tui.chat.request).
+    reasoning: str = ""
+    reasoning_seconds: float | None = None  # from the first to the last piece of reasoning
+
+    @property
+    def all_thinking(self) -> bool:
+        """The reply was reasoning and nothing else: it ended before any answer or tool call
+        (an unclosed ``<think>``, or a limit reached while thinking). Front ends say so."""
+        return (self.role is Role.ASSISTANT and bool(self.reasoning) and not self.content
+                and not self.tool_calls)
 
     @property
     def is_sendable(self) -> bool:
@@ -126,6 +140,10 @@ class Session:
     tool_choice: str | dict[str, Any] | None = None
     stream: bool = True
     messages: list[Message] = field(default_factory=list)
+    # "Preserved thinking": send every earlier reply's reasoning back with the conversation
+    # (costs context). Off: only the reasoning of the current turn's tool-calling replies goes
+    # back (glm_tui.chat.request).
+    preserve_thinking: bool = False
 
     def last_message(self, role: Role | None = None) -> Message | None:
         for message in reversed(self.messages):

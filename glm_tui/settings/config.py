@@ -42,6 +42,7 @@ from typing import Any, NoReturn
 
 import platformdirs
 
+from glm_tui.model.image_limits import ImageLimits, limit_problem
 from glm_tui.model.sampling import (
     BUILTIN_PRESETS,
     Preset,
@@ -70,10 +71,11 @@ ENV_API_KEY = "OPENAI_API_KEY"
 
 _TOP_LEVEL_KEYS = (
     "server", "connect_timeout", "read_timeout", "stream", "servers", "sampling", "presets",
-    "keys",
+    "keys", "images",
 )
 _SERVER_KEYS = ("base_url", "api_key", "api_key_env", "model", "kind")
 _SAMPLING_KEYS = tuple(f.name for f in fields(SamplingParams))
+_IMAGE_KEYS = tuple(f.name for f in fields(ImageLimits))
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Settings:
     stream: bool
     warnings: tuple[str, ...] = ()  # non-fatal problems found in the file, worded for a person
     keys: tuple[KeyRemap, ...] = ()  # [keys]: binding id -> the person's keys (settings.keys)
+    images: ImageLimits = field(default_factory=ImageLimits)  # [images]: attached pictures
 
     @property
     def profile(self) -> ServerProfile:
@@ -220,6 +223,7 @@ def load_settings(
         stream=loader.boolean(document, ("stream",), True),
         warnings=tuple(loader.warnings),
         keys=parse_keys(document.get("keys"), loader.fail, loader.locator.line_of),
+        images=loader.images(document.get("images")),
     )
 
 
@@ -391,6 +395,24 @@ class _Loader:
                 shown = "unset (the server's default)" if fallback in (None, ()) else fallback
                 self.warn((*key, name), f"{exc.reason}; using the default, {shown}")
         return SamplingParams(**values)
+
+    def images(self, value: Any) -> ImageLimits:
+        """``[images]``: ``max_side`` and ``max_bytes``, whole numbers within their bounds."""
+        table = self.table(value, ("images",))
+        values: dict[str, int] = {}
+        for name, raw in table.items():
+            if name not in _IMAGE_KEYS:
+                self.fail(("images", name),
+                          f"unknown image setting; known: {', '.join(_IMAGE_KEYS)}")
+            if isinstance(raw, bool) or not isinstance(raw, int):
+                unit = "pixels" if name == "max_side" else "bytes"
+                self.fail(("images", name),
+                          f"must be a whole number of {unit}, not {_toml_type(raw)}")
+            problem = limit_problem(name, raw)
+            if problem:
+                self.fail(("images", name), problem)
+            values[name] = raw
+        return ImageLimits(**values)
 
     def presets(self, value: Any) -> tuple[Preset, ...]:
         tables = self.table(value, ("presets",))

@@ -23,7 +23,7 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import Table
 from tomlkit.toml_document import TOMLDocument
 
-from glm_tui.model.sampling import BUILTIN_PRESETS, SamplingParams
+from glm_tui.model.sampling import BUILTIN_PRESETS, SamplingParams, Thinking
 
 # The one deliberate exception to "settings and storage are independent siblings": the config is
 # written with the tree's single atomic_write. glm_tui.storage.files imports nothing of glm_tui,
@@ -147,7 +147,7 @@ def _write_sampling(table: Table, params: SamplingParams) -> None:
             else:
                 table[f.name] = ""
             continue
-        table[f.name] = value
+        table[f.name] = value.value if isinstance(value, Thinking) else value
 
 
 def _table(document: TOMLDocument, key: str, *, super_table: bool = False) -> Table:

@@ -219,7 +219,7 @@ class SessionRecorder:
     def _is_big(self, op: _Op) -> bool:
         limit = self.background_chars
         return (limit is not None and op.message is not None
-                and len(op.message.content) >= limit)
+                and len(op.message.content) + len(op.message.reasoning) >= limit)
 
     def _retry(self) -> None:
         """Run queued writes in order; stop at the first the disk refuses and keep the rest.

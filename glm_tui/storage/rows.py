@@ -27,19 +27,21 @@ Row = tuple[Any, ...]
 
 MESSAGE_COLUMNS = (
     "id, role, content, images, tool_calls, tool_call_id, name, status, error, usage, timings,"
-    " created_at, position"
+    " created_at, position, reasoning, reasoning_seconds"
 )
 """What :func:`message_from_row` reads, in order."""
 SESSION_COLUMNS = (
     "id, title, created_at, updated_at, server_profile, model, system_prompt, sampling, tools,"
-    " tool_choice, stream"
+    " tool_choice, stream, preserve_thinking"
 )
 """What :func:`session_row` writes and :func:`session_from_row` reads, in order."""
+SESSION_PLACEHOLDERS = ",".join("?" * (SESSION_COLUMNS.count(",") + 1))
 MESSAGE_VALUE_COLUMNS = (
     "role, content, images, tool_calls, tool_call_id, name, status, error, usage, timings,"
-    " created_at"
+    " created_at, reasoning, reasoning_seconds"
 )
 """What :func:`message_values` writes, in order (everything but id, session and position)."""
+MESSAGE_VALUE_COUNT = MESSAGE_VALUE_COLUMNS.count(",") + 1
 
 PREVIEW_CHARS = 120
 INTERRUPTED_ERROR = "glm-tui stopped before this reply finished"
@@ -68,7 +70,7 @@ def session_row(session: Session) -> Row:
         session.server_profile, session.model, session.system_prompt,
         dumps(session.sampling.to_dict()), dumps(session.tools),
         None if session.tool_choice is None else dumps(session.tool_choice),
-        1 if session.stream else 0,
+        1 if session.stream else 0, 1 if session.preserve_thinking else 0,
     )
 
 
@@ -79,11 +81,12 @@ def session_from_row(row: Row) -> Session:
         server_profile=row[4], model=row[5], system_prompt=row[6],
         sampling=SamplingParams.from_dict(json.loads(row[7])),
         tools=json.loads(row[8]), tool_choice=tool_choice, stream=bool(row[10]),
+        preserve_thinking=bool(row[11]),
     )
 
 
 def message_values(message: Message) -> Row:
-    """role .. created_at, in the order of :data:`MESSAGE_VALUE_COLUMNS`."""
+    """role .. reasoning_seconds, in the order of :data:`MESSAGE_VALUE_COLUMNS`."""
     return (
         message.role.value, message.content,
         dumps([asdict(image) for image in message.images]),
@@ -91,7 +94,7 @@ def message_values(message: Message) -> Row:
         message.tool_call_id, message.name, message.status.value, message.error,
         None if message.usage is None else dumps(asdict(message.usage)),
         None if message.timings is None else dumps(asdict(message.timings)),
-        message.created_at,
+        message.created_at, message.reasoning, message.reasoning_seconds,
     )
 
 
@@ -103,7 +106,8 @@ def message_from_row(row: Row) -> Message:
         images=[ImageAttachment(**image) for image in json.loads(row[3])],
         tool_calls=[ToolCall(**call) for call in json.loads(row[4])],
         tool_call_id=row[5], name=row[6], status=MessageStatus(row[7]), error=row[8],
-        usage=usage, timings=timings, created_at=row[11],
+        usage=usage, timings=timings, created_at=row[11], reasoning=row[13] or "",
+        reasoning_seconds=row[14],
     )
 
 

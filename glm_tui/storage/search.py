@@ -1,9 +1,13 @@
-"""Full-text search over session titles and message text (FTS5, trigram tokenizer).
+"""Full-text search over session titles, message text and reasoning (FTS5, trigram tokenizer).
 
 The trigram index answers words of three characters or more at once, in any language; shorter
 words cannot use it and are matched with ``LIKE``, which reads messages newest first under a time
 budget so typing one letter never freezes the sessions screen. The user's text is never FTS syntax:
 each word is quoted, so quotes, ``*``, ``-`` and ``NEAR`` are just text.
+
+A thinking model's reasoning has its own index (``reasoning_fts``, schema version 3): a message
+whose words are in its reasoning is a hit that says so (:attr:`SearchHit.in_reasoning`), with the
+snippet taken from the reasoning. All the words must be in the same one of the two texts.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class SearchHit:
     message_id: int | None
     snippet: str
     updated_at: float
+    in_reasoning: bool = False  # the words were found in the message's reasoning, not its text
 
 
 def snippet_parts(snippet: str) -> list[tuple[str, bool]]:
@@ -130,26 +135,43 @@ class _Finder:
         ]
 
     def messages(self, limit: int) -> list[SearchHit]:
-        likes = " ".join("AND m.content LIKE ? ESCAPE '\\'" for _ in self.short_terms)
+        """Matches in message text and in reasoning, newest first; a message found in both is
+        one hit, its text's."""
+        found = self._messages_in("content", "messages_fts", limit)
+        found += self._messages_in("reasoning", "reasoning_fts", limit)
+        found.sort(key=lambda hit: (hit.message_id or 0, not hit.in_reasoning), reverse=True)
+        hits: list[SearchHit] = []
+        seen: set[int | None] = set()
+        for hit in found:
+            if hit.message_id not in seen:
+                seen.add(hit.message_id)
+                hits.append(hit)
+        return hits[:limit]
+
+    def _messages_in(self, column: str, index: str, limit: int) -> list[SearchHit]:
+        """Matches in one of the two texts of a message (``column``, indexed by ``index``)."""
+        likes = " ".join(f"AND m.{column} LIKE ? ESCAPE '\\'" for _ in self.short_terms)
         like_params = [like_pattern(t) for t in self.short_terms]
         if self.long_terms:
             rows = self._rows_in_time(
-                "SELECT m.session_id, s.title, m.id, m.content, s.updated_at"
-                " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+                f"SELECT m.session_id, s.title, m.id, m.{column}, s.updated_at"
+                f" FROM {index} JOIN messages m ON m.id = {index}.rowid"
                 " JOIN sessions s ON s.id = m.session_id"
-                f" WHERE messages_fts MATCH ? {likes} ORDER BY messages_fts.rowid DESC LIMIT ?",
+                f" WHERE {index} MATCH ? {likes} ORDER BY {index}.rowid DESC LIMIT ?",
                 (fts_query(self.long_terms), *like_params, limit),
             )
         else:
             rows = self._rows_in_time(
-                "SELECT m.session_id, s.title, m.id, m.content, s.updated_at FROM messages m"
-                f" JOIN sessions s ON s.id = m.session_id WHERE 1 {likes}"
+                f"SELECT m.session_id, s.title, m.id, m.{column}, s.updated_at FROM messages m"
+                f" JOIN sessions s ON s.id = m.session_id WHERE m.{column} != '' {likes}"
                 " ORDER BY m.id DESC LIMIT ?",
                 (*like_params, limit),
             )
+        in_reasoning = column == "reasoning"
         return [
             SearchHit(session_id=r[0], title=r[1], message_id=r[2],
-                      snippet=make_snippet(r[3], self.terms), updated_at=r[4])
+                      snippet=make_snippet(r[3], self.terms), updated_at=r[4],
+                      in_reasoning=in_reasoning)
             for r in rows
         ]
 

@@ -32,8 +32,10 @@ from glm_tui.storage.rows import (
     INTERRUPTED_ERROR,
     MESSAGE_COLUMNS,
     MESSAGE_VALUE_COLUMNS,
+    MESSAGE_VALUE_COUNT,
     PREVIEW_CHARS,
     SESSION_COLUMNS,
+    SESSION_PLACEHOLDERS,
     SessionSummary,
     mark_interrupted,
     message_from_row,
@@ -66,7 +68,12 @@ IMAGES_DIR = "images"
 
 _INSERT_MESSAGE = (
     f"INSERT INTO messages (session_id, position, {MESSAGE_VALUE_COLUMNS})"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    f" VALUES (?,?,{','.join('?' * MESSAGE_VALUE_COUNT)})"
+)
+_UPDATE_MESSAGE = (
+    "UPDATE messages SET "
+    + ", ".join(f"{name.strip()} = ?" for name in MESSAGE_VALUE_COLUMNS.split(","))
+    + " WHERE id = ?"
 )
 
 
@@ -133,7 +140,7 @@ class SessionStore(Database):
                 if exists:
                     raise StoreError(f"A session with id {session.id} already exists.")
                 conn.execute(
-                    f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({SESSION_PLACEHOLDERS})",
                     session_row(session),
                 )
                 for position, message in enumerate(session.messages):
@@ -148,12 +155,13 @@ class SessionStore(Database):
         row = session_row(session)
         with self._write() as conn:
             conn.execute(
-                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ({SESSION_PLACEHOLDERS})"
                 " ON CONFLICT(id) DO UPDATE SET title = excluded.title,"
                 " updated_at = excluded.updated_at, server_profile = excluded.server_profile,"
                 " model = excluded.model, system_prompt = excluded.system_prompt,"
                 " sampling = excluded.sampling, tools = excluded.tools,"
-                " tool_choice = excluded.tool_choice, stream = excluded.stream",
+                " tool_choice = excluded.tool_choice, stream = excluded.stream,"
+                " preserve_thinking = excluded.preserve_thinking",
                 row,
             )
 
@@ -275,7 +283,8 @@ class SessionStore(Database):
             title = f"{row[0]} (copy)" if row[0] else "Copy"
             conn.execute(
                 f"INSERT INTO sessions ({SESSION_COLUMNS}) SELECT ?, ?, ?, ?, server_profile,"
-                " model, system_prompt, sampling, tools, tool_choice, stream FROM sessions"
+                " model, system_prompt, sampling, tools, tool_choice, stream, preserve_thinking"
+                " FROM sessions"
                 " WHERE id = ?",
                 (new_id, title, now, now, session_id),
             )
@@ -359,9 +368,7 @@ class SessionStore(Database):
         values = message_values(message)
         with self._write() as conn:
             cursor = conn.execute(
-                "UPDATE messages SET role = ?, content = ?, images = ?, tool_calls = ?,"
-                " tool_call_id = ?, name = ?, status = ?, error = ?, usage = ?, timings = ?,"
-                " created_at = ? WHERE id = ?",
+                _UPDATE_MESSAGE,
                 (*values, message.id),
             )
             if cursor.rowcount == 0:
@@ -434,3 +441,11 @@ class SessionStore(Database):
             return self._images.path(sha256)
         except ImageStoreError as exc:
             raise StoreError(str(exc)) from exc
+
+    def has_image(self, sha256: str) -> bool:
+        """Whether the image with this hash is stored (an import need not carry it again)."""
+        try:
+            self._images.path(sha256)
+        except ImageStoreError:
+            return False
+        return True

@@ -171,7 +171,7 @@ class Services:
             self._notify(exc.message, title="Server check", severity="warning", markup=False)
             return
         self.models = models
-        self._detected = detect_kind(models, self.profile.base_url)
+        self._detected = detect_kind(models, self.profile.base_url, owners=client.model_owners)
         if not self.reply_in_flight:
             self.set_connection(ConnectionState.READY, "")
 

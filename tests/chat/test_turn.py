@@ -72,7 +72,14 @@ class Recorder:
         self.log: list[tuple[str, object]] = []
         self.texts: list[str] = []
         self.text = self.texts.append
+        self.thoughts: list[str] = []
+        self.reasoning = self.thoughts.append
         self.outcome: TurnOutcome | None = None
+
+    def answer_was_reasoning(self, text: str) -> None:
+        self.log.append(("moved", text))
+        self.texts.clear()
+        self.thoughts.insert(0, text)
 
     def state(self) -> None:
         self.log.append(("state", len(self.texts)))

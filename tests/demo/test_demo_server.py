@@ -145,7 +145,7 @@ def test_glm4_models_health_and_unknown_paths(glm4: str) -> None:
 
 def test_openai_flavour_models_and_no_health(oai: str) -> None:
     ids = [model.id for model in client(oai).models.list()]
-    assert ids == ["glm-4", "GLM-4v-9b"]
+    assert ids == ["glm-4", "GLM-4v-9b", "glm-4.6", "glm-5"]  # two thinking models
     assert raw_request(oai, "GET", "/health").status == 404
 
 

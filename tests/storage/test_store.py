@@ -323,7 +323,7 @@ def test_upgrade_from_a_version_1_database(tmp_path: Path) -> None:
 
     store = SessionStore(data)
     try:
-        assert store._user_version() == 2
+        assert store._user_version() == SCHEMA_VERSION == 3
         session = store.load_session("0123abcd")
         assert session.title == "Old chat about zebras"
         assert session.sampling == SamplingParams(temperature=0.5, top_p=0.7, stop=("x",))
@@ -337,8 +337,13 @@ def test_upgrade_from_a_version_1_database(tmp_path: Path) -> None:
         reply = session.messages[1]
         reply.usage = Usage(5, 7)
         reply.timings = Timings(12.0, 0.2, 0.9)
+        # ...and so can reasoning (version 3), which is searchable from then on.
+        assert reply.reasoning == "" and reply.reasoning_seconds is None
+        reply.reasoning, reply.reasoning_seconds = "Okapis are related to giraffes.", 1.5
         store.update_message(reply)
         assert store.load_session("0123abcd").messages[1] == reply
+        assert [(h.message_id, h.in_reasoning) for h in store.search("okapis")] == [
+            (reply.id, True)]
     finally:
         store.close()
     SessionStore(data).close()  # opening an up-to-date database again changes nothing

@@ -48,8 +48,16 @@ async def ready(pilot: Pilot[Any]) -> ConversationScreen:
     """Wait until the conversation screen is up (and the prompt focused)."""
     app = pilot.app
     assert isinstance(app, GlmTuiApp)
-    await wait_for(pilot, lambda: isinstance(app.screen, ConversationScreen)
-                   and app.screen.prompt.has_focus, what="the conversation screen")
+
+    def up() -> bool:
+        # A screen just pushed may not have composed its prompt yet (seen under load).
+        screen = app.screen
+        if not isinstance(screen, ConversationScreen):
+            return False
+        prompts = screen.query("#prompt")
+        return bool(prompts) and prompts.first().has_focus
+
+    await wait_for(pilot, up, what="the conversation screen")
     return conversation(app)
 
 

@@ -50,6 +50,10 @@ class ReplyHost(Protocol):
         """The reply called tools: go on with the tool loop."""
 
 
+def _drop(text: str) -> None:
+    pass
+
+
 class ReplyDrawer:
     """The conversation screen's :class:`~glm_tui.chat.turn.TurnView`: one reply, drawn."""
 
@@ -58,6 +62,10 @@ class ReplyDrawer:
         self.turn = turn
         self.view = view
         self.text: Callable[[str], None] = view.write  # the hot path: no wrapper
+        self.reasoning: Callable[[str], None] = _drop  # thinking API first cut: thinkui draws it
+
+    def answer_was_reasoning(self, text: str) -> None:
+        pass  # thinking API first cut: thinkui draws it
 
     def state(self) -> None:
         self.view.refresh_state()

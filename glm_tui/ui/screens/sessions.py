@@ -24,8 +24,13 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
-from glm_tui.chat.export import ExportFormat, render
-from glm_tui.storage.files import atomic_write
+from glm_tui.chat.export import (
+    Export,
+    ExportFormat,
+    image_folder_name,
+    prepare_export,
+    write_export,
+)
 from glm_tui.storage.store import (
     SessionStore,
     StoreError,
@@ -67,9 +72,10 @@ SessionsResult = OpenSession | NewSession | None
 # -- export -----------------------------------------------------------------------------------
 
 
-def export_text(store: SessionStore, session_id: str, fmt: ExportFormat) -> str:
-    """The export file's text, from the one renderer the CLI uses too."""
-    return render(store.load_session(session_id), fmt)
+def session_export(store: SessionStore, session_id: str, fmt: ExportFormat,
+                   path: Path) -> Export:
+    """The export (text, image files), from the one renderer the CLI uses too."""
+    return prepare_export(store.load_session(session_id), fmt, store, path)
 
 
 # -- the screen ---------------------------------------------------------------------------------
@@ -378,20 +384,27 @@ class SessionsScreen(Screen[SessionsResult]):
             if choice is None:
                 return
             try:
-                text = export_text(self._store, row.session_id, choice.fmt)
+                export = session_export(self._store, row.session_id, choice.fmt, choice.path)
                 choice.path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(choice.path, text)  # never half a file, even on a full disk
+                write_export(export, choice.path)  # never half a file, even on a full disk
             except StoreError as error:
                 self._store_failed(error)
                 return
             except OSError as error:
                 self.notify(
-                    f"Could not write {choice.path}: {error.strerror or error}",
+                    f"Could not write {error.filename or choice.path}: "
+                    f"{error.strerror or error}",
                     title="Export failed",
                     severity="error",
                     markup=False,
                 )
                 return
-            self.notify(f"Exported to {choice.path}", title="Export", markup=False)
+            images = len(export.image_files)
+            folder = choice.path.parent / image_folder_name(choice.path)
+            with_images = (f", with {images} image{'' if images == 1 else 's'} in {folder}"
+                           if images else "")
+            self.notify(f"Exported to {choice.path}{with_images}", title="Export", markup=False)
+            for note in export.notes:  # a picture whose file is gone: said, not hidden
+                self.notify(note, title="Export", severity="warning", markup=False)
 
         self.app.push_screen(ExportSessionModal(row.title, row.session_id), chosen)
