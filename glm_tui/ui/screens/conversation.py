@@ -209,7 +209,7 @@ class ConversationScreen(EverydayConversation):
             self._refresh_header()
         question = Message(Role.USER, content=text)
         self.record(lambda: self.recorder.add_message(question))
-        self.prompt.clear()
+        self.give_back_draft()  # empty, or the draft typed before editing the last question
         await self.messages.append(question)
         await self.start_reply()
 
@@ -277,7 +277,7 @@ class ConversationScreen(EverydayConversation):
             self.app.notify("The handler was stopped; write the result by hand.")
         elif self._editing is not None:
             self._end_editing()
-            self.prompt.clear()
+            self.give_back_draft()
             if self.tool_loop.answering is None and pending_calls(self.session):
                 self.call_later(self.tool_loop.continue_tool_loop)
         elif not self.prompt.has_focus:
@@ -324,6 +324,7 @@ class ConversationScreen(EverydayConversation):
             self.app.notify("A tool handler is running: Esc stops it first.", severity="warning")
             return
         self._editing = last
+        self.stash_draft()
         self.prompt.set_prompt(safe_text(last.content))  # an editor draws text as it is
         self.prompt.add_class("-editing")
         self.prompt.border_title = "Editing your last question · Enter resends · Esc keeps it"

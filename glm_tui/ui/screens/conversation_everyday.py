@@ -1,10 +1,15 @@
-"""What everyday use asked of the conversation screen (issue 12): scrolling from the prompt and
-finding a streaming reply again.
+"""What everyday use asked of the conversation screen (issue 12): a draft per session, scrolling
+from the prompt and finding a streaming reply again.
 
 :class:`EverydayConversation` sits between :class:`ConversationBase` (the session, its store and
 widgets) and :class:`~glm_tui.ui.screens.conversation.ConversationScreen` (sending, replies,
 editing). Its keys are declared here, once, with their ids (the README's Conversation table
 lists them with the screen's own).
+
+Drafts: what is typed in the prompt and not sent is the session's draft, stored a second after
+the last key and when the person leaves the session or quits (:mod:`glm_tui.storage.drafts`),
+and given back when the session is opened again. Editing the last question borrows the prompt:
+the draft waits aside and comes back on Esc, or once the edited question is sent.
 
 Scrolling: PageUp / PageDown and Ctrl+Home / Ctrl+End move the conversation while the prompt
 keeps the focus and what is typed in it. The list follows a streaming reply until the person
@@ -18,17 +23,25 @@ from typing import ClassVar
 
 from textual import events, on
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
+from textual.widgets import TextArea
 from textual.worker import Worker
 
+from glm_tui.storage.store import StoreError
 from glm_tui.ui.screens.conversation_base import ConversationBase
 from glm_tui.ui.widgets.jump_to_latest import JumpToLatest
+from glm_tui.ui.widgets.prompt_input import PromptInput
+
+DRAFT_SAVE_DELAY_S = 1.0
+"""A draft is stored this long after the last change of the prompt (and on leaving)."""
 
 FOLLOW_SLACK = 1.0
 """Rows the view may be above its end and still count as following the reply."""
 
 
 class EverydayConversation(ConversationBase):
-    """Scrolling from the prompt and the jump to the latest text (see the module docstring)."""
+    """Drafts, scrolling from the prompt, the jump to the latest text (see the module
+    docstring)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("pageup", "messages_page_up", "Page up", show=False,
@@ -43,6 +56,12 @@ class EverydayConversation(ConversationBase):
                 tooltip="Scroll to the latest message and follow a streaming reply again"),
     ]
 
+    _draft_stash: str | None = None  # the draft, while editing the last question borrows the prompt
+    _draft_saved = ""  # the draft as the store has it
+    _draft_timer: Timer | None = None
+    _draft_problem_shown = False
+    _prompt_kept: PromptInput | None = None
+
     @property
     def jump_hint(self) -> JumpToLatest:
         return self.query_one(JumpToLatest)
@@ -54,6 +73,78 @@ class EverydayConversation(ConversationBase):
         # during layout, before either watcher runs: the hint does not flicker.
         self.watch(self.messages, "scroll_y", self.refresh_jump_hint, init=False)
         self.watch(self.messages, "virtual_size", self.refresh_jump_hint, init=False)
+        self._prompt_kept = self.prompt  # read at shutdown too, once the screen's DOM is gone
+        self._restore_draft()
+
+    # -- drafts --------------------------------------------------------------------------------
+
+    @property
+    def current_draft(self) -> str:
+        """What the person typed and did not send (not the question being edited)."""
+        if self._draft_stash is not None:
+            return self._draft_stash
+        return "" if self._prompt_kept is None else self._prompt_kept.text
+
+    def stash_draft(self) -> None:
+        """The prompt is borrowed (editing the last question): the draft waits aside."""
+        if self._draft_stash is None:
+            self._draft_stash = self.prompt.text
+
+    def give_back_draft(self) -> None:
+        """The prompt is free again (editing ended, or a question sent): the draft that waited
+        aside comes back; with none, the prompt is emptied."""
+        draft, self._draft_stash = self._draft_stash or "", None
+        self.prompt.set_prompt(draft)
+
+    def _restore_draft(self) -> None:
+        store = self.recorder.store
+        if store is None:
+            return
+        try:
+            draft = store.load_draft(self.session.id)
+        except StoreError as exc:
+            self.app.notify(f"The draft of this session cannot be read: {exc}",
+                            severity="warning", markup=False)
+            return
+        self._draft_saved = draft
+        if draft and not self.prompt.text:
+            self.prompt.set_prompt(draft)
+
+    @on(TextArea.Changed, "#prompt")
+    def _draft_typed(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_SAVE_DELAY_S, self.save_draft)
+
+    def save_draft(self, *, leaving: bool = False) -> None:
+        """Store the draft if it changed. A session never stored has no place for one until
+        the person leaves it (``leaving``) with a draft: then the session is stored, so that
+        the draft is in the sessions list and comes back with the session."""
+        draft = self.current_draft
+        store = self.recorder.store
+        if store is None or self._prompt_kept is None or draft == self._draft_saved:
+            return
+        try:
+            if not store.has_session(self.session.id):
+                if not (leaving and draft.strip()):
+                    return
+                self.recorder.save_session()
+            store.save_draft(self.session.id, draft)
+        except StoreError as exc:
+            if not self._draft_problem_shown:
+                self._draft_problem_shown = True
+                self.app.notify(f"The draft is not saved: {exc}", severity="warning",
+                                markup=False)
+            return
+        self._draft_saved = draft
+        self._draft_problem_shown = False
+
+    async def suspend(self, *, final: bool = False) -> None:
+        """Leaving the session or quitting: its draft is stored first."""
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self.save_draft(leaving=True)
+        await super().suspend(final=final)
 
     # -- scrolling from the prompt ------------------------------------------------------------
 
