@@ -27,7 +27,7 @@ from textual.widgets import Static
 from glm_tui.chat.request import requestable
 from glm_tui.chat.tool_turns import pending_calls
 from glm_tui.chat.turn import Turn, prepare_turn
-from glm_tui.model.server_kind import ServerKind, send_warnings
+from glm_tui.model.server_kind import send_warnings
 from glm_tui.model.session import Message, MessageStatus, Role, Session
 from glm_tui.model.text import title_from_question
 from glm_tui.storage.recorder import SessionRecorder
@@ -77,7 +77,8 @@ class ConversationScreen(EverydayConversation):
                 tooltip="Cancel the reply in flight (its text is kept, marked cancelled), "
                 "stop a running tool handler, or leave editing"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="conversation.regenerate",
-                tooltip="Regenerate the last reply; the previous answer is replaced"),
+                tooltip="Ask for the last reply again; the previous answer is kept "
+                "(Alt+Left / Alt+Right move between the answers)"),
         Binding("ctrl+g", "edit_last", "Edit", id="conversation.edit_last",
                 tooltip="Edit the last question (Up in an empty prompt too); Enter resends it "
                 "and replaces what followed"),
@@ -222,6 +223,7 @@ class ConversationScreen(EverydayConversation):
         for note in prepared.notes:
             self.app.notify(note, markup=False)
         reply = Message(Role.ASSISTANT, status=MessageStatus.STREAMING)
+        self.begin_reply(reply)  # what it is made with, and the answers Ctrl+R kept
         turn = Turn(prepared, reply, save_interval=self.recorder.interval,
                     base_url=app.profile_url)
         self._turn = turn
@@ -286,7 +288,7 @@ class ConversationScreen(EverydayConversation):
             self.tool_loop.offer_decline()
 
     async def action_regenerate(self) -> None:
-        """Ask again for the last reply (the previous answer is replaced)."""
+        """Ask again for the last reply (the previous answer is kept as an alternative)."""
         if self.reply_running:
             self.app.notify("A reply is still arriving: Esc cancels it first.",
                             severity="warning")
@@ -300,6 +302,7 @@ class ConversationScreen(EverydayConversation):
             last = self.session.last_message(Role.ASSISTANT)
             self.tool_loop.end_answering()
         if last is not None and last.role is Role.ASSISTANT:
+            self.keep_as_alternative(last)  # its answers go to the next reply (‹ 1/2 ›)
             await self._drop_from(last)
         if not requestable(self.session.messages):
             self.app.notify("Nothing to regenerate yet: ask a question first.")
@@ -349,24 +352,6 @@ class ConversationScreen(EverydayConversation):
         """Remove a message and everything after it, from the screen, session and store."""
         await self.messages.remove_from(message)
         self.record(lambda: self.recorder.remove_from(message))
-
-    def action_system_prompt(self) -> None:
-        from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
-
-        note = ""
-        if self.services.kind_for(self.session.model) is ServerKind.GLM4V:
-            note = "GLM-4V refuses system messages: glm-tui puts it before your first question."
-        self.app.push_screen(SystemPromptModal(self.session.system_prompt, note=note),
-                             self._system_prompt_edited)
-
-    def _system_prompt_edited(self, text: str | None) -> None:
-        if text is None or text == self.session.system_prompt:
-            return
-        self.session.system_prompt = text
-        self.record(self.recorder.save_session)
-        self._refresh_header()
-        self.app.notify("System prompt saved for this session." if text.strip()
-                        else "System prompt removed.")
 
     # -- other screens ----------------------------------------------------------------------
 

@@ -2,9 +2,12 @@
 
 :class:`ConversationBase` holds the session and its recorder (writes shown, never fatal; retried
 while the disk refuses; older messages of a huge session fetched from the store on demand), the
-widgets by name, the title line and status bar, and the actions on a message that is already on
-screen (copy it, copy its code, open a link). :class:`~glm_tui.ui.screens.conversation.
-ConversationScreen` adds what changes the conversation: sending, replies, editing, tool calls.
+widgets by name, the title line (with the system prompt F5 edits) and status bar, and the actions
+on a message that is already on screen (copy it or a mouse selection, copy its code, open a link;
+typing on it goes to the prompt). :class:`~glm_tui.ui.screens.conversation_everyday.
+EverydayConversation` adds drafts, a reply's answers and scrolling from the prompt;
+:class:`~glm_tui.ui.screens.conversation.ConversationScreen` what changes the conversation:
+sending, replies, editing, tool calls.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from textual.widgets import Static
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from glm_tui.chat.tools import request_tools, tool_choice_label
+from glm_tui.model.server_kind import ServerKind
 from glm_tui.model.session import Role, Session
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import SessionStore, StoreError
@@ -82,6 +86,25 @@ class ConversationBase(Screen[None]):
         if system:
             parts.extend(["  ·  ", ("System: ", "$text-secondary"), (system, "$text-muted")])
         header.update(Content.assemble(*parts))
+
+    def action_system_prompt(self) -> None:
+        """F5: edit the session's system prompt (the title line shows its start)."""
+        from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
+
+        note = ""
+        if self.services.kind_for(self.session.model) is ServerKind.GLM4V:
+            note = "GLM-4V refuses system messages: glm-tui puts it before your first question."
+        self.app.push_screen(SystemPromptModal(self.session.system_prompt, note=note),
+                             self._system_prompt_edited)
+
+    def _system_prompt_edited(self, text: str | None) -> None:
+        if text is None or text == self.session.system_prompt:
+            return
+        self.session.system_prompt = text
+        self.record(self.recorder.save_session)
+        self._refresh_header()
+        self.app.notify("System prompt saved for this session." if text.strip()
+                        else "System prompt removed.")
 
     def _refresh_status(self) -> None:
         app = self.services

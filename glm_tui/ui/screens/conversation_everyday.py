@@ -1,5 +1,5 @@
-"""What everyday use asked of the conversation screen (issue 12): a draft per session, scrolling
-from the prompt and finding a streaming reply again.
+"""What everyday use asked of the conversation screen (issue 12): a draft per session, a reply's
+alternatives, scrolling from the prompt and finding a streaming reply again.
 
 :class:`EverydayConversation` sits between :class:`ConversationBase` (the session, its store and
 widgets) and :class:`~glm_tui.ui.screens.conversation.ConversationScreen` (sending, replies,
@@ -10,6 +10,10 @@ Drafts: what is typed in the prompt and not sent is the session's draft, stored 
 the last key and when the person leaves the session or quits (:mod:`glm_tui.storage.drafts`),
 and given back when the session is opened again. Editing the last question borrows the prompt:
 the draft waits aside and comes back on Esc, or once the edited question is sent.
+
+Alternatives: Ctrl+R keeps the previous answer (:mod:`glm_tui.chat.alternatives` says which);
+the reply shows ``‹ 2/3 ›`` and what the answer shown was made with, and Alt+Left / Alt+Right
+move between its answers. The one shown is the message's text: what the next request sends.
 
 Scrolling: PageUp / PageDown and Ctrl+Home / Ctrl+End move the conversation while the prompt
 keeps the focus and what is typed in it. The list follows a streaming reply until the person
@@ -27,9 +31,13 @@ from textual.timer import Timer
 from textual.widgets import TextArea
 from textual.worker import Worker
 
+from glm_tui.chat.alternatives import kept_answers, switch_refusal, take_kept
+from glm_tui.model.alternatives import choose
+from glm_tui.model.session import Alternative, MadeWith, Message, Role
 from glm_tui.storage.store import StoreError
 from glm_tui.ui.screens.conversation_base import ConversationBase
 from glm_tui.ui.widgets.jump_to_latest import JumpToLatest
+from glm_tui.ui.widgets.message_view import AssistantMessageView
 from glm_tui.ui.widgets.prompt_input import PromptInput
 
 DRAFT_SAVE_DELAY_S = 1.0
@@ -40,8 +48,8 @@ FOLLOW_SLACK = 1.0
 
 
 class EverydayConversation(ConversationBase):
-    """Drafts, scrolling from the prompt, the jump to the latest text (see the module
-    docstring)."""
+    """Drafts, a reply's answers, scrolling from the prompt, the jump to the latest text (see
+    the module docstring)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("pageup", "messages_page_up", "Page up", show=False,
@@ -54,6 +62,13 @@ class EverydayConversation(ConversationBase):
         Binding("ctrl+end", "messages_latest", "Latest", show=False,
                 id="conversation.scroll_latest",
                 tooltip="Scroll to the latest message and follow a streaming reply again"),
+        Binding("alt+left", "switch_answer(-1)", "Previous answer", show=False,
+                id="conversation.previous_answer",
+                tooltip="Show the reply's previous answer (Ctrl+R keeps each one): the focused "
+                "reply's, else the newest reply's; the one shown is what the next request sends"),
+        Binding("alt+right", "switch_answer(1)", "Next answer", show=False,
+                id="conversation.next_answer",
+                tooltip="Show the reply's next answer (see Alt+Left)"),
     ]
 
     _draft_stash: str | None = None  # the draft, while editing the last question borrows the prompt
@@ -145,6 +160,51 @@ class EverydayConversation(ConversationBase):
             self._draft_timer.stop()
         self.save_draft(leaving=True)
         await super().suspend(final=final)
+
+    # -- a reply's answers (Ctrl+R keeps them) -----------------------------------------------
+
+    _kept: tuple[Message | None, list[Alternative]] | None = None
+
+    def keep_as_alternative(self, reply: Message) -> None:
+        """Ctrl+R is about to drop ``reply``: its answers wait for the reply asked next to the
+        same question (the message before it)."""
+        messages = self.session.messages
+        index = next(i for i in range(len(messages) - 1, -1, -1) if messages[i] is reply)
+        self._kept = (messages[index - 1] if index else None, kept_answers(reply))
+
+    def begin_reply(self, reply: Message) -> None:
+        """A new reply starts: it records what it is made with and, asked again by Ctrl+R,
+        takes the kept answers as its alternatives."""
+        kept, self._kept = self._kept, None
+        answers: list[Alternative] = []
+        if kept is not None and kept[0] is self.session.last_message():
+            answers = kept[1]
+        take_kept(reply, answers, MadeWith(self.session.model, self.session.sampling))
+
+    def _answers_target(self) -> Message | None:
+        """The focused reply, else the newest reply with other answers, else the newest."""
+        focused = self.focused
+        if isinstance(focused, AssistantMessageView):
+            return focused.message
+        replies = [m for m in self.session.messages if m.role is Role.ASSISTANT]
+        with_answers = [m for m in replies if m.alternatives]
+        chosen = with_answers or replies
+        return chosen[-1] if chosen else None
+
+    async def action_switch_answer(self, delta: int) -> None:
+        """Show another answer of a reply; the next request sends the one shown."""
+        message = self._answers_target()
+        refusal = ("A reply is still arriving: Esc cancels it first." if self.reply_streaming
+                   else switch_refusal(message, delta))
+        if refusal is not None or message is None:
+            self.app.notify(refusal or "There is no reply to switch yet.")
+            return
+        focused = isinstance(self.focused, AssistantMessageView)
+        choose(message, message.alternative_position + delta)
+        self.record(lambda: self.recorder.update_message(message))
+        view = await self.messages.redraw(message)
+        if view is not None and focused:
+            view.focus()
 
     # -- scrolling from the prompt ------------------------------------------------------------
 

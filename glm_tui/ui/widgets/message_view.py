@@ -31,6 +31,7 @@ from glm_tui.model.text import sanitize_for_display
 from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.render import last_fenced_block
 from glm_tui.ui.markdown.widget import StreamingMarkdown
+from glm_tui.ui.widgets.alternatives_label import alternatives_label
 
 INITIAL_WINDOW = 40
 """How many message widgets a freshly opened session mounts (the newest ones)."""
@@ -117,6 +118,7 @@ class MessageView(Vertical):
             badge = "waiting…"  # nothing has arrived yet (a server with tools sends it whole)
         if badge:
             parts.extend(["  ", (f"[{badge}]", "italic")])
+        parts.extend(alternatives_label(self.message))  # ‹ 2/3 › when Ctrl+R kept answers
         return Content.assemble(*parts)
 
     def refresh_state(self) -> None:
@@ -278,6 +280,16 @@ class MessageList(VerticalScroll):
         await self.mount(view)
         await self._trim()
         self.anchor()
+        return view
+
+    async def redraw(self, message: Message) -> MessageView | None:
+        """Draw a message's view again from scratch (it now shows another answer)."""
+        old = self._views.get(id(message))
+        if old is None:
+            return None
+        view = self._make_view(message)
+        await self.mount(view, after=old)
+        await old.remove()
         return view
 
     async def remove_from(self, message: Message) -> None:
