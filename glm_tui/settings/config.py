@@ -37,8 +37,9 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import platformdirs
 
@@ -69,13 +70,25 @@ ENV_DATA_DIR = "GLM_TUI_DATA_DIR"
 ENV_BASE_URL = "OPENAI_BASE_URL"
 ENV_API_KEY = "OPENAI_API_KEY"
 
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
 _TOP_LEVEL_KEYS = (
     "server", "connect_timeout", "read_timeout", "stream", "servers", "sampling", "presets",
-    "keys", "images",
+    "keys", "images", "thinking_display",
 )
 _SERVER_KEYS = ("base_url", "api_key", "api_key_env", "model", "kind")
 _SAMPLING_KEYS = tuple(f.name for f in fields(SamplingParams))
 _IMAGE_KEYS = tuple(f.name for f in fields(ImageLimits))
+IMAGE_DISPLAYS = ("auto", "kitty", "sixel", "halfcell", "text")
+"""``[images] display``: how pictures are drawn (glm_tui.ui.image_compat.Display)."""
+
+
+class ThinkingDisplay(StrEnum):
+    """How a thinking model's reasoning is drawn above its answer (``thinking_display``)."""
+
+    SHOW = "show"  # streams live and stays open; stored ones open too
+    COLLAPSE = "collapse"  # streams live, folds to one line when the answer starts (default)
+    HIDE = "hide"  # never drawn unless asked: one line while thinking, opened by key or click
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,8 @@ class Settings:
     warnings: tuple[str, ...] = ()  # non-fatal problems found in the file, worded for a person
     keys: tuple[KeyRemap, ...] = ()  # [keys]: binding id -> the person's keys (settings.keys)
     images: ImageLimits = field(default_factory=ImageLimits)  # [images]: attached pictures
+    image_display: str = "auto"  # [images] display: one of IMAGE_DISPLAYS
+    thinking_display: ThinkingDisplay = ThinkingDisplay.COLLAPSE
 
     @property
     def profile(self) -> ServerProfile:
@@ -224,6 +239,9 @@ def load_settings(
         warnings=tuple(loader.warnings),
         keys=parse_keys(document.get("keys"), loader.fail, loader.locator.line_of),
         images=loader.images(document.get("images")),
+        image_display=loader.image_display(document.get("images")),
+        thinking_display=loader.choice(document, ("thinking_display",), ThinkingDisplay,
+                                       ThinkingDisplay.COLLAPSE),
     )
 
 
@@ -301,6 +319,16 @@ class _Loader:
         if not isinstance(value, bool):
             self.fail(key, f"must be true or false, not {_toml_type(value)}")
         return bool(value)
+
+    def choice(self, table: Mapping[str, Any], key: tuple[str, ...], options: type[_Choice],
+               default: _Choice) -> _Choice:
+        """One of a fixed set of words (a :class:`StrEnum`); anything else names them all."""
+        value = self.string(table, key, default.value)
+        try:
+            return options(value)
+        except ValueError:
+            known = " | ".join(option.value for option in options)
+            self.fail(key, f"'{value}' is not one of {known}")
 
     def seconds(self, table: Mapping[str, Any], key: tuple[str, ...], default: float) -> float:
         value = table.get(key[-1], default)
@@ -401,9 +429,11 @@ class _Loader:
         table = self.table(value, ("images",))
         values: dict[str, int] = {}
         for name, raw in table.items():
+            if name == "display":
+                continue  # how pictures are drawn, not a limit: image_display()
             if name not in _IMAGE_KEYS:
                 self.fail(("images", name),
-                          f"unknown image setting; known: {', '.join(_IMAGE_KEYS)}")
+                          f"unknown image setting; known: {', '.join(_IMAGE_KEYS)}, display")
             if isinstance(raw, bool) or not isinstance(raw, int):
                 unit = "pixels" if name == "max_side" else "bytes"
                 self.fail(("images", name),
@@ -413,6 +443,15 @@ class _Loader:
                 self.fail(("images", name), problem)
             values[name] = raw
         return ImageLimits(**values)
+
+    def image_display(self, value: Any) -> str:
+        """``[images] display``: auto, kitty, sixel, halfcell or text."""
+        table = self.table(value, ("images",))
+        display = self.string(table, ("images", "display"), "auto")
+        if display not in IMAGE_DISPLAYS:
+            self.fail(("images", "display"), f"must be one of {', '.join(IMAGE_DISPLAYS)}, "
+                      f"not {display!r}")
+        return display
 
     def presets(self, value: Any) -> tuple[Preset, ...]:
         tables = self.table(value, ("presets",))

@@ -40,6 +40,7 @@ class Section:
 def sections() -> tuple[Section, ...]:
     """The README's tables, in order. The screens are imported here, not at module import: the
     app needs none of them for its first frame unless ``[keys]`` remaps something."""
+    from glm_tui.ui.dialogs.attach_image import AttachImageModal, PathInput
     from glm_tui.ui.dialogs.confirm import ConfirmModal
     from glm_tui.ui.dialogs.damaged_database import DamagedDatabaseModal
     from glm_tui.ui.dialogs.export_session import ExportSessionModal
@@ -48,16 +49,23 @@ def sections() -> tuple[Section, ...]:
     from glm_tui.ui.dialogs.rename_session import RenameSessionModal
     from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
     from glm_tui.ui.screens.conversation import ConversationScreen
+    from glm_tui.ui.screens.conversation_base import ConversationBase
     from glm_tui.ui.screens.conversation_everyday import EverydayConversation
+    from glm_tui.ui.screens.image_view import ImageViewScreen
     from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
     from glm_tui.ui.screens.request_view import RequestViewScreen
     from glm_tui.ui.screens.sampling import SamplingScreen
     from glm_tui.ui.screens.sessions import SessionsScreen
     from glm_tui.ui.screens.tools import ToolsScreen
+    from glm_tui.ui.widgets.attachment_tray import AttachmentChip
+    from glm_tui.ui.widgets.image_thumbnail import ImageThumbnail
     from glm_tui.ui.widgets.message_view import MessageView
 
     return (
-        Section("Conversation", (ConversationScreen, EverydayConversation, MessageView)),
+        Section("Conversation", (ConversationScreen, ConversationBase, EverydayConversation,
+                                 MessageView)),
+        Section("Images", (AttachImageModal, PathInput, AttachmentChip, ImageThumbnail,
+                           ImageViewScreen), "conversation.attach_image"),
         Section("Sampling settings", (SamplingScreen,), "conversation.open_settings"),
         Section("Tools", (ToolsScreen,), "conversation.open_tools"),
         Section("Sessions", (SessionsScreen,), "conversation.open_sessions"),

@@ -18,6 +18,7 @@ import asyncio
 import importlib
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_tui.model.server_kind import ServerKind, detect_kind, resolve_kind
@@ -78,6 +79,8 @@ class Services:
         self._client: ChatClient | None = None
         self._client_lock = asyncio.Lock()
         self._detected: ServerKind | None = None  # what /models gave away, once checked
+        self._images_refused: set[tuple[str, str]] = set()  # (server, model) said "no images"
+        self.image_folder: Path | None = None  # where the picture picker opens next
 
     # -- server and client ------------------------------------------------------------------
 
@@ -93,6 +96,13 @@ class Services:
         """The kind a request to ``model`` on the active server is shaped for (``resolve_kind``:
         the configured kind, the host, what ``/models`` gave away, and the model itself)."""
         return resolve_kind(self.profile.kind, self.profile.base_url, model, self._detected)
+
+    def images_refused(self, model: str) -> bool:
+        """Whether the active server answered that ``model`` cannot read images (this run)."""
+        return (self.active_server, model) in self._images_refused
+
+    def remember_images_refused(self, model: str) -> None:
+        self._images_refused.add((self.active_server, model))
 
     @property
     def server_kind(self) -> ServerKind:

@@ -365,3 +365,20 @@ def test_a_deeply_nested_file_is_a_clear_error_not_a_crash(cfg: Path, levels: in
     with pytest.raises(SettingsError) as caught:
         load_settings(config_path=cfg)
     assert str(cfg) in str(caught.value) and "nested too deeply" in str(caught.value)
+
+
+def test_thinking_display_is_read_and_a_wrong_word_names_the_choices(cfg: Path,
+                                                                     tmp_path: Path) -> None:
+    from glm_tui.settings.config import ThinkingDisplay
+
+    data = tmp_path / "d"
+    assert load_settings(config_path=cfg, data_dir=data, env={}).thinking_display \
+        is ThinkingDisplay.COLLAPSE
+    write(cfg, 'thinking_display = "hide"\n')
+    assert load_settings(config_path=cfg, data_dir=data, env={}).thinking_display \
+        is ThinkingDisplay.HIDE
+    write(cfg, 'stream = true\nthinking_display = "fold"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_path=cfg, data_dir=data, env={})
+    assert caught.value.line == 2
+    assert "'fold' is not one of show | collapse | hide" in str(caught.value)

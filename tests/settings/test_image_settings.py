@@ -35,7 +35,7 @@ def test_the_table_sets_both_limits(tmp_path: Path) -> None:
     ("[images]\nmax_side = true\n", 2, "images.max_side",
      "must be a whole number of pixels, not true/false"),
     ("\n[images]\nquality = 80\n", 3, "images.quality",
-     "unknown image setting; known: max_side, max_bytes"),
+     "unknown image setting; known: max_side, max_bytes, display"),
     ("images = 5\n", 1, "images", "must be a table, not the integer 5"),
 ], ids=["side-small", "side-float", "bytes-string", "bytes-small", "side-bool", "unknown",
         "not-a-table"])

@@ -35,7 +35,16 @@ class Pause:
     seconds: float
 
 
-Piece = bytes | Pause
+@dataclass(frozen=True)
+class Gate:
+    """Wait until the test opens the gate (``opened.set()``), at most ``timeout`` seconds: the
+    test looks at the screen in between, knowing nothing more can arrive until it says so."""
+
+    opened: threading.Event = field(default_factory=threading.Event)
+    timeout: float = 60.0
+
+
+Piece = bytes | Pause | Gate
 Framing = Literal["chunked", "length", "close"]
 Ending = Literal["complete", "close", "reset", "hang"]
 
@@ -229,6 +238,10 @@ class RawServer:
                 if not self._pause(sock, piece.seconds, connection):
                     return
                 continue
+            if isinstance(piece, Gate):
+                if not self._pause(sock, piece.timeout, connection, until=piece.opened):
+                    return
+                continue
             if script.framing == "chunked":
                 if piece:
                     sock.sendall(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
@@ -246,12 +259,14 @@ class RawServer:
         elif script.ending == "hang":
             self._pause(sock, 120.0, connection)
 
-    def _pause(self, sock: socket.socket, seconds: float, connection: Connection) -> bool:
-        """Wait up to ``seconds``; False (and the connection marked) if the client went away."""
+    def _pause(self, sock: socket.socket, seconds: float, connection: Connection,
+               until: threading.Event | None = None) -> bool:
+        """Wait up to ``seconds`` (or until ``until`` is set); False (and the connection
+        marked) if the client went away."""
         deadline = time.monotonic() + seconds
         while not self._stop.is_set():
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or (until is not None and until.is_set()):
                 return True
             readable, _, _ = select.select([sock], [], [], min(remaining, 0.05))
             if readable:

@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 
 from glm_tui.model.sampling import Preset, SamplingParams
-from glm_tui.model.session import Message, Role, Session, ToolCall
+from glm_tui.model.session import ImageAttachment, Message, Role, Session, ToolCall
 from glm_tui.settings.config import ServerProfile
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.app import GlmTuiApp
@@ -29,11 +29,13 @@ from glm_tui.ui.dialogs.handler import HandlerConfirmModal
 from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
 from glm_tui.ui.dialogs.rename_session import RenameSessionModal
 from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
+from glm_tui.ui.screens.image_view import ImageViewScreen
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
 from glm_tui.ui.screens.request_view import RequestViewScreen
 from glm_tui.ui.screens.sampling import SamplingScreen
 from glm_tui.ui.screens.sessions import SessionsScreen
 from glm_tui.ui.screens.tools import ToolsScreen
+from glm_tui.ui.widgets.image_thumbnail import ImageSource
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.hostile import HOSTILE, forbidden_characters
 from tests.ui.conftest import make_app, ready, wait_for
@@ -119,7 +121,13 @@ def dialogs_for(text: str, store: SessionStore, session_id: str) -> list[Callabl
         lambda: ToolsScreen([tool_entry(text)], text, library=_library(store),
                             on_change=lambda *_: None),
         lambda: SessionsScreen(store, session_id),
+        lambda: ImageViewScreen(picture_named(text), ImageSource(store.image_path)),
     ]
+
+
+def picture_named(text: str) -> ImageAttachment:
+    """A picture reference named ``text`` (its file is not stored: only words are drawn)."""
+    return ImageAttachment("ab" * 32, "image/jpeg", 1120, 840, text, 186_368)
 
 
 def _library(store: SessionStore) -> Any:
@@ -136,8 +144,8 @@ def stored_session(store: SessionStore, text: str) -> Session:
     # line goes into every one-line place here, not into a body.
     body = text if len(text) < 10_000 else "a reply"
     session.messages = [
-        Message(Role.USER, content=body),
-        Message(Role.ASSISTANT, content=body,
+        Message(Role.USER, content=body, images=[picture_named(text)]),
+        Message(Role.ASSISTANT, content=body, reasoning=body,
                 tool_calls=[ToolCall(id="call_1", name=text, arguments='{"q": "' + text + '"}')]),
     ]
     store.create_session(session)
@@ -181,6 +189,11 @@ async def test_hostile_text_never_reaches_the_terminal(glm4_server: str, data_di
                            what="the tool call to wait for its result")
             await pilot.pause()
             assert_inert(app, f"the conversation ({name})")
+            await pilot.press("ctrl+l")  # the reply's reasoning, opened
+            await wait_for(pilot, lambda s=screen: s.query("ThinkingBlock.-expanded"),  # type: ignore[misc]
+                           what="the reasoning opened")
+            await pilot.pause()
+            assert_inert(app, f"the reasoning ({name})")
 
             # The decline question, reached as a person does: Esc while the call waits.
             await pilot.press("escape")

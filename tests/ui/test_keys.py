@@ -12,6 +12,7 @@ from textual.screen import Screen
 
 import glm_tui.ui.dialogs as dialogs
 import glm_tui.ui.screens.conversation
+import glm_tui.ui.screens.image_view
 import glm_tui.ui.screens.model_picker
 import glm_tui.ui.screens.request_view
 import glm_tui.ui.screens.sampling
@@ -34,7 +35,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 SCREEN_MODULES = [
     glm_tui.ui.screens.conversation, glm_tui.ui.screens.model_picker,
     glm_tui.ui.screens.request_view, glm_tui.ui.screens.sampling, glm_tui.ui.screens.sessions,
-    glm_tui.ui.screens.tools, dialogs,
+    glm_tui.ui.screens.tools, glm_tui.ui.screens.image_view, dialogs,
 ]
 
 

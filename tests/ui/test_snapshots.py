@@ -35,7 +35,7 @@ from textual.widgets import Input
 from glm_tui.chat.tools import WEATHER_TOOL
 from glm_tui.demo.server import DemoServer
 from glm_tui.model.sampling import SamplingParams
-from glm_tui.model.session import Message, MessageStatus, Role, Session
+from glm_tui.model.session import ImageAttachment, Message, MessageStatus, Role, Session, Usage
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.widgets.status_bar import ConnectionState
 from tests.support.demo import post_chat
@@ -240,3 +240,145 @@ def test_damaged_database_dialog(snap_compare: Any, fixed_place: str,
         await _settle(pilot)
 
     _snap(snap_compare, fixed_place, size, run_before, resume=False)
+
+
+# -- pictures (issue 9) -----------------------------------------------------------------------
+
+PICTURE_BYTES = b"\xff\xd8 a stand-in for the stored JPEG: the text placeholder never decodes it"
+
+
+def _store_picture_session() -> Session:
+    """A conversation about a picture; the attachment's sizes are fixed, not Pillow's."""
+    store = SessionStore(HOME / "data")
+    try:
+        sha = store.put_image(PICTURE_BYTES, "jpg")
+        picture = ImageAttachment(sha, "image/jpeg", 1120, 840, "snowfield.jpg", 186_368)
+        session = Session(
+            id="snapshot-picture", title="A winter photo", model="glm-4v",
+            created_at=_when(14, 9), updated_at=_when(14, 10),
+            messages=[
+                Message(Role.USER, "What's in this image?", images=[picture]),
+                Message(Role.ASSISTANT, "The image is 1120×840 pixels, mode RGB (JPEG), and "
+                        "its dominant colour is white."),
+                Message(Role.USER, "Do you think this is a spring or winter photo?"),
+                Message(Role.ASSISTANT, "Winter: snow covers the field."),
+            ])
+        store.create_session(session)
+    finally:
+        store.close()
+    return session
+
+
+async def _picture_conversation_ready(pilot: Pilot[Any]) -> Screen[Any]:
+    app = pilot.app
+    await wait_for(pilot, lambda: getattr(app, "connection_state", None) is ConnectionState.READY
+                   and not isinstance(app.screen, ModalScreen)
+                   and len(app.screen.query(".message")) == 4
+                   and "snowfield.jpg · 1120×840 · 182 KB" in _screen_text(pilot)
+                   and app.focused is not None and app.focused.id == "prompt",
+                   what="the conversation with its picture")
+    return app.screen
+
+
+def _snap_picture(snap_compare: Any, url: str, size: tuple[int, int],
+                  run_before: Callable[[Pilot[Any]], Awaitable[None]]) -> None:
+    session = _store_picture_session()
+    app = make_app(url, resume=session.id)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_conversation_with_a_picture(snap_compare: Any, fixed_place: str,
+                                     size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await _picture_conversation_ready(pilot)
+        await _settle(pilot)
+
+    _snap_picture(snap_compare, fixed_place, size, run_before)
+
+
+@SIZES
+def test_picture_full_view(snap_compare: Any, fixed_place: str, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        chat = await _picture_conversation_ready(pilot)
+        for _ in range(4):  # back from the prompt: replies and questions, to the picture
+            await pilot.press("shift+tab")
+            if type(pilot.app.focused).__name__ == "ImageThumbnail":
+                break
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pilot.app.screen is not chat
+                       and "Kept at:" in _screen_text(pilot), what="the full view")
+        await _settle(pilot)
+
+    _snap_picture(snap_compare, fixed_place, size, run_before)
+
+
+@SIZES
+def test_attach_picture_dialog(snap_compare: Any, fixed_place: str, size: tuple[int, int],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = HOME / "pictures"
+    (folder / "holiday").mkdir(parents=True)
+    for name in ("beach.jpg", "city at night.png", "notes.txt"):  # the text file is not listed
+        (folder / name).write_bytes(PICTURE_BYTES)
+    monkeypatch.chdir(folder)
+    _snap(snap_compare, fixed_place, size,
+          _after_key("ctrl+f", "city at night.png", behind="Markdown showcase"))
+
+
+THINKING_REASONING = (
+    "Check the primes up to √1009 ≈ 31.8:\n\n"
+    "- 2, 3 and 5: no (odd, digit sum 10, ends in 9)\n"
+    "- 7: 7 × 144 = 1008, remainder 1\n"
+    "- 11, 13, 17, 19, 23, 29 and 31: none divides it\n\n"
+    "So 1009 is prime. [bold]Not markup[/] stays as written."
+)
+
+
+def _store_thinking_session() -> Session:
+    """A conversation with a thinking model: two replies, each with its reasoning."""
+    session = Session(
+        id="snapshot-thinking", title="Primes, thought through", model="glm-4.7",
+        created_at=_when(14, 9), updated_at=_when(14, 10),
+        messages=[
+            Message(Role.USER, "Is 1001 prime?"),
+            Message(Role.ASSISTANT, "No: 1001 = 7 × 11 × 13.",
+                    reasoning="1001 = 7 × 143 and 143 = 11 × 13.", reasoning_seconds=4.2,
+                    usage=Usage(prompt_tokens=12, completion_tokens=40, reasoning_tokens=31)),
+            Message(Role.USER, "And 1009?"),
+            Message(Role.ASSISTANT, "Yes, **1009 is prime**.", reasoning=THINKING_REASONING,
+                    reasoning_seconds=12.4,
+                    usage=Usage(prompt_tokens=60, completion_tokens=900, reasoning_tokens=830)),
+        ],
+    )
+    store = SessionStore(HOME / "data")
+    try:
+        store.create_session(session)
+    finally:
+        store.close()
+    return session
+
+
+@SIZES
+@pytest.mark.parametrize("opened", [False, True], ids=["folded", "one-opened"])
+def test_conversation_with_thinking_blocks(snap_compare: Any, fixed_place: str,
+                                           size: tuple[int, int], opened: bool) -> None:
+    """Stored reasoning comes back folded to one line; Ctrl+L opens the newest reply's."""
+    session = _store_thinking_session()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        await wait_for(pilot, lambda: getattr(app, "connection_state", None)
+                       is ConnectionState.READY and len(app.screen.query(".message")) == 4
+                       and app.focused is not None and app.focused.id == "prompt"
+                       and "Thought for 12.4 s · 830 tokens" in _screen_text(pilot)
+                       and "1009 is prime" in _screen_text(pilot),
+                       what="the conversation with its thinking lines")
+        if opened:
+            await pilot.press("ctrl+l")
+            await wait_for(pilot, lambda: "none divides it" in _screen_text(pilot)
+                           and "Not markup" in _screen_text(pilot),
+                           what="the newest reply's reasoning, opened")
+        await _settle(pilot)
+
+    app = make_app(fixed_place, resume=session.id)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

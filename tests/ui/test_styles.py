@@ -13,6 +13,7 @@ from textual.screen import Screen
 
 import glm_tui.ui.dialogs as dialogs
 import glm_tui.ui.screens.conversation
+import glm_tui.ui.screens.image_view
 import glm_tui.ui.screens.model_picker
 import glm_tui.ui.screens.request_view
 import glm_tui.ui.screens.sampling
@@ -23,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 STYLES = ROOT / "glm_tui" / "ui" / "styles"
 SCREENS = [glm_tui.ui.screens.conversation, glm_tui.ui.screens.model_picker,
            glm_tui.ui.screens.request_view, glm_tui.ui.screens.sampling,
-           glm_tui.ui.screens.sessions, glm_tui.ui.screens.tools]
+           glm_tui.ui.screens.sessions, glm_tui.ui.screens.tools,
+           glm_tui.ui.screens.image_view]
 
 
 def _own_screens(modules: list[object]) -> list[type[Screen[object]]]:

@@ -26,12 +26,11 @@ from textual.widgets import Static
 
 from glm_tui.chat.request import requestable
 from glm_tui.chat.tool_turns import pending_calls
-from glm_tui.chat.turn import Turn, prepare_turn
+from glm_tui.chat.turn import Turn
 from glm_tui.model.server_kind import send_warnings
 from glm_tui.model.session import Message, MessageStatus, Role, Session
 from glm_tui.model.text import title_from_question
 from glm_tui.storage.recorder import SessionRecorder
-from glm_tui.storage.store import StoreError
 from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.literal import one_line_text, safe_text
 from glm_tui.ui.messages import NewSession, OpenSession, SwitchServer
@@ -105,6 +104,9 @@ class ConversationScreen(EverydayConversation):
                 tooltip="Choose the model, from the server's /models list or typed"),
         Binding("f9", "switch_server", "Server", show=False, id="conversation.switch_server",
                 tooltip="Switch to another configured server profile"),
+        Binding("ctrl+f", "attach_image", "Attach", show=False, id="conversation.attach_image",
+                tooltip="Attach an image to the question: choose a file (pasting or dropping a "
+                "picture's path into the prompt attaches it too)"),
     ]
 
     def __init__(self, session: Session, recorder: SessionRecorder, services: Services, *,
@@ -120,8 +122,9 @@ class ConversationScreen(EverydayConversation):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="conversation-header", markup=False)
-        yield MessageList(id="messages")
+        yield MessageList(id="messages", thinking=self.services.settings.thinking_display)
         yield JumpToLatest(id="jump-to-latest")
+        yield from self.compose_attachments()
         yield PromptInput(
             id="prompt", placeholder=one_line_text("Ask something · Enter sends · Ctrl+J new line"))
         yield StatusBar(id="status")
@@ -132,6 +135,7 @@ class ConversationScreen(EverydayConversation):
         self._refresh_status()
         self.follow_connection()
         self.messages.tools = self.session.tools
+        self.messages.images = self.image_source()
         older = self._load_older if self._older_in_store else None
         window = len(self.session.messages) if self._focus_message_id else None
         if window is None:
@@ -174,6 +178,9 @@ class ConversationScreen(EverydayConversation):
         """
         if not text.strip():
             return
+        question = self.question_with_images(text)  # None: a picture not ready, or refused
+        if question is None:
+            return
         if self.reply_running:
             self.app.notify("A reply is still arriving: Esc cancels it.", severity="warning")
             return
@@ -208,9 +215,9 @@ class ConversationScreen(EverydayConversation):
             self.session.title = title_from_question(text)
             self.record(self.recorder.save_session)
             self._refresh_header()
-        question = Message(Role.USER, content=text)
         self.record(lambda: self.recorder.add_message(question))
         self.give_back_draft()  # empty, or the draft typed before editing the last question
+        await self.attachments.clear()
         await self.messages.append(question)
         await self.start_reply()
 
@@ -219,9 +226,9 @@ class ConversationScreen(EverydayConversation):
         if self.reply_running:
             return  # one reply at a time: the tool loop or a key may race a reply in flight
         app = self.services
-        prepared = prepare_turn(self.session, app.kind_for(self.session.model))
-        for note in prepared.notes:
-            self.app.notify(note, markup=False)
+        prepared = self.prepare_next_turn()  # None: refused, and said why
+        if prepared is None:
+            return
         reply = Message(Role.ASSISTANT, status=MessageStatus.STREAMING)
         self.begin_reply(reply)  # what it is made with, and the answers Ctrl+R kept
         turn = Turn(prepared, reply, save_interval=self.recorder.interval,
@@ -248,6 +255,7 @@ class ConversationScreen(EverydayConversation):
         self.services.set_connection(state, detail)
 
     def reply_ended(self, turn: Turn) -> None:
+        self.remember_outcome(turn.outcome)
         if self._turn is turn:
             self._turn = None
 
@@ -280,6 +288,7 @@ class ConversationScreen(EverydayConversation):
         elif self._editing is not None:
             self._end_editing()
             self.give_back_draft()
+            self.call_later(self.restore_question_images, None)
             if self.tool_loop.answering is None and pending_calls(self.session):
                 self.call_later(self.tool_loop.continue_tool_loop)
         elif not self.prompt.has_focus:
@@ -329,6 +338,7 @@ class ConversationScreen(EverydayConversation):
         self._editing = last
         self.stash_draft()
         self.prompt.set_prompt(safe_text(last.content))  # an editor draws text as it is
+        await self.restore_question_images(last)
         self.prompt.add_class("-editing")
         self.prompt.border_title = "Editing your last question · Enter resends · Esc keeps it"
         view = self.messages.get_view(last)
@@ -370,6 +380,7 @@ class ConversationScreen(EverydayConversation):
             defaults=app.settings.sampling,
             on_presets_change=lambda presets: app.update_settings(presets=presets),
             on_defaults_saved=lambda params: app.update_settings(sampling=params),
+            preserve=self.session.preserve_thinking, on_preserve=self.apply_preserve_thinking,
         ))
 
     def apply_sampling(self, params: SamplingParams) -> None:
@@ -397,21 +408,6 @@ class ConversationScreen(EverydayConversation):
             self.post_message(result)
             return
         self._reload_metadata()
-
-    def _reload_metadata(self) -> None:
-        """The sessions screen may have renamed or deleted this session: follow the store."""
-        store = self.recorder.store
-        if store is None or not any(m.id is not None for m in self.session.messages):
-            return
-        try:
-            stored = store.load_session(self.session.id, last=0)
-        except StoreError:
-            self.app.notify("This session was deleted from the store; it is still here "
-                            "until you leave it, but no longer saved.", severity="warning")
-            self.recorder.store = None
-            return
-        self.session.title = stored.title
-        self._refresh_header()
 
     def action_new_session(self) -> None:
         self.post_message(NewSession())

@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import ClassVar
 
 from textual import events, on
 from textual.actions import SkipAction
+from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
@@ -33,13 +35,21 @@ from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 from glm_tui.ui.services import Services
 from glm_tui.ui.store_damage import can_carry_over, carry_over
-from glm_tui.ui.widgets.message_view import MessageList, MessageView
+from glm_tui.ui.widgets.message_view import AssistantMessageView, MessageList, MessageView
 from glm_tui.ui.widgets.prompt_input import PromptInput
 from glm_tui.ui.widgets.status_bar import ConnectionState, StatusBar
 
 
 class ConversationBase(Screen[None]):
     """The session, its store and its widgets; subclassed by the conversation screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Merged with the conversation screen's own (its table in the README lists both).
+        Binding("ctrl+l", "toggle_thinking", "Thinking", show=False,
+                id="conversation.toggle_thinking",
+                tooltip="Open or fold the reasoning of the focused message, or of the newest "
+                "reply that has some"),
+    ]
 
     def __init__(self, session: Session, recorder: SessionRecorder, services: Services, *,
                  older_in_store: int = 0) -> None:
@@ -121,6 +131,21 @@ class ConversationBase(Screen[None]):
                     self.call_after_refresh(self.messages.scroll_to_widget, view, top=True,
                                             animate=False)
                 return
+
+    def _reload_metadata(self) -> None:
+        """The sessions screen may have renamed or deleted this session: follow the store."""
+        store = self.recorder.store
+        if store is None or not any(m.id is not None for m in self.session.messages):
+            return
+        try:
+            stored = store.load_session(self.session.id, last=0)
+        except StoreError:
+            self.app.notify("This session was deleted from the store; it is still here "
+                            "until you leave it, but no longer saved.", severity="warning")
+            self.recorder.store = None
+            return
+        self.session.title = stored.title
+        self._refresh_header()
 
     # -- saving -----------------------------------------------------------------------------
 
@@ -242,15 +267,36 @@ class ConversationBase(Screen[None]):
             return
         self._copy(code, "the last code block")
 
+    def action_toggle_thinking(self) -> None:
+        """Open or fold a reply's reasoning: the focused message's, else the newest reply's
+        that has some."""
+        focused = self.focused
+        views = [focused] if isinstance(focused, MessageView) else [
+            self.messages.get_view(m) for m in reversed(self.session.messages)
+            if m.role is Role.ASSISTANT]
+        for view in views:
+            if isinstance(view, AssistantMessageView) and view.thinking is not None:
+                view.thinking.toggle()
+                return
+        self.app.notify("No reply here has any thinking to show.")
+
+    def apply_preserve_thinking(self, preserve: bool) -> None:
+        """"Preserved thinking" changed on the settings screen: stored with the session."""
+        self.session.preserve_thinking = preserve
+        self.record(self.recorder.save_session)
+
     def redirect_typing(self, event: events.Key) -> None:
-        """Typing on a focused message goes to the prompt, every key of it and in order.
+        """Typing on a focused message (or a picture in one) goes to the prompt, every key of it
+        and in order.
 
         The app calls this with each key before it delivers it to the focused widget, so the
         focus is on the prompt before the key is: a burst of keys (fast typing, a paste,
         ``tmux send-keys``) cannot reach the message after the first one moved the focus. A key
         a binding uses (a remapped ``[keys]`` entry) is left to the binding.
         """
-        if (isinstance(self.focused, MessageView) and event.is_printable
+        focused = self.focused
+        if (focused is not None and event.is_printable
+                and self.messages in focused.ancestors_with_self[1:]  # a message, its picture...
                 and event.key not in self.active_bindings):
             self.set_focus(self.prompt)
 

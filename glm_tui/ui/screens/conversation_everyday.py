@@ -1,10 +1,11 @@
 """What everyday use asked of the conversation screen (issue 12): a draft per session, a reply's
 alternatives, scrolling from the prompt and finding a streaming reply again.
 
-:class:`EverydayConversation` sits between :class:`ConversationBase` (the session, its store and
-widgets) and :class:`~glm_tui.ui.screens.conversation.ConversationScreen` (sending, replies,
-editing). Its keys are declared here, once, with their ids (the README's Conversation table
-lists them with the screen's own).
+:class:`EverydayConversation` sits between :class:`~glm_tui.ui.screens.conversation_images.
+ImageConversation` (pictures, over :class:`~glm_tui.ui.screens.conversation_base.ConversationBase`:
+the session, its store and widgets) and :class:`~glm_tui.ui.screens.conversation.
+ConversationScreen` (sending, replies, editing). Its keys are declared here, once, with their
+ids (the README's Conversation table lists them with the screen's own).
 
 Drafts: what is typed in the prompt and not sent is the session's draft, stored a second after
 the last key and when the person leaves the session or quits (:mod:`glm_tui.storage.drafts`),
@@ -27,6 +28,7 @@ from typing import ClassVar
 
 from textual import events, on
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widgets import TextArea
 from textual.worker import Worker
@@ -35,7 +37,7 @@ from glm_tui.chat.alternatives import kept_answers, switch_refusal, take_kept
 from glm_tui.model.alternatives import choose
 from glm_tui.model.session import Alternative, MadeWith, Message, Role
 from glm_tui.storage.store import StoreError
-from glm_tui.ui.screens.conversation_base import ConversationBase
+from glm_tui.ui.screens.conversation_images import ImageConversation
 from glm_tui.ui.widgets.jump_to_latest import JumpToLatest
 from glm_tui.ui.widgets.message_view import AssistantMessageView
 from glm_tui.ui.widgets.prompt_input import PromptInput
@@ -47,7 +49,7 @@ FOLLOW_SLACK = 1.0
 """Rows the view may be above its end and still count as following the reply."""
 
 
-class EverydayConversation(ConversationBase):
+class EverydayConversation(ImageConversation):
     """Drafts, a reply's answers, scrolling from the prompt, the jump to the latest text (see
     the module docstring)."""
 
@@ -235,9 +237,12 @@ class EverydayConversation(ConversationBase):
 
     def refresh_jump_hint(self) -> None:
         """Show the hint while a reply streams and the view is above the end, else hide it."""
-        messages = self.messages
+        try:
+            messages, hint = self.messages, self.jump_hint
+        except NoMatches:
+            return  # the screen is being taken down (a reply's worker may end after that)
         away = messages.max_scroll_y - messages.scroll_y > FOLLOW_SLACK
-        self.jump_hint.display = away and self.reply_streaming
+        hint.display = away and self.reply_streaming
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:

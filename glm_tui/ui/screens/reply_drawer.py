@@ -50,10 +50,6 @@ class ReplyHost(Protocol):
         """The reply called tools: go on with the tool loop."""
 
 
-def _drop(text: str) -> None:
-    pass
-
-
 class ReplyDrawer:
     """The conversation screen's :class:`~glm_tui.chat.turn.TurnView`: one reply, drawn."""
 
@@ -62,10 +58,10 @@ class ReplyDrawer:
         self.turn = turn
         self.view = view
         self.text: Callable[[str], None] = view.write  # the hot path: no wrapper
-        self.reasoning: Callable[[str], None] = _drop  # thinking API first cut: thinkui draws it
+        self.reasoning: Callable[[str], None] = view.write_reasoning  # as hot: no wrapper
 
     def answer_was_reasoning(self, text: str) -> None:
-        pass  # thinking API first cut: thinkui draws it
+        self.view.answer_was_reasoning(text)
 
     def state(self) -> None:
         self.view.refresh_state()
@@ -75,6 +71,7 @@ class ReplyDrawer:
 
     def stats(self, stats: ReplyStats) -> None:
         self.host.status.stats = stats
+        self.view.show_figures(stats.reasoning_tokens, stats.reasoning_estimated)
 
     def save(self) -> None:
         recorder = self.host.recorder
@@ -98,6 +95,8 @@ class ReplyDrawer:
             return  # the person moved to another session: the reply is stored, nothing to draw
         reply = outcome.reply
         host.status.stats = outcome.stats
+        if outcome.stats is not None and view.is_attached:
+            view.show_figures(outcome.stats.reasoning_tokens, outcome.stats.reasoning_estimated)
         if reply.status is MessageStatus.FAILED and not reply.content:
             host.app.notify(
                 "The question is kept in the session. Ctrl+R sends it again.",

@@ -29,6 +29,7 @@ from textual.widgets.option_list import Option
 from glm_tui.model.sampling import (
     BUILTIN_PRESETS,
     FIELD_SPECS,
+    THINKING_FIELD,
     Preset,
     SamplingError,
     SamplingParams,
@@ -51,6 +52,7 @@ from glm_tui.settings.writer import (
 from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.literal import literal_line
 from glm_tui.ui.widgets.sampling_field import SamplingField
+from glm_tui.ui.widgets.thinking_field import ThinkingField
 
 FIELD_ORDER: tuple[str, ...] = tuple(FIELD_SPECS)
 NUMERIC_FIELDS = tuple(name for name in FIELD_ORDER if FIELD_SPECS[name].kind != "stops")
@@ -92,7 +94,11 @@ class SamplingScreen(ModalScreen[None]):
         defaults: SamplingParams | None = None,
         on_presets_change: Callable[[tuple[Preset, ...]], None] | None = None,
         on_defaults_saved: Callable[[SamplingParams], None] | None = None,
+        preserve: bool | None = None,
+        on_preserve: Callable[[bool], None] | None = None,
     ) -> None:
+        """``preserve``: the session's "preserved thinking", shown with the thinking switch and
+        handed to ``on_preserve`` when changed (None: not shown)."""
         super().__init__()
         if focus_field not in FIELD_SPECS:
             raise ValueError(f"unknown sampling field {focus_field!r}")
@@ -106,6 +112,8 @@ class SamplingScreen(ModalScreen[None]):
         self._on_change = on_change
         self._on_presets_change = on_presets_change
         self._on_defaults_saved = on_defaults_saved
+        self._preserve = preserve
+        self._on_preserve = on_preserve
         self._invalid: dict[str, str] = {}  # field -> reason, for fields showing a refused value
         self._leaving = False
 
@@ -123,6 +131,8 @@ class SamplingScreen(ModalScreen[None]):
             yield note
             for name in FIELD_ORDER:
                 yield SamplingField(name, getattr(self.params, name), self.kind, self.defaults)
+            yield ThinkingField(self.params.thinking, self.kind, self.defaults.thinking,
+                                preserve=self._preserve)
             yield Static("", id="send-warnings", classes="-empty")
             yield Label(Content("Presets"), classes="section")
             yield OptionList(*self._preset_options(), id="presets")
@@ -135,8 +145,9 @@ class SamplingScreen(ModalScreen[None]):
                 yield Button("Save as my defaults (ctrl+s)", id="save-defaults")
             yield Static(Content(
                 "up/down: nudge · Enter/Tab: apply, next field · ctrl+r: reset field to "
-                "default · stop: a JSON list or one string (\\n = newline) · presets: Enter "
-                "applies, Delete deletes · Esc: apply and close"
+                "default · stop: a JSON list or one string (\\n = newline) · thinking: arrows, "
+                "then Enter or Space · presets: Enter applies, Delete deletes · Esc: apply and "
+                "close"
             ), id="keys-help")
 
     def _kind_text(self) -> str:
@@ -256,9 +267,19 @@ class SamplingScreen(ModalScreen[None]):
 
     def _focused_field(self) -> str | None:
         focused = self.focused
-        if isinstance(focused, Input) and focused.id and focused.id.startswith("field-"):
-            return focused.id.removeprefix("field-")
+        if focused is not None and focused.id and focused.id.startswith("field-"):
+            return focused.id.removeprefix("field-")  # an Input, or the thinking switch
         return None
+
+    @on(ThinkingField.Changed)
+    def _thinking_chosen(self, event: ThinkingField.Changed) -> None:
+        """The switch applies at once, like a committed field (there is nothing to type)."""
+        self._set_params(self.params.with_value(THINKING_FIELD, event.value))
+
+    @on(ThinkingField.PreserveChanged)
+    def _preserve_thinking_changed(self, event: ThinkingField.PreserveChanged) -> None:
+        if self._on_preserve is not None:
+            self._on_preserve(event.preserve)
 
     def action_nudge(self, direction: int) -> None:
         name = self._focused_field()
@@ -281,6 +302,9 @@ class SamplingScreen(ModalScreen[None]):
         self.commit_pending()
         value = getattr(self.defaults, name)
         self._set_params(self.params.with_value(name, value))
+        if name == THINKING_FIELD:
+            self.query_one(ThinkingField).show_value(value)
+            return
         self._set_field_text(name, value)
 
     def action_close(self) -> None:
@@ -319,6 +343,7 @@ class SamplingScreen(ModalScreen[None]):
         self._set_params(params)
         for name in FIELD_ORDER:
             self._set_field_text(name, getattr(params, name))
+        self.query_one(ThinkingField).show_value(params.thinking)
 
     def action_delete_preset_key(self) -> None:
         if self.focused is not self.query_one("#presets", OptionList):
@@ -422,6 +447,7 @@ class SamplingScreen(ModalScreen[None]):
         self.defaults = self.params
         for name in FIELD_ORDER:
             self._field(name).show_defaults(self.defaults)
+        self.query_one(ThinkingField).show_default(self.defaults.thinking)
         if self._on_defaults_saved is not None:
             self._on_defaults_saved(self.params)
         self.notify(f"Saved as your defaults in {self.config_path}; new sessions start from "

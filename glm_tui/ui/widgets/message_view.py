@@ -28,10 +28,13 @@ from textual.widgets import Static
 from glm_tui.chat.tools import call_warnings, pretty_arguments
 from glm_tui.model.session import Message, MessageStatus, Role, ToolCall
 from glm_tui.model.text import sanitize_for_display
+from glm_tui.settings.config import ThinkingDisplay
 from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.render import last_fenced_block
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 from glm_tui.ui.widgets.alternatives_label import alternatives_label
+from glm_tui.ui.widgets.image_thumbnail import TEXT_ONLY, ImageSource, ImageThumbnail
+from glm_tui.ui.widgets.thinking_block import ThinkingBlock, stored_block, update_from
 
 INITIAL_WINDOW = 40
 """How many message widgets a freshly opened session mounts (the newest ones)."""
@@ -115,7 +118,9 @@ class MessageView(Vertical):
         parts: list[Content | str | tuple[str, str]] = [(label, "bold")]
         badge = _STATUS_BADGES.get(self.message.status)
         if self.message.status is MessageStatus.STREAMING and not self.message.content:
-            badge = "waiting…"  # nothing has arrived yet (a server with tools sends it whole)
+            # Nothing of the answer yet: the model is thinking, or nothing has arrived at all
+            # (a server with tools sends the reply whole).
+            badge = "thinking…" if self.message.reasoning else "waiting…"
         if badge:
             parts.extend(["  ", (f"[{badge}]", "italic")])
         parts.extend(alternatives_label(self.message))  # ‹ 2/3 › when Ctrl+R kept answers
@@ -156,7 +161,17 @@ class MessageView(Vertical):
 
 
 class UserMessageView(MessageView):
-    """The user's question, literal: what they typed is exactly what is shown."""
+    """The user's question, literal: what they typed is exactly what is shown, and its pictures
+    (a caption each, and a thumbnail where the terminal draws images)."""
+
+    def __init__(self, message: Message, images: ImageSource = TEXT_ONLY) -> None:
+        super().__init__(message)
+        self.images = images
+
+    def compose_body(self) -> ComposeResult:
+        yield from super().compose_body()
+        for image in self.message.images:
+            yield ImageThumbnail(image, self.images)
 
 
 class ToolMessageView(MessageView):
@@ -184,15 +199,21 @@ def tool_calls_content(calls: Sequence[ToolCall], tools: Sequence[dict[str, Any]
 
 
 class AssistantMessageView(MessageView):
-    """A reply, rendered as Markdown (streamed while it arrives) with any tool calls it made."""
+    """A reply, rendered as Markdown (streamed while it arrives) with any tool calls it made,
+    below its reasoning when a thinking model wrote some (:mod:`.thinking_block`)."""
 
-    def __init__(self, message: Message, tools: Sequence[dict[str, Any]] = ()) -> None:
+    def __init__(self, message: Message, tools: Sequence[dict[str, Any]] = (),
+                 thinking: ThinkingDisplay = ThinkingDisplay.COLLAPSE) -> None:
         super().__init__(message)
         # Kept, not queried: write() runs once per streamed token.
         self._markdown = StreamingMarkdown(markdown=message.content)
         self.tools = tools
+        self.thinking_display = thinking
+        self._thinking: ThinkingBlock | None = stored_block(message, thinking)
 
     def compose_body(self) -> ComposeResult:
+        if self._thinking is not None:
+            yield self._thinking
         yield self._markdown
         if self.message.tool_calls:
             yield Static(self._tool_calls_text(), classes="tool-calls", markup=False)
@@ -204,16 +225,51 @@ class AssistantMessageView(MessageView):
     def markdown(self) -> StreamingMarkdown:
         return self._markdown
 
+    @property
+    def thinking(self) -> ThinkingBlock | None:
+        """The reasoning's block (None for a reply without reasoning)."""
+        return self._thinking
+
     def write(self, fragment: str) -> None:
         """Append streamed text (buffered by the widget; call once per delta)."""
         self._markdown.write(fragment)
 
+    def write_reasoning(self, fragment: str) -> None:
+        """Append streamed reasoning (the hot path, as :meth:`write`); the first piece opens
+        the thinking block above the answer."""
+        block = self._thinking
+        if block is None:
+            block = self._thinking = ThinkingBlock(display=self.thinking_display, live=True)
+            self._mount_thinking()
+        block.write(fragment)
+
+    def _mount_thinking(self) -> None:
+        """Put the new block above the answer (a view already left, by a session switch while
+        the reply ends, only keeps it)."""
+        if self._thinking is not None and self.is_attached:
+            self.mount(self._thinking, before=self._markdown)
+
+    def answer_was_reasoning(self, text: str) -> None:
+        """Everything written as answer so far was reasoning (a reply that began mid-thought
+        and only then closed its ``</think>``): it moves to the front of the reasoning."""
+        if self._thinking is None:
+            self._thinking = ThinkingBlock(display=self.thinking_display, live=True)
+            self._mount_thinking()
+        self._thinking.prepend(text)
+        if self.is_attached:
+            self._markdown.remove()
+            self._markdown = StreamingMarkdown()
+            self.mount(self._markdown, after=self._thinking)
+
     async def finish(self) -> None:
         """Flush what is buffered and end the stream; safe to call more than once."""
+        if self._thinking is not None:
+            await self._thinking.finish()
         await self._markdown.finish()
 
     def refresh_state(self) -> None:
         super().refresh_state()
+        self._refresh_thinking()
         calls = self.query_children(".tool-calls")
         if self.message.tool_calls:
             if calls:
@@ -224,17 +280,34 @@ class AssistantMessageView(MessageView):
         else:
             calls.remove()
 
+    def _refresh_thinking(self) -> None:
+        """Follow the reply: the answer started, or it ended (a reply sent whole brings its
+        reasoning only now)."""
+        if self._thinking is None:
+            self._thinking = stored_block(self.message, self.thinking_display)
+            self._mount_thinking()
+        if self._thinking is not None:
+            update_from(self._thinking, self.message)
+
+    def show_figures(self, reasoning_tokens: int | None, estimated: bool) -> None:
+        """The reasoning's token count, live and at the end (the status bar's figures)."""
+        if self._thinking is not None and reasoning_tokens is not None:
+            self._thinking.set_figures(reasoning_tokens, estimated)
+
     def last_code_block(self) -> str | None:
         return self._markdown.last_code_block()  # its text is current even mid-stream
 
 
-def view_for(message: Message, tools: Sequence[dict[str, Any]] = ()) -> MessageView:
+def view_for(message: Message, tools: Sequence[dict[str, Any]] = (),
+             images: ImageSource = TEXT_ONLY,
+             thinking: ThinkingDisplay = ThinkingDisplay.COLLAPSE) -> MessageView:
     """The widget class that draws a message of this role (``tools``: the session's, to check
-    tool calls against)."""
+    tool calls against; ``images``: where its pictures are read from and how they are drawn;
+    ``thinking``: how a reply's reasoning is drawn)."""
     if message.role is Role.ASSISTANT:
-        return AssistantMessageView(message, tools)
+        return AssistantMessageView(message, tools, thinking)
     if message.role is Role.USER:
-        return UserMessageView(message)
+        return UserMessageView(message, images)
     if message.role is Role.TOOL:
         return ToolMessageView(message)
     return SystemNoteView(message)
@@ -250,7 +323,8 @@ class MessageList(VerticalScroll):
 
     can_focus = False
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None,
+                 thinking: ThinkingDisplay = ThinkingDisplay.COLLAPSE) -> None:
         super().__init__(id=id)
         self._messages: list[Message] = []
         self._older: OlderLoader | None = None
@@ -258,6 +332,8 @@ class MessageList(VerticalScroll):
         self._loading_older = False
         self.no_older = True
         self.tools: Sequence[dict[str, Any]] = ()  # the session's tools, to check calls against
+        self.images: ImageSource = TEXT_ONLY  # where the screen's pictures come from
+        self.thinking_display = thinking  # how replies' reasoning is drawn
 
     # -- building ---------------------------------------------------------------------------
 
@@ -363,7 +439,7 @@ class MessageList(VerticalScroll):
     # -- internals --------------------------------------------------------------------------
 
     def _make_view(self, message: Message) -> MessageView:
-        view = view_for(message, self.tools)
+        view = view_for(message, self.tools, self.images, self.thinking_display)
         self._views[id(message)] = view
         return view
 

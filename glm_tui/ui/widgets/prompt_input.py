@@ -3,17 +3,22 @@
 A :class:`~textual.widgets.TextArea` inserts a newline on Enter; a chat prompt sends instead. Most
 terminals (and tmux) cannot tell Shift+Enter from Enter, so Ctrl+J, which every terminal sends as
 a line feed, is the newline key that always works. Up in an empty prompt asks to edit the last
-question, the way shells recall history.
+question, the way shells recall history. Pasted text that names one picture file (a file dragged
+onto the terminal arrives as its path) is handed to the screen as :class:`ImagePathPasted`
+instead of being typed in.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
+
+from glm_tui.chat.image_prep import dropped_image_path
 
 NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter"})
 SCREEN_KEYS = frozenset({"f6", "f7", "pageup", "pagedown"})
@@ -53,6 +58,14 @@ class PromptInput(TextArea, inherit_bindings=False):
     class EditLastRequested(Message):
         """Up was pressed in an empty prompt: the user wants their last question back."""
 
+    class ImagePathPasted(Message):
+        """The pasted text names one existing picture file (quoted, ``file://``, ``~``...)."""
+
+        def __init__(self, path: Path, text: str) -> None:
+            super().__init__()
+            self.path = path
+            self.text = text
+
     def __init__(self, *, id: str | None = None, placeholder: str = "") -> None:
         super().__init__(
             id=id,
@@ -80,6 +93,13 @@ class PromptInput(TextArea, inherit_bindings=False):
             event.prevent_default()
             self.post_message(self.EditLastRequested())
         # Anything else falls through to TextArea's own handler (Textual walks the MRO).
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        path = dropped_image_path(event.text)
+        if path is not None:
+            event.stop()
+            event.prevent_default()  # TextArea's own handler would type the path in
+            self.post_message(self.ImagePathPasted(path, event.text))
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self, self.text))

@@ -1,9 +1,10 @@
 """The one-line status bar: where the app is talking to, and how the last reply went.
 
 Server, model, connection state, the sampling summary, token counts (``~`` marks counts glm-tui
-estimated because the server sent none), time to first token and tokens per second, and, when
-saving fails, why. Everything is drawn as :class:`~textual.content.Content` from plain strings, so a
-model name or an error text with brackets in it is shown as typed.
+estimated because the server sent none; a thinking model's reasoning tokens apart), time to first
+token and tokens per second, and, when saving fails, why. Everything is drawn as
+:class:`~textual.content.Content` from plain strings, so a model name or an error text with
+brackets in it is shown as typed.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ _STATE_STYLES = {
 
 
 def format_stats(stats: ReplyStats | None) -> str:
-    """``~123 tok · TTFT 0.21 s · 45.0 tok/s`` (parts that are unknown are left out)."""
+    """``~123 tok (~80 thinking) · TTFT 0.21 s · 45.0 tok/s`` (unknown parts are left out).
+
+    A thinking model's reasoning tokens are counted apart, in brackets: they are part of the
+    completion (and of its cost) but not of the answer. ``~`` marks a count glm-tui made.
+    """
     return " · ".join(text for _, text in stats_parts(stats))
 
 
@@ -55,9 +60,13 @@ def stats_parts(stats: ReplyStats | None) -> list[tuple[str, str]]:
     if stats.completion_tokens is not None:
         mark = "~" if stats.estimated else ""
         if stats.prompt_tokens is not None:
-            parts.append(("tokens", f"{mark}{stats.prompt_tokens}→{stats.completion_tokens} tok"))
+            tokens = f"{mark}{stats.prompt_tokens}→{stats.completion_tokens} tok"
         else:
-            parts.append(("tokens", f"{mark}{stats.completion_tokens} tok"))
+            tokens = f"{mark}{stats.completion_tokens} tok"
+        if stats.reasoning_tokens is not None:
+            thinking_mark = "~" if stats.reasoning_estimated else ""
+            tokens += f" ({thinking_mark}{stats.reasoning_tokens} thinking)"
+        parts.append(("tokens", tokens))
     if stats.first_token_s is not None:
         parts.append(("ttft", f"TTFT {stats.first_token_s:.2f} s"))
     if stats.tokens_per_s is not None:
