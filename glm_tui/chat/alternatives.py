@@ -1,9 +1,9 @@
 """The rules of a reply's alternatives in a conversation (the data is glm_tui.model.alternatives).
 
 Ctrl+R asks for the last reply again. The answers it had are kept, when they are answers: a reply
-that failed before any text is not one, and a reply that called tools keeps none (its calls and
+that failed before any text is not one, and an answer that called tools is not kept (its calls and
 their results belong to that answer alone, and another answer in its place would leave results
-without calls). The new reply is the newest variant, chosen; the request for it is built without
+without calls); while one is shown, the reply cannot switch to another. The new reply is the newest variant, chosen; the request for it is built without
 any of them, as before. Moving between a reply's variants changes which one the message shows,
 so the next request sends the chosen one and nothing else (``chat/request.py`` reads messages
 only), and the Markdown export writes it; the others stay in the store and in JSON exports.
@@ -16,10 +16,14 @@ from glm_tui.model.session import Alternative, MadeWith, Message, MessageStatus,
 
 
 def kept_answers(reply: Message) -> list[Alternative]:
-    """The answers of ``reply`` to keep when it is asked for again (oldest first)."""
-    if reply.role is not Role.ASSISTANT or reply.tool_calls:
+    """The answers of ``reply`` to keep when it is asked for again (oldest first): all that have
+    text or reasoning, except the one shown when it called tools."""
+    if reply.role is not Role.ASSISTANT:
         return []
-    return [variant for variant in variants(reply) if variant.worth_keeping]
+    every = variants(reply)
+    if reply.tool_calls:
+        del every[reply.alternative_position]  # its calls and their results go with it
+    return [variant for variant in every if variant.worth_keeping]
 
 
 def take_kept(reply: Message, kept: list[Alternative], made_with: MadeWith) -> None:

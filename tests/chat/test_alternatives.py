@@ -54,6 +54,10 @@ def test_failed_empty_answers_and_answers_that_called_tools_are_not_kept() -> No
     assert [v.content for v in kept_answers(reply)] == ["Warm answer"]
     calling = Message(Role.ASSISTANT, "", tool_calls=[ToolCall("c1", "f", "{}")])
     assert kept_answers(calling) == []
+    _, reply = _asked_twice()  # the answer shown called tools: the earlier one is still kept
+    reply.tool_calls = [ToolCall("c1", "f", "{}")]
+    assert [v.content for v in kept_answers(reply)] == ["Warm answer"]
+    assert "called tools" in (switch_refusal(reply, -1) or "")
 
 
 def test_switching_is_refused_with_a_reason() -> None:

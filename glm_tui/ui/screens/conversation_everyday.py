@@ -171,8 +171,9 @@ class EverydayConversation(ImageConversation):
         """Ctrl+R is about to drop ``reply``: its answers wait for the reply asked next to the
         same question (the message before it)."""
         messages = self.session.messages
-        index = next(i for i in range(len(messages) - 1, -1, -1) if messages[i] is reply)
-        self._kept = (messages[index - 1] if index else None, kept_answers(reply))
+        index = next((i for i in range(len(messages) - 1, -1, -1) if messages[i] is reply), -1)
+        if index >= 0:
+            self._kept = (messages[index - 1] if index else None, kept_answers(reply))
 
     def begin_reply(self, reply: Message) -> None:
         """A new reply starts: it records what it is made with and, asked again by Ctrl+R,
