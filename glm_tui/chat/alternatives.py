@@ -3,10 +3,11 @@
 Ctrl+R asks for the last reply again. The answers it had are kept, when they are answers: a reply
 that failed before any text is not one, and an answer that called tools is not kept (its calls and
 their results belong to that answer alone, and another answer in its place would leave results
-without calls); while one is shown, the reply cannot switch to another. The new reply is the newest variant, chosen; the request for it is built without
-any of them, as before. Moving between a reply's variants changes which one the message shows,
-so the next request sends the chosen one and nothing else (``chat/request.py`` reads messages
-only), and the Markdown export writes it; the others stay in the store and in JSON exports.
+without calls); while one is shown, the reply cannot switch to another. The new reply is the
+newest variant, chosen; the request for it is built without any of them, as before. Moving
+between a reply's variants changes which one the message shows, so the next request sends the
+chosen one and nothing else (``chat/request.py`` reads messages only), and the Markdown export
+writes it; the others stay in the store and in JSON exports.
 """
 
 from __future__ import annotations

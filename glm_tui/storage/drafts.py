@@ -1,6 +1,6 @@
 """Drafts: what a person typed in a session's prompt and has not sent, kept per session.
 
-A draft is saved as it is typed (a second after the last key) and when the person leaves the
+A draft is saved as it is typed (within a second of a change) and when the person leaves the
 session or quits, and comes back into the prompt when the session is opened again, after a
 restart too. It lives in its own table (migration v0004), written without touching the session's
 row, so typing does not reorder the sessions list; an empty draft is no row at all.

@@ -22,7 +22,7 @@ from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Static, TextArea
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from glm_tui.chat.tools import request_tools, tool_choice_label
@@ -295,9 +295,10 @@ class ConversationBase(Screen[None]):
         a binding uses (a remapped ``[keys]`` entry) is left to the binding.
         """
         focused = self.focused
-        if (focused is not None and event.is_printable
-                and self.messages in focused.ancestors_with_self[1:]  # a message, its picture...
-                and event.key not in self.active_bindings):
+        if (focused is None or not event.is_printable or isinstance(focused, TextArea)
+                or not any(isinstance(node, MessageList) for node in focused.ancestors)):
+            return  # the usual case, decided without a query: typing in the prompt
+        if event.key not in self.active_bindings:  # a message, or a picture in one
             self.set_focus(self.prompt)
 
     def action_copy_text(self) -> None:

@@ -7,8 +7,8 @@ the session, its store and widgets) and :class:`~glm_tui.ui.screens.conversation
 ConversationScreen` (sending, replies, editing). Its keys are declared here, once, with their
 ids (the README's Conversation table lists them with the screen's own).
 
-Drafts: what is typed in the prompt and not sent is the session's draft, stored a second after
-the last key and when the person leaves the session or quits (:mod:`glm_tui.storage.drafts`),
+Drafts: what is typed in the prompt and not sent is the session's draft, stored within a second
+of a change and when the person leaves the session or quits (:mod:`glm_tui.storage.drafts`),
 and given back when the session is opened again. Editing the last question borrows the prompt:
 the draft waits aside and comes back on Esc, or once the edited question is sent.
 
@@ -29,8 +29,6 @@ from typing import ClassVar
 from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
-from textual.timer import Timer
-from textual.widgets import TextArea
 from textual.worker import Worker
 
 from glm_tui.chat.alternatives import kept_answers, switch_refusal, take_kept
@@ -42,8 +40,8 @@ from glm_tui.ui.widgets.jump_to_latest import JumpToLatest
 from glm_tui.ui.widgets.message_view import AssistantMessageView
 from glm_tui.ui.widgets.prompt_input import PromptInput
 
-DRAFT_SAVE_DELAY_S = 1.0
-"""A draft is stored this long after the last change of the prompt (and on leaving)."""
+DRAFT_SAVE_EVERY_S = 1.0
+"""How often the draft is stored when it changed (and always on leaving): no work per key."""
 
 FOLLOW_SLACK = 1.0
 """Rows the view may be above its end and still count as following the reply."""
@@ -75,7 +73,6 @@ class EverydayConversation(ImageConversation):
 
     _draft_stash: str | None = None  # the draft, while editing the last question borrows the prompt
     _draft_saved = ""  # the draft as the store has it
-    _draft_timer: Timer | None = None
     _draft_problem_shown = False
     _prompt_kept: PromptInput | None = None
 
@@ -92,6 +89,7 @@ class EverydayConversation(ImageConversation):
         self.watch(self.messages, "virtual_size", self.refresh_jump_hint, init=False)
         self._prompt_kept = self.prompt  # read at shutdown too, once the screen's DOM is gone
         self._restore_draft()
+        self.set_interval(DRAFT_SAVE_EVERY_S, self.save_draft)
 
     # -- drafts --------------------------------------------------------------------------------
 
@@ -127,12 +125,6 @@ class EverydayConversation(ImageConversation):
         if draft and not self.prompt.text:
             self.prompt.set_prompt(draft)
 
-    @on(TextArea.Changed, "#prompt")
-    def _draft_typed(self) -> None:
-        if self._draft_timer is not None:
-            self._draft_timer.stop()
-        self._draft_timer = self.set_timer(DRAFT_SAVE_DELAY_S, self.save_draft)
-
     def save_draft(self, *, leaving: bool = False) -> None:
         """Store the draft if it changed. A session never stored has no place for one until
         the person leaves it (``leaving``) with a draft: then the session is stored, so that
@@ -158,8 +150,6 @@ class EverydayConversation(ImageConversation):
 
     async def suspend(self, *, final: bool = False) -> None:
         """Leaving the session or quitting: its draft is stored first."""
-        if self._draft_timer is not None:
-            self._draft_timer.stop()
         self.save_draft(leaving=True)
         await super().suspend(final=final)
 
