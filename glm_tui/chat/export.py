@@ -42,9 +42,11 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
 
+from glm_tui.chat.alternatives import count
 from glm_tui.chat.attachments import data_url
 from glm_tui.chat.importing import EXPORT_FORMAT, EXPORT_VERSION, ImportProblems, import_json
 from glm_tui.chat.request import build_messages
+from glm_tui.model.alternatives import alternatives_to_dict, made_with_to_dict
 from glm_tui.model.server_kind import ServerKind
 from glm_tui.model.session import ImageAttachment, Message, MessageStatus, Role, Session
 from glm_tui.storage.errors import StoreError
@@ -260,6 +262,10 @@ def _message_to_dict(message: Message, found: Mapping[str, bytes],
     if message.reasoning or message.reasoning_seconds is not None:
         data["reasoning"] = message.reasoning
         data["reasoning_seconds"] = message.reasoning_seconds
+    if message.made_with is not None:
+        data["made_with"] = made_with_to_dict(message.made_with)
+    if message.alternatives:  # the reply's other answers (the OpenAI list has the chosen one)
+        data["alternatives"] = alternatives_to_dict(message)
     return data
 
 
@@ -300,6 +306,8 @@ def _markdown_message(message: Message, image_links: Mapping[str, str]) -> list[
         heading += f" · {message.name}"
     if message.status is not MessageStatus.COMPLETE:
         heading += f" ({message.status.value})"
+    if message.alternatives:  # the chosen answer only; the JSON export has them all
+        heading += f" · answer {message.alternative_position + 1} of {count(message)}"
     lines = [f"## {heading}", ""]
     if message.reasoning:
         lines += _thinking_block(message.reasoning)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from glm_tui.chat.import_images import ImageCollector, ImportedImage, image_part_url
 from glm_tui.chat.tools import without_permissions
+from glm_tui.model.alternatives import alternatives_from_dict, made_with_from_dict
 from glm_tui.model.sampling import SamplingError, SamplingParams
 from glm_tui.model.session import (
     ImageAttachment,
@@ -258,6 +259,7 @@ class _Checker:
         message.reasoning = self.string(raw, "reasoning", where)
         message.reasoning_seconds = self.number(raw, "reasoning_seconds", where, None,
                                                 optional=True)
+        self.answers(message, raw, where)
         message_id = raw.get("id")
         if message_id is not None and (isinstance(message_id, bool)
                                        or not isinstance(message_id, int)):
@@ -266,6 +268,16 @@ class _Checker:
         message.id = message_id
         message.created_at = self.number(raw, "created_at", where, message.created_at)
         return message if role is not None else None
+
+    def answers(self, message: Message, raw: dict[str, Any], where: str) -> None:
+        """What the reply was made with and its other answers (glm_tui.model.alternatives)."""
+        try:
+            if raw.get("made_with") is not None:
+                message.made_with = made_with_from_dict(raw["made_with"])
+            message.alternatives, message.alternative_position = alternatives_from_dict(
+                raw.get("alternatives"))
+        except (ValueError, TypeError) as exc:
+            self.problem(where, f"its alternatives cannot be read: {exc}")
 
     def role(self, value: Any, where: str) -> Role | None:
         try:

@@ -77,6 +77,40 @@ class Timings:
     duration_s: float | None = None
 
 
+@dataclass(frozen=True)
+class MadeWith:
+    """The model and sampling settings a reply was asked for with."""
+
+    model: str
+    sampling: SamplingParams
+
+    def summary(self) -> str:
+        """``T 0.4 · P 0.8 · max 256 · glm-4``: what a reply with alternatives shows."""
+        settings = self.sampling.summary()
+        return f"{settings} · {self.model}" if settings else self.model
+
+
+@dataclass
+class Alternative:
+    """One answer of a reply that is not the one shown: the fields each answer has of its own
+    (the rules, and the JSON form, are in glm_tui.model.alternatives)."""
+
+    content: str = ""
+    reasoning: str = ""
+    reasoning_seconds: float | None = None
+    status: MessageStatus = MessageStatus.COMPLETE
+    error: str | None = None
+    usage: Usage | None = None
+    timings: Timings | None = None
+    created_at: float = 0.0
+    made_with: MadeWith | None = None
+
+    @property
+    def worth_keeping(self) -> bool:
+        """An answer with text or reasoning (a reply that failed before any is not one)."""
+        return bool(self.content or self.reasoning)
+
+
 @dataclass
 class Message:
     role: Role
@@ -95,6 +129,11 @@ class Message:
     # shown in its own block; sent back only by the rules of glm_tui.chat.request).
     reasoning: str = ""
     reasoning_seconds: float | None = None  # from the first to the last piece of reasoning
+    # A reply's other answers to the same question, and what it was made with: the message is
+    # the chosen variant (glm_tui.model.alternatives holds the rules).
+    made_with: MadeWith | None = None
+    alternatives: list[Alternative] = field(default_factory=list)
+    alternative_position: int = 0  # where the chosen variant stands among all of them
 
     @property
     def all_thinking(self) -> bool:

@@ -11,6 +11,12 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from glm_tui.model.alternatives import (
+    alternatives_from_dict,
+    alternatives_to_dict,
+    made_with_from_dict,
+    made_with_to_dict,
+)
 from glm_tui.model.sampling import SamplingParams
 from glm_tui.model.session import (
     ImageAttachment,
@@ -27,7 +33,7 @@ Row = tuple[Any, ...]
 
 MESSAGE_COLUMNS = (
     "id, role, content, images, tool_calls, tool_call_id, name, status, error, usage, timings,"
-    " created_at, position, reasoning, reasoning_seconds"
+    " created_at, position, reasoning, reasoning_seconds, made_with, alternatives"
 )
 """What :func:`message_from_row` reads, in order."""
 SESSION_COLUMNS = (
@@ -38,7 +44,7 @@ SESSION_COLUMNS = (
 SESSION_PLACEHOLDERS = ",".join("?" * (SESSION_COLUMNS.count(",") + 1))
 MESSAGE_VALUE_COLUMNS = (
     "role, content, images, tool_calls, tool_call_id, name, status, error, usage, timings,"
-    " created_at, reasoning, reasoning_seconds"
+    " created_at, reasoning, reasoning_seconds, made_with, alternatives"
 )
 """What :func:`message_values` writes, in order (everything but id, session and position)."""
 MESSAGE_VALUE_COUNT = MESSAGE_VALUE_COLUMNS.count(",") + 1
@@ -86,7 +92,7 @@ def session_from_row(row: Row) -> Session:
 
 
 def message_values(message: Message) -> Row:
-    """role .. reasoning_seconds, in the order of :data:`MESSAGE_VALUE_COLUMNS`."""
+    """role .. alternatives, in the order of :data:`MESSAGE_VALUE_COLUMNS`."""
     return (
         message.role.value, message.content,
         dumps([asdict(image) for image in message.images]),
@@ -95,10 +101,13 @@ def message_values(message: Message) -> Row:
         None if message.usage is None else dumps(asdict(message.usage)),
         None if message.timings is None else dumps(asdict(message.timings)),
         message.created_at, message.reasoning, message.reasoning_seconds,
+        None if message.made_with is None else dumps(made_with_to_dict(message.made_with)),
+        None if not message.alternatives else dumps(alternatives_to_dict(message)),
     )
 
 
 def message_from_row(row: Row) -> Message:
+    others, position = alternatives_from_dict(None if row[16] is None else json.loads(row[16]))
     usage = None if row[9] is None else Usage(**json.loads(row[9]))
     timings = None if row[10] is None else Timings(**json.loads(row[10]))
     return Message(
@@ -108,6 +117,8 @@ def message_from_row(row: Row) -> Message:
         tool_call_id=row[5], name=row[6], status=MessageStatus(row[7]), error=row[8],
         usage=usage, timings=timings, created_at=row[11], reasoning=row[13] or "",
         reasoning_seconds=row[14],
+        made_with=None if row[15] is None else made_with_from_dict(json.loads(row[15])),
+        alternatives=others, alternative_position=position,
     )
 
 

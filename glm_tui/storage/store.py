@@ -11,7 +11,8 @@ external-content indexes kept in sync by triggers, and image bytes as files besi
 
 This module is the transactions and the queries. Around it: :mod:`.schema` (header check, schema
 version, upgrade runner) with :mod:`.migrations` (one script per version), :mod:`.rows` (rows <->
-model objects), :mod:`.search` (FTS5) and :mod:`.errors`. The names callers use are importable
+model objects), :mod:`.search` (FTS5), :mod:`.drafts` (each session's unsent text) and
+:mod:`.errors`. The names callers use are importable
 from here.
 
 API keys never reach this module: a session refers to its server profile by name only.
@@ -24,7 +25,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from glm_tui.model.session import Message, Session, new_session_id
-from glm_tui.storage.database import BUSY_TIMEOUT_S, Database
+from glm_tui.storage.database import BUSY_TIMEOUT_S
+from glm_tui.storage.drafts import DraftStore
 from glm_tui.storage.errors import StoreCorruptError, StoreError, StoreWriteError
 from glm_tui.storage.images import ImageStore, ImageStoreError
 from glm_tui.storage.private import create_private_file, make_private_dir, tighten
@@ -77,7 +79,7 @@ _UPDATE_MESSAGE = (
 )
 
 
-class SessionStore(Database):
+class SessionStore(DraftStore):
     """All saved sessions in ``data_dir/sessions.db``; safe to share between threads and processes.
 
     Every method is one transaction (see :class:`Database` for how they are run).

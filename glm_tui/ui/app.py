@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import BindingType
 from textual.notifications import SeverityLevel
@@ -104,6 +104,15 @@ class GlmTuiApp(App[int]):
         message = safe_text(message, NOTIFICATION_LIMIT)
         title = safe_text(title, NOTIFICATION_LIMIT)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key typed on a focused message goes to the prompt: the focus moves before the key
+        is delivered (``ConversationBase.redirect_typing``)."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            screen = self.screen
+            if isinstance(screen, ConversationScreen):
+                screen.redirect_typing(event)
+        await super().on_event(event)
 
     def action_help_quit(self) -> None:
         """Ctrl+C: say how to quit (Textual's own words use markup, which toasts here do not)."""

@@ -52,6 +52,7 @@ def sections() -> tuple[Section, ...]:
     from glm_tui.ui.screens.continue_reply import ContinueReply
     from glm_tui.ui.screens.conversation import ConversationScreen
     from glm_tui.ui.screens.conversation_base import ConversationBase
+    from glm_tui.ui.screens.conversation_everyday import EverydayConversation
     from glm_tui.ui.screens.image_view import ImageViewScreen
     from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
     from glm_tui.ui.screens.request_view import RequestViewScreen
@@ -64,6 +65,7 @@ def sections() -> tuple[Section, ...]:
 
     return (
         Section("Conversation", (ConversationScreen, ContinueReply, ConversationBase,
+                                 EverydayConversation,
                                  MessageView)),
         Section("Images", (AttachImageModal, PathInput, AttachmentChip, ImageThumbnail,
                            ImageViewScreen), "conversation.attach_image"),

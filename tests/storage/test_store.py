@@ -323,7 +323,7 @@ def test_upgrade_from_a_version_1_database(tmp_path: Path) -> None:
 
     store = SessionStore(data)
     try:
-        assert store._user_version() == SCHEMA_VERSION == 3
+        assert store._user_version() == SCHEMA_VERSION == 5
         session = store.load_session("0123abcd")
         assert session.title == "Old chat about zebras"
         assert session.sampling == SamplingParams(temperature=0.5, top_p=0.7, stop=("x",))
@@ -344,6 +344,9 @@ def test_upgrade_from_a_version_1_database(tmp_path: Path) -> None:
         assert store.load_session("0123abcd").messages[1] == reply
         assert [(h.message_id, h.in_reasoning) for h in store.search("okapis")] == [
             (reply.id, True)]
+        # ...and a draft (version 4).
+        store.save_draft("0123abcd", "and elephants?")
+        assert store.load_draft("0123abcd") == "and elephants?"
     finally:
         store.close()
     SessionStore(data).close()  # opening an up-to-date database again changes nothing

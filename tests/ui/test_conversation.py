@@ -190,7 +190,7 @@ async def test_copy_a_focused_message(glm4_app: GlmTuiApp) -> None:
         await ask(pilot, "copy this question [x]")
         question_view = screen.messages.views()[0]
         question_view.focus()
-        await pilot.press("c")
+        await pilot.press("ctrl+c")
         assert glm4_app.clipboard == "copy this question [x]"
 
 

@@ -13,9 +13,12 @@ from glm_tui.storage.migrations import (
     v0001_initial,
     v0002_usage_timings_search,
     v0003_reasoning,
+    v0004_drafts,
+    v0005_alternatives,
 )
 
-_MODULES: tuple[ModuleType, ...] = (v0001_initial, v0002_usage_timings_search, v0003_reasoning)
+_MODULES: tuple[ModuleType, ...] = (v0001_initial, v0002_usage_timings_search, v0003_reasoning,
+                                    v0004_drafts, v0005_alternatives)
 
 MIGRATIONS: dict[int, str] = {int(module.VERSION): str(module.SQL) for module in _MODULES}
 """Step ``n`` (its SQL script) turns a version ``n-1`` database into version ``n``."""

@@ -56,6 +56,7 @@ from textual.app import ComposeResult
 from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
+from textual.selection import Selection
 from textual.timer import Timer
 from textual.visual import VisualType
 from textual.widget import Widget
@@ -64,12 +65,7 @@ from glm_tui.model.text import sanitize_for_display
 from glm_tui.ui.markdown.backlog import Backlog, estimated_height, merge_unseen
 from glm_tui.ui.markdown.code_chunk import CodeChunk
 from glm_tui.ui.markdown.render import ProseVisual, last_fenced_block
-from glm_tui.ui.markdown.scanner import (
-    BlockScanner,
-    FrozenCode,
-    FrozenProse,
-    LiveProse,
-)
+from glm_tui.ui.markdown.scanner import BlockScanner, FrozenCode, FrozenProse, LiveProse
 from glm_tui.ui.markdown.textual_compat import drop_render_cache
 
 __all__ = ["CodeChunk", "FrozenPage", "ProseBlock", "StreamingMarkdown"]
@@ -141,6 +137,11 @@ class ProseBlock(Widget):
             self._rebuild()
         return self._visual if self._visual is not None else Content("")
 
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        """The text under a mouse selection (Ctrl+C copies it): the lines as drawn."""
+        lines = [] if self._visual is None else self._visual.lines(self.size.width)
+        return selection.extract("\n".join(line.plain for line in lines)), "\n"
+
     def release(self) -> None:
         """Drop cached renders of a piece far above the view (see FrozenPage)."""
         if self._visual is not None:
@@ -178,13 +179,7 @@ class FrozenPage(Widget):
         stays, and a piece that changes still clears it (``refresh(layout=True)``)."""
         return super().get_content_height(Size(container.width, 0), viewport, width)
 
-    DEFAULT_CSS = """
-    FrozenPage {
-        height: auto;
-        width: 1fr;
-        layout: vertical;
-    }
-    """
+    DEFAULT_CSS = "FrozenPage { height: auto; width: 1fr; layout: vertical; }"
 
 
 class StreamingMarkdown(Widget):

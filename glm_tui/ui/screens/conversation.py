@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from glm_tui.chat.request import requestable
 from glm_tui.chat.tool_turns import pending_calls
 from glm_tui.chat.turn import Turn
-from glm_tui.model.server_kind import ServerKind, send_warnings
+from glm_tui.model.server_kind import send_warnings
 from glm_tui.model.session import Message, MessageStatus, Role, Session
 from glm_tui.model.text import title_from_question
 from glm_tui.storage.recorder import SessionRecorder
@@ -35,10 +35,12 @@ from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.literal import one_line_text, safe_text
 from glm_tui.ui.messages import NewSession, OpenSession, SwitchServer
 from glm_tui.ui.screens.continue_reply import ContinueReply
-from glm_tui.ui.screens.conversation_images import ImageConversation
+from glm_tui.ui.screens.conversation_everyday import EverydayConversation
 from glm_tui.ui.screens.reply_drawer import ReplyDrawer
 from glm_tui.ui.screens.tool_calls import ToolCallPrompt
 from glm_tui.ui.services import Services
+from glm_tui.ui.widgets.jump_to_latest import JumpToLatest
+from glm_tui.ui.widgets.key_footer import FittingFooter
 from glm_tui.ui.widgets.message_view import (
     AssistantMessageView,
     MessageList,
@@ -53,11 +55,16 @@ if TYPE_CHECKING:
 # system prompt) are imported by the action that opens them: none is needed for the first frame,
 # and start-up time is a feature (tests/benchmarks/bench_startup.py).
 
+FOOTER_DROP_ORDER = ("copy_message", "system_prompt", "open_tools", "cancel_reply", "edit_last",
+                     "open_settings", "regenerate", "show_request")
+"""The Footer's keys a narrow screen leaves out, first to last: at 80 columns Sessions, Request
+and Quit are still shown; Sessions and Quit always are."""
+
 SAVE_RETRY_S = 2.0
 """How often unsaved writes are retried while the disk refuses them (and nothing else writes)."""
 
 
-class ConversationScreen(ContinueReply, ImageConversation):
+class ConversationScreen(ContinueReply, EverydayConversation):
     """One session, live: everything a person does while chatting."""
 
     AUTO_FOCUS = "#prompt"
@@ -70,7 +77,8 @@ class ConversationScreen(ContinueReply, ImageConversation):
                 tooltip="Cancel the reply in flight (its text is kept, marked cancelled), "
                 "stop a running tool handler, or leave editing"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="conversation.regenerate",
-                tooltip="Regenerate the last reply; the previous answer is replaced"),
+                tooltip="Ask for the last reply again; the previous answer is kept "
+                "(Alt+Left / Alt+Right move between the answers)"),
         Binding("ctrl+g", "edit_last", "Edit", id="conversation.edit_last",
                 tooltip="Edit the last question (Up in an empty prompt too); Enter resends it "
                 "and replaces what followed"),
@@ -116,11 +124,12 @@ class ConversationScreen(ContinueReply, ImageConversation):
     def compose(self) -> ComposeResult:
         yield Static("", id="conversation-header", markup=False)
         yield MessageList(id="messages", thinking=self.services.settings.thinking_display)
+        yield JumpToLatest(id="jump-to-latest")
         yield from self.compose_attachments()
         yield PromptInput(
             id="prompt", placeholder=one_line_text("Ask something · Enter sends · Ctrl+J new line"))
         yield StatusBar(id="status")
-        yield Footer(compact=True)
+        yield FittingFooter(FOOTER_DROP_ORDER)
 
     async def on_mount(self) -> None:
         self._refresh_header()
@@ -208,7 +217,7 @@ class ConversationScreen(ContinueReply, ImageConversation):
             self.record(self.recorder.save_session)
             self._refresh_header()
         self.record(lambda: self.recorder.add_message(question))
-        self.prompt.clear()
+        self.give_back_draft()  # empty, or the draft typed before editing the last question
         await self.attachments.clear()
         await self.messages.append(question)
         await self.start_reply()
@@ -222,6 +231,7 @@ class ConversationScreen(ContinueReply, ImageConversation):
         if prepared is None:
             return
         reply = Message(Role.ASSISTANT, status=MessageStatus.STREAMING)
+        self.begin_reply(reply)  # what it is made with, and the answers Ctrl+R kept
         turn = Turn(prepared, reply, save_interval=self.recorder.interval,
                     base_url=app.profile_url)
         self._turn = turn
@@ -278,7 +288,7 @@ class ConversationScreen(ContinueReply, ImageConversation):
             self.app.notify("The handler was stopped; write the result by hand.")
         elif self._editing is not None:
             self._end_editing()
-            self.prompt.clear()
+            self.give_back_draft()
             self.call_later(self.restore_question_images, None)
             if self.tool_loop.answering is None and pending_calls(self.session):
                 self.call_later(self.tool_loop.continue_tool_loop)
@@ -288,7 +298,7 @@ class ConversationScreen(ContinueReply, ImageConversation):
             self.tool_loop.offer_decline()
 
     async def action_regenerate(self) -> None:
-        """Ask again for the last reply (the previous answer is replaced)."""
+        """Ask again for the last reply (the previous answer is kept as an alternative)."""
         if self.reply_running:
             self.app.notify("A reply is still arriving: Esc cancels it first.",
                             severity="warning")
@@ -302,6 +312,7 @@ class ConversationScreen(ContinueReply, ImageConversation):
             last = self.session.last_message(Role.ASSISTANT)
             self.tool_loop.end_answering()
         if last is not None and last.role is Role.ASSISTANT:
+            self.keep_as_alternative(last)  # its answers go to the next reply (‹ 1/2 ›)
             await self._drop_from(last)
         if not requestable(self.session.messages):
             self.app.notify("Nothing to regenerate yet: ask a question first.")
@@ -326,6 +337,7 @@ class ConversationScreen(ContinueReply, ImageConversation):
             self.app.notify("A tool handler is running: Esc stops it first.", severity="warning")
             return
         self._editing = last
+        self.stash_draft()
         self.prompt.set_prompt(safe_text(last.content))  # an editor draws text as it is
         await self.restore_question_images(last)
         self.prompt.add_class("-editing")
@@ -351,24 +363,6 @@ class ConversationScreen(ContinueReply, ImageConversation):
         """Remove a message and everything after it, from the screen, session and store."""
         await self.messages.remove_from(message)
         self.record(lambda: self.recorder.remove_from(message))
-
-    def action_system_prompt(self) -> None:
-        from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
-
-        note = ""
-        if self.services.kind_for(self.session.model) is ServerKind.GLM4V:
-            note = "GLM-4V refuses system messages: glm-tui puts it before your first question."
-        self.app.push_screen(SystemPromptModal(self.session.system_prompt, note=note),
-                             self._system_prompt_edited)
-
-    def _system_prompt_edited(self, text: str | None) -> None:
-        if text is None or text == self.session.system_prompt:
-            return
-        self.session.system_prompt = text
-        self.record(self.recorder.save_session)
-        self._refresh_header()
-        self.app.notify("System prompt saved for this session." if text.strip()
-                        else "System prompt removed.")
 
     # -- other screens ----------------------------------------------------------------------
 

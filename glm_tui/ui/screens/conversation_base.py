@@ -2,9 +2,12 @@
 
 :class:`ConversationBase` holds the session and its recorder (writes shown, never fatal; retried
 while the disk refuses; older messages of a huge session fetched from the store on demand), the
-widgets by name, the title line and status bar, and the actions on a message that is already on
-screen (copy it, copy its code, open a link). :class:`~glm_tui.ui.screens.conversation.
-ConversationScreen` adds what changes the conversation: sending, replies, editing, tool calls.
+widgets by name, the title line (with the system prompt F5 edits) and status bar, and the actions
+on a message that is already on screen (copy it or a mouse selection, copy its code, open a link;
+typing on it goes to the prompt). :class:`~glm_tui.ui.screens.conversation_everyday.
+EverydayConversation` adds drafts, a reply's answers and scrolling from the prompt;
+:class:`~glm_tui.ui.screens.conversation.ConversationScreen` what changes the conversation:
+sending, replies, editing, tool calls.
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ import contextlib
 from collections.abc import Callable
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
+from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Static, TextArea
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from glm_tui.chat.tools import request_tools, tool_choice_label
+from glm_tui.model.server_kind import ServerKind
 from glm_tui.model.session import Role, Session
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.storage.store import SessionStore, StoreError
@@ -91,6 +96,25 @@ class ConversationBase(Screen[None]):
         if system:
             parts.extend(["  ·  ", ("System: ", "$text-secondary"), (system, "$text-muted")])
         header.update(Content.assemble(*parts))
+
+    def action_system_prompt(self) -> None:
+        """F5: edit the session's system prompt (the title line shows its start)."""
+        from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
+
+        note = ""
+        if self.services.kind_for(self.session.model) is ServerKind.GLM4V:
+            note = "GLM-4V refuses system messages: glm-tui puts it before your first question."
+        self.app.push_screen(SystemPromptModal(self.session.system_prompt, note=note),
+                             self._system_prompt_edited)
+
+    def _system_prompt_edited(self, text: str | None) -> None:
+        if text is None or text == self.session.system_prompt:
+            return
+        self.session.system_prompt = text
+        self.record(self.recorder.save_session)
+        self._refresh_header()
+        self.app.notify("System prompt saved for this session." if text.strip()
+                        else "System prompt removed.")
 
     def _refresh_status(self) -> None:
         app = self.services
@@ -261,10 +285,29 @@ class ConversationBase(Screen[None]):
         self.session.preserve_thinking = preserve
         self.record(self.recorder.save_session)
 
-    @on(MessageView.TypedAway)
-    def _typed_on_a_message(self, event: MessageView.TypedAway) -> None:
-        self.prompt.focus()
-        self.prompt.insert(event.character)
+    def redirect_typing(self, event: events.Key) -> None:
+        """Typing on a focused message (or a picture in one) goes to the prompt, every key of it
+        and in order.
+
+        The app calls this with each key before it delivers it to the focused widget, so the
+        focus is on the prompt before the key is: a burst of keys (fast typing, a paste,
+        ``tmux send-keys``) cannot reach the message after the first one moved the focus. A key
+        a binding uses (a remapped ``[keys]`` entry) is left to the binding.
+        """
+        focused = self.focused
+        if (focused is None or not event.is_printable or isinstance(focused, TextArea)
+                or not any(isinstance(node, MessageList) for node in focused.ancestors)):
+            return  # the usual case, decided without a query: typing in the prompt
+        if event.key not in self.active_bindings:  # a message, or a picture in one
+            self.set_focus(self.prompt)
+
+    def action_copy_text(self) -> None:
+        """Ctrl+C with text selected by the mouse (and none in the prompt): copy it, and say so.
+        With nothing selected Ctrl+C goes on to its next meaning (how to quit)."""
+        selection = self.get_selected_text()
+        if not selection:
+            raise SkipAction()
+        self._copy(selection, "the selection")
 
     @on(MessageView.CopyRequested)
     def _copy_requested(self, event: MessageView.CopyRequested) -> None:
@@ -280,8 +323,8 @@ class ConversationBase(Screen[None]):
     def _copy(self, text: str, what: str) -> None:
         self.app.copy_to_clipboard(text)
         lines = text.count("\n") + 1 if text else 0
-        self.app.notify(f"Copied {what} ({len(text):,} characters, {lines:,} lines).",
-                        markup=False)
+        self.app.notify(f"Copied {what} ({len(text):,} characters, {lines:,} "
+                        f"line{'' if lines == 1 else 's'}).", markup=False)
 
     @on(StreamingMarkdown.LinkClicked)
     def _link_clicked(self, event: StreamingMarkdown.LinkClicked) -> None:

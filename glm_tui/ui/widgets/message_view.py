@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, cast
 
 from textual import events
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -31,6 +32,7 @@ from glm_tui.settings.config import ThinkingDisplay
 from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.render import last_fenced_block
 from glm_tui.ui.markdown.widget import StreamingMarkdown
+from glm_tui.ui.widgets.alternatives_label import alternatives_label
 from glm_tui.ui.widgets.image_thumbnail import TEXT_ONLY, ImageSource, ImageThumbnail
 from glm_tui.ui.widgets.thinking_block import ThinkingBlock, stored_block, update_from
 
@@ -70,15 +72,18 @@ def literal(text: str) -> Content:
 class MessageView(Vertical):
     """One message: a header line (who, and the reply's state) and its body.
 
-    Focusable so a person can Tab or click to a message and copy it.
+    Focusable so a person can Tab or click to a message and copy it. Its keys are ones no text
+    uses: whatever is typed while a message has the focus goes to the prompt (the screen moves
+    the focus before the key is delivered, see ``ConversationBase.redirect_typing``).
     """
 
     can_focus = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "copy_message", "Copy", show=False, id="message.copy",
-                tooltip="On a focused message (Tab or click to it): copy it"),
-        Binding("b", "copy_code", "Copy code", show=False, id="message.copy_code",
+        Binding("ctrl+c", "copy_message", "Copy", show=False, id="message.copy",
+                tooltip="On a focused message (Shift+Tab or a click): copy the text selected "
+                "with the mouse, or the whole message when nothing is selected"),
+        Binding("ctrl+k", "copy_code", "Copy code", show=False, id="message.copy_code",
                 tooltip="On a focused message: copy its last code block"),
     ]
 
@@ -118,6 +123,7 @@ class MessageView(Vertical):
             badge = "thinking…" if self.message.reasoning else "waiting…"
         if badge:
             parts.extend(["  ", (f"[{badge}]", "italic")])
+        parts.extend(alternatives_label(self.message))  # ‹ 2/3 › when Ctrl+R kept answers
         return Content.assemble(*parts)
 
     def refresh_state(self) -> None:
@@ -145,20 +151,9 @@ class MessageView(Vertical):
     def last_code_block(self) -> str | None:
         return last_fenced_block(self.message.content)
 
-    class TypedAway(TextualMessage):
-        """A key that writes text was pressed while a message had the focus."""
-
-        def __init__(self, character: str) -> None:
-            super().__init__()
-            self.character = character
-
-    def on_key(self, event: events.Key) -> None:
-        """Typing while a message has the focus goes to the prompt instead of nowhere."""
-        if event.is_printable and event.character and event.key not in ("c", "b"):
-            event.stop()
-            self.post_message(self.TypedAway(event.character))
-
     def action_copy_message(self) -> None:
+        if self.screen.get_selected_text():
+            raise SkipAction()  # the screen's Ctrl+C copies the mouse selection
         self.post_message(self.CopyRequested(self, code=False))
 
     def action_copy_code(self) -> None:
@@ -361,6 +356,16 @@ class MessageList(VerticalScroll):
         await self.mount(view)
         await self._trim()
         self.anchor()
+        return view
+
+    async def redraw(self, message: Message) -> MessageView | None:
+        """Draw a message's view again from scratch (it now shows another answer)."""
+        old = self._views.get(id(message))
+        if old is None:
+            return None
+        view = self._make_view(message)
+        await self.mount(view, after=old)
+        await old.remove()
         return view
 
     async def remove_from(self, message: Message) -> None:

@@ -21,6 +21,8 @@ from textual.widgets import TextArea
 from glm_tui.chat.image_prep import dropped_image_path
 
 NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter"})
+SCREEN_KEYS = frozenset({"f6", "f7", "pageup", "pagedown"})
+"""Keys TextArea binds that the conversation screen uses instead."""
 
 
 class PromptInput(TextArea, inherit_bindings=False):
@@ -30,11 +32,12 @@ class PromptInput(TextArea, inherit_bindings=False):
     that cannot be sent never loses what was typed.
     """
 
-    # TextArea binds F6/F7 to "select line/all"; in the prompt those keys belong to the screen
-    # (tools, streaming), and a hidden binding here would also hide them from the Footer.
+    # TextArea binds F6/F7 to "select line/all" and PageUp/PageDown to move the cursor a page;
+    # in the prompt those keys belong to the screen (tools, streaming, scrolling the
+    # conversation), and a hidden binding here would also hide F6/F7 from the Footer.
     BINDINGS: ClassVar[list[BindingType]] = [
         *(b for b in TextArea.BINDINGS
-          if not (isinstance(b, Binding) and b.key in ("f6", "f7"))),
+          if not (isinstance(b, Binding) and b.key in SCREEN_KEYS)),
         # Not in the Footer (the placeholder says both); the keys are handled in _on_key.
         Binding("enter", "submit", "Send", show=False),
         Binding("ctrl+j", "newline", "Newline", show=False),

@@ -49,9 +49,14 @@ def format_stats(stats: ReplyStats | None) -> str:
     A thinking model's reasoning tokens are counted apart, in brackets: they are part of the
     completion (and of its cost) but not of the answer. ``~`` marks a count glm-tui made.
     """
+    return " · ".join(text for _, text in stats_parts(stats))
+
+
+def stats_parts(stats: ReplyStats | None) -> list[tuple[str, str]]:
+    """The figures of :func:`format_stats` by name (``tokens``, ``ttft``, ``speed``), in order."""
     if stats is None:
-        return ""
-    parts: list[str] = []
+        return []
+    parts: list[tuple[str, str]] = []
     if stats.completion_tokens is not None:
         mark = "~" if stats.estimated else ""
         if stats.prompt_tokens is not None:
@@ -61,16 +66,49 @@ def format_stats(stats: ReplyStats | None) -> str:
         if stats.reasoning_tokens is not None:
             thinking_mark = "~" if stats.reasoning_estimated else ""
             tokens += f" ({thinking_mark}{stats.reasoning_tokens} thinking)"
-        parts.append(tokens)
+        parts.append(("tokens", tokens))
     if stats.first_token_s is not None:
-        parts.append(f"TTFT {stats.first_token_s:.2f} s")
+        parts.append(("ttft", f"TTFT {stats.first_token_s:.2f} s"))
     if stats.tokens_per_s is not None:
-        parts.append(f"{stats.tokens_per_s:.1f} tok/s")
-    return " · ".join(parts)
+        parts.append(("speed", f"{stats.tokens_per_s:.1f} tok/s"))
+    return parts
+
+
+Piece = Content | str | tuple[str, str]
+Item = tuple[int, Content]
+"""One item of the bar and how soon it goes when the bar is too narrow (0: never)."""
+
+DROP_RANKS = {"tokens": 5, "speed": 6, "ttft": 7}
+"""What a narrow bar leaves out first: time to first token, then speed, then tokens."""
+
+_GROUP_SEPARATOR = Content.assemble(("  │  ", "$text-muted"))
+_ITEM_SEPARATOR = Content(" · ")
+
+
+def fit_groups(groups: list[list[Item]], width: int) -> Content:
+    """Groups joined by ``│``, their items by ``·``, the highest ranks left out until the rest
+    fits in ``width`` cells (0: no limit). What still does not fit is cut with an ellipsis by
+    the widget: server, model, state and a save problem are never left out."""
+    def joined() -> Content:
+        return _GROUP_SEPARATOR.join(_ITEM_SEPARATOR.join(content for _, content in group)
+                                     for group in groups if group)
+
+    text = joined()
+    while width and text.cell_length > width:
+        worst = max((rank for group in groups for rank, _ in group), default=0)
+        if worst == 0:
+            break
+        for group in reversed(groups):
+            if any(rank == worst for rank, _ in group):
+                index = max(i for i, (rank, _) in enumerate(group) if rank == worst)
+                del group[index]
+                break
+        text = joined()
+    return text
 
 
 class StatusBar(Static):
-    """Server · model · state · sampling · figures · save problem."""
+    """Server · model · state · save problem · sampling · figures."""
 
     server: reactive[str] = reactive("")
     model: reactive[str] = reactive("")
@@ -83,32 +121,30 @@ class StatusBar(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
 
-    def render_content(self) -> Content:
-        separator = ("  │  ", "$text-muted")
-        parts: list[Content | str | tuple[str, str]] = [
-            (one_line_text(self.server, LIMIT), "bold"),
-            " · ",
-            one_line_text(self.model, LIMIT),
-            separator,
-            ("● " + self.state.value, _STATE_STYLES[self.state]),
-        ]
+    def render_content(self, width: int = 0) -> Content:
+        """The bar's text; given a ``width``, the least important figures left out to fit."""
+        state: list[Piece] = [("● " + self.state.value, _STATE_STYLES[self.state])]
         if self.detail:
-            parts.extend([" ", (one_line_text(self.detail, LIMIT), "$text-muted")])
-        if self.sampling:
-            parts.extend([separator, self.sampling])
-        figures = format_stats(self.stats)
-        if figures:
-            parts.extend([separator, figures])
-        if self.save_problem:
-            parts.extend([separator, ("not saved: " + one_line_text(self.save_problem, LIMIT),
-                                      "$text-error")])
-        return Content.assemble(*parts)
+            state.extend([" ", (one_line_text(self.detail, LIMIT), "$text-muted")])
+        groups: list[list[Item]] = [
+            [(0, Content.assemble((one_line_text(self.server, LIMIT), "bold"), " · ",
+                                  one_line_text(self.model, LIMIT)))],
+            [(0, Content.assemble(*state))],
+            [(0, Content.assemble(("not saved: " + one_line_text(self.save_problem, LIMIT),
+                                   "$text-error")))] if self.save_problem else [],
+            [(0, Content(self.sampling))] if self.sampling else [],
+            [(DROP_RANKS[name], Content(text)) for name, text in stats_parts(self.stats)],
+        ]
+        return fit_groups(groups, width)
 
     def _refresh_text(self) -> None:
         if self.is_mounted:
-            self.update(self.render_content())
+            self.update(self.render_content(self.size.width))
 
     def on_mount(self) -> None:
+        self._refresh_text()
+
+    def on_resize(self) -> None:
         self._refresh_text()
 
     def watch_server(self) -> None:
