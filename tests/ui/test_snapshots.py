@@ -237,6 +237,13 @@ def test_damaged_database_dialog(snap_compare: Any, fixed_place: str,
                        and "sessions.db" in _screen_text(pilot)
                        and getattr(pilot.app, "connection_state", None) is ConnectionState.READY,
                        what="the damaged-database dialog")
+        # The conversation behind the dialog redraws its status bar in its own time: the
+        # picture is taken once it shows the state the app is in (it was "checking" or "ready"
+        # by the load of the machine).
+        behind = pilot.app.screen_stack[-2]
+        behind.refresh(repaint=True)
+        await wait_for(pilot, lambda: "●&#160;ready" in pilot.app.export_screenshot(),
+                       what="the status bar behind the dialog drawn as ready")
         await _settle(pilot)
 
     _snap(snap_compare, fixed_place, size, run_before, resume=False)
