@@ -28,7 +28,6 @@ from textual.content import Content, Span
 from textual.strip import Strip
 from textual.style import Style
 from textual.visual import RenderOptions, Visual
-from textual.widgets.markdown import MarkdownFence
 
 __all__ = [
     "BULLETS",
@@ -78,6 +77,10 @@ def highlight_code(code: str, language: str, *, ansi: bool, dark: bool) -> Conte
         return Content("")
     if not language or max(map(len, code.split("\n"))) > MAX_HIGHLIGHT_LINE:
         return Content(code)
+    # Imported here: textual.widgets.markdown costs ~18 ms, off the first frame (a resumed
+    # session's code blocks are highlighted after it).
+    from textual.widgets.markdown import MarkdownFence
+
     return MarkdownFence.highlight(code, language, ansi=ansi, dark=dark)
 
 
