@@ -39,11 +39,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from glm_tui.chat.alternatives import count
 from glm_tui.chat.attachments import data_url
+from glm_tui.chat.export_formats import EXPORT_FORMATS, FILE_SUFFIXES, ExportFormat
 from glm_tui.chat.importing import EXPORT_FORMAT, EXPORT_VERSION, ImportProblems, import_json
 from glm_tui.chat.request import build_messages
 from glm_tui.model.alternatives import alternatives_to_dict, made_with_to_dict
@@ -58,10 +59,6 @@ __all__ = [
     "json_text", "prepare_export", "render", "write_export",
 ]
 
-ExportFormat = Literal["json", "markdown"]
-EXPORT_FORMATS: tuple[ExportFormat, ...] = ("json", "markdown")
-FILE_SUFFIXES: dict[ExportFormat, str] = {"json": ".json", "markdown": ".md"}
-"""The file name ending that goes with each format."""
 
 
 class ImageFiles(Protocol):

@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_serve_demo_parser(subparsers)
     add_ask_parser(subparsers, [locations])
-    from glm_tui.cli.sessions import add_sessions_parser  # argparse only; no store import
+    from glm_tui.cli.sessions_args import add_sessions_parser  # argparse only; no store import
 
     add_sessions_parser(subparsers, parents=[locations])
     return parser

@@ -1,7 +1,8 @@
 """``glm-tui sessions ...``: list, export, import and delete saved sessions without the UI.
 
-Kept apart from ``cli.py`` so the main command line only wires it in: ``add_sessions_parser`` adds
-the sub-commands, ``run_sessions`` runs one and returns the exit status. Output for people goes to
+Kept apart from ``cli.py`` so the main command line only wires it in (its arguments are in
+:mod:`glm_tui.cli.sessions_args`, light to import): ``run_sessions`` runs one sub-command and
+returns the exit status. Output for people goes to
 stdout, every error to stderr as one plain sentence, with a non-zero status.
 
 Titles, model names and stored replies came from a model, a server or an imported file, so every
@@ -22,11 +23,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from glm_tui.chat.export import (
-    EXPORT_FORMATS,
     ExportFormat,
     image_folder_name,
     json_text,
@@ -45,42 +44,6 @@ EXIT_DATABASE = 2
 """The database cannot be used, or is damaged and only part of it could be read."""
 
 READ_ONLY_COMMANDS = frozenset({"list", "export"})
-
-
-def add_sessions_parser(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-    parents: Sequence[argparse.ArgumentParser] = (),
-) -> None:
-    """Add ``sessions`` with its sub-commands to the main parser's sub-commands.
-
-    ``parents`` (e.g. the ``--data-dir`` option) are added to every sub-command so that such
-    options may also come after ``sessions list``.
-    """
-    inherited = list(parents)
-    parser = subparsers.add_parser(
-        "sessions", help="list, export, import or delete saved sessions",
-        description="Saved sessions live in sessions.db in the data directory.",
-    )
-    commands = parser.add_subparsers(dest="sessions_command", metavar="COMMAND", required=True)
-
-    listing = commands.add_parser("list", parents=inherited,
-                                  help="saved sessions, most recent first")
-    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
-
-    export = commands.add_parser("export", parents=inherited,
-                                 help="write a session as Markdown or JSON")
-    export.add_argument("id", metavar="ID", help="session id or a unique start of it")
-    export.add_argument("--format", choices=sorted(EXPORT_FORMATS), default="json",
-                        help="json (lossless, re-importable; the default) or markdown")
-    export.add_argument("-o", "--output", metavar="FILE", type=Path,
-                        help="write to FILE instead of standard output")
-
-    importing = commands.add_parser("import", parents=inherited,
-                                    help="add a session from a JSON export")
-    importing.add_argument("file", metavar="FILE", help="a JSON export ('-' for standard input)")
-
-    delete = commands.add_parser("delete", parents=inherited, help="delete a saved session")
-    delete.add_argument("id", metavar="ID", help="session id or a unique start of it")
 
 
 def run_sessions(args: argparse.Namespace, data_dir: Path) -> int:

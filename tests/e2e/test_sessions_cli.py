@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from glm_tui.chat.export import export_json
-from glm_tui.cli.sessions import add_sessions_parser, run_sessions
+from glm_tui.cli.sessions import run_sessions
+from glm_tui.cli.sessions_args import add_sessions_parser
 from glm_tui.model.session import Message, MessageStatus, Role, Session
 from glm_tui.storage.store import SessionStore
 from tests.storage.test_store import rich_session
