@@ -9,7 +9,7 @@ whatever the person had typed in the prompt.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 
@@ -33,19 +33,17 @@ class ContinueReply(ConversationBase):
                 "when a reply was cut short by max tokens)"),
     ]
 
-    @property
-    def reply_running(self) -> bool:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by the conversation screen, which this class is a part of
+        @property
+        def reply_running(self) -> bool: ...
 
-    async def send(self, text: str, *, refusal_accepted: bool = False) -> None:
-        raise NotImplementedError
+        async def send(self, text: str, *, refusal_accepted: bool = False) -> None: ...
 
     def continue_key(self) -> str:
         """The key that continues, as the person has it (``[keys]`` may have remapped it)."""
-        for bindings in self._bindings.key_to_bindings.values():
-            for binding in bindings:
-                if binding.action == CONTINUE_ACTION:
-                    return key_words(binding.key)
+        for active in self.active_bindings.values():
+            if active.binding.action == CONTINUE_ACTION:
+                return key_words(active.binding.key)
         return "F10"
 
     def reply_cut(self, note: str) -> None:
