@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import io
 from dataclasses import dataclass
+
+from glm_tui.chat.image_prep import looks_like_text
 
 DATA_URL_PREFIX = "data:"
 
@@ -79,18 +80,10 @@ def inspect_image(data: bytes) -> ImageFacts:
             width, height = image.size
             mime = image.get_format_mimetype() or f"image/{fmt.lower()}"
     except UnidentifiedImageError as exc:
-        what = "text" if _looks_like_text(data) else f"{len(data)} bytes of something else"
+        what = "text" if looks_like_text(data[:512]) else f"{len(data)} bytes of something else"
         raise ImageDataError(f"the data is not an image (it is {what})") from exc
     except Image.DecompressionBombError as exc:
         raise ImageDataError(f"the image is too large to open safely ({exc})") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageDataError(f"the image data is damaged ({exc})") from exc
     return ImageFacts(mime=mime, width=width, height=height, ext=_EXTENSIONS.get(fmt, "img"))
-
-
-def _looks_like_text(data: bytes) -> bool:
-    try:  # incremental: a character cut at byte 512 is not an error
-        sample = codecs.getincrementaldecoder("utf-8")().decode(data[:512])
-    except UnicodeDecodeError:
-        return False
-    return all(char.isprintable() or char.isspace() for char in sample)

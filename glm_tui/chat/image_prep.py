@@ -359,13 +359,19 @@ def _not_an_image(name: str, head: bytes) -> str:
     if re.match(rb"\s*(<\?xml[^>]*>\s*)?<svg", text):
         return (f"{name} is an SVG drawing, which glm-tui cannot send: "
                 "export it as PNG first")
-    try:
-        decoded = text.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        decoded = text[:exc.start].decode("utf-8") if exc.start > len(text) - 4 else ""
-    if decoded and all(ch.isprintable() or ch in "\t\r\n\f" for ch in decoded):
+    if looks_like_text(text):
         return f"{name} is not an image (it is text)"
     return f"{name} is not an image in a format glm-tui can read (JPEG, PNG, GIF, WebP, BMP, TIFF)"
+
+
+def looks_like_text(head: bytes) -> bool:
+    """Whether the first bytes of a file are UTF-8 text (a character cut at the end is fine):
+    the one test behind "it is text" for a picked file and for an imported data URL."""
+    try:
+        decoded = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        decoded = head[:exc.start].decode("utf-8") if exc.start > len(head) - 4 else ""
+    return bool(decoded) and all(ch.isprintable() or ch in "\t\r\n\f" for ch in decoded)
 
 
 def _damaged(name: str, exc: BaseException) -> str:
