@@ -30,6 +30,7 @@ of the ``messages`` list (the DeepSeek/GLM convention), and as ``reasoning`` (wi
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import json
@@ -38,7 +39,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -85,6 +86,7 @@ class Export:
     text: str
     image_files: tuple[ImageFile, ...] = ()
     notes: tuple[str, ...] = ()
+    image_folder: str | None = None  # a Markdown file's ``<stem>_images`` (whose files it owns)
 
 
 def prepare_export(session: Session, fmt: ExportFormat, images: ImageFiles | None = None,
@@ -109,7 +111,9 @@ def prepare_export(session: Session, fmt: ExportFormat, images: ImageFiles | Non
         for sha256, (data, ext, image) in found.items():
             files[sha256] = ImageFile(f"{folder}/{_image_file_name(image, ext)}", data)
     links = {sha256: file.relative_path for sha256, file in files.items()}
-    return Export(export_markdown(session, links), tuple(files.values()), tuple(notes))
+    folder_name = image_folder_name(target) if target is not None else None
+    return Export(export_markdown(session, links), tuple(files.values()), tuple(notes),
+                  folder_name)
 
 
 def render(session: Session, fmt: ExportFormat) -> str:
@@ -129,6 +133,27 @@ def write_export(export: Export, target: Path) -> None:
         path.parent.mkdir(mode=0o700, exist_ok=True)
         atomic_write(path, image.data)
     atomic_write(target, export.text)
+    if export.image_folder is not None:
+        _remove_stale_images(target.parent / export.image_folder, export)
+
+
+def _remove_stale_images(folder: Path, export: Export) -> None:
+    """Remove the pictures an earlier export under the same name left that this one no longer
+    links (the conversation changed since), so the folder holds exactly what the file shows.
+
+    Only files named as an export names them (``<name>-<12 hex>.<ext>``) go: anything else a
+    person put in the folder stays. Best effort: a file that cannot be removed is left.
+    """
+    if not folder.is_dir():
+        return
+    kept = {PurePosixPath(image.relative_path).name for image in export.image_files}
+    for path in folder.iterdir():
+        if path.name not in kept and _EXPORTED_IMAGE_NAME.fullmatch(path.name) and path.is_file():
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+_EXPORTED_IMAGE_NAME = re.compile(r"[\w.-]+-[0-9a-f]{12}\.[A-Za-z0-9]{1,5}")
 
 
 def image_folder_name(target: Path) -> str:

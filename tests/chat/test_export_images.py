@@ -236,6 +236,30 @@ def test_markdown_writes_the_images_beside_it_and_links_them(tmp_path: Path) -> 
     store.close()
 
 
+def test_exporting_again_under_the_same_name_leaves_only_the_pictures_it_links(
+        tmp_path: Path) -> None:
+    """The conversation lost a picture since the last export: the folder beside the file must
+    not keep it (someone sharing the folder would share a picture the file no longer shows),
+    while a file the person put there themselves stays."""
+    store = SessionStore(tmp_path / "data")
+    session = picture_session(store, tmp_path)
+    cat, sky = session.messages[0].images[0], session.messages[2].images[0]
+    target = tmp_path / "chat.md"
+    write_export(prepare_export(session, "markdown", store, target), target)
+    folder = tmp_path / "chat_images"
+    (folder / "notes.txt").write_text("mine")
+    session.messages[2].images = []  # the sky picture is gone from the conversation
+    write_export(prepare_export(session, "markdown", store, target), target)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [f"cat-{cat.sha256[:12]}.jpg", "notes.txt"])
+    assert sky.sha256[:12] not in target.read_text(encoding="utf-8")
+    # A JSON export of the same stem never touches the Markdown file's pictures.
+    json_target = tmp_path / "chat.json"
+    write_export(prepare_export(session, "json", store, json_target), json_target)
+    assert (folder / f"cat-{cat.sha256[:12]}.jpg").exists()
+    store.close()
+
+
 def test_markdown_image_names_cannot_leave_the_folder(tmp_path: Path) -> None:
     """Names come from file names or imported files: only safe characters make a file name,
     and link text cannot break out of the link."""
