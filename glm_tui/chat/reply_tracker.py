@@ -53,6 +53,32 @@ class ReplyStats:
     reasoning_estimated: bool = True
 
 
+def stored_stats(message: Message) -> ReplyStats | None:
+    """The status bar's figures for a reply that is no longer streaming (an answer switched to
+    with Alt+arrows): what its usage and timings kept. ``None`` when nothing was kept.
+
+    The speed is tokens over the time from the first token to the end, as while streaming; the
+    reasoning count is marked as counted because a stored figure does not say who counted it.
+    """
+    usage, timings = message.usage, message.timings
+    if usage is None and timings is None:
+        return None
+    tokens = None if usage is None else usage.completion_tokens
+    first = None if timings is None else timings.first_token_s
+    duration = None if timings is None else timings.duration_s
+    rate = None
+    if tokens and tokens > 1 and first is not None and duration is not None and duration > first:
+        rate = (tokens - 1) / (duration - first)
+    return ReplyStats(
+        completion_tokens=tokens,
+        prompt_tokens=None if usage is None else usage.prompt_tokens,
+        estimated=True if usage is None else usage.estimated,
+        first_token_s=first,
+        tokens_per_s=rate,
+        reasoning_tokens=None if usage is None else usage.reasoning_tokens,
+    )
+
+
 def skipped_text(count: int) -> str:
     """The note on a reply some of whose pieces could not be read (never a silent loss)."""
     pieces = "1 piece" if count == 1 else f"{count:,} pieces"

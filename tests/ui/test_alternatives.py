@@ -21,6 +21,7 @@ from glm_tui.model.session import Role
 from glm_tui.storage.store import SessionStore
 from glm_tui.ui.app import GlmTuiApp
 from glm_tui.ui.screens.conversation import ConversationScreen
+from glm_tui.ui.widgets.status_bar import format_stats
 from tests.support.toasts import ToastLog
 from tests.ui.conftest import (
     ask,
@@ -65,6 +66,7 @@ async def test_ctrl_r_keeps_the_previous_answer_and_alt_arrows_move_between_them
     toasts = ToastLog(glm4_app)
     async with glm4_app.run_test(size=SIZE) as pilot:
         screen, first, second = await _two_answers(pilot)
+        second_stats = format_stats(screen.status.stats)
         assert [m.role for m in screen.session.messages] == [Role.USER, Role.ASSISTANT]
         assert len(screen.messages.views()) == 2
         await wait_for(pilot, lambda: "‹ 2/2 ›" in _header(screen), what="‹ 2/2 ›")
@@ -75,6 +77,12 @@ async def test_ctrl_r_keeps_the_previous_answer_and_alt_arrows_move_between_them
         reply = last_reply(screen)
         assert reply is not None and reply.content == first
         assert "T 0.8 · P 0.8 · glm-4" in _header(screen)
+        # The status bar gives the figures of the answer shown, not of the last one streamed.
+        assert reply.usage is not None and reply.usage.completion_tokens is not None
+        first_tokens = f"{reply.usage.completion_tokens} tok"
+        assert first_tokens not in second_stats
+        await wait_for(pilot, lambda: first_tokens in screen.status.plain,
+                       what="the first answer's token count")
         view = screen.messages.get_view(reply)
         assert view is not None
         assert view.query_one("StreamingMarkdown").text == first  # type: ignore[attr-defined]
@@ -85,6 +93,7 @@ async def test_ctrl_r_keeps_the_previous_answer_and_alt_arrows_move_between_them
         await pilot.press("alt+right")
         await wait_for(pilot, lambda: "‹ 2/2 ›" in _header(screen), what="back to ‹ 2/2 ›")
         assert reply.content == second
+        assert format_stats(screen.status.stats).split(" · ")[0] == second_stats.split(" · ")[0]
         assert screen.prompt.has_focus
 
 

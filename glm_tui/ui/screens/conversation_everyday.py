@@ -32,6 +32,7 @@ from textual.css.query import NoMatches
 from textual.worker import Worker
 
 from glm_tui.chat.alternatives import kept_answers, switch_refusal, take_kept
+from glm_tui.chat.reply_tracker import stored_stats
 from glm_tui.model.alternatives import choose
 from glm_tui.model.session import Alternative, MadeWith, Message, Role
 from glm_tui.storage.store import StoreError
@@ -194,6 +195,7 @@ class EverydayConversation(ImageConversation):
             return
         focused = isinstance(self.focused, AssistantMessageView)
         choose(message, message.alternative_position + delta)
+        self.status.stats = stored_stats(message)  # the figures of the answer now shown
         self.record(lambda: self.recorder.update_message(message))
         view = await self.messages.redraw(message)
         if view is not None and focused:
