@@ -56,6 +56,7 @@ class Connection:
         self.tools: list[ServerTool] = []
         self.error: ToolServerError | None = None  # why it failed or stopped
         self.garbage_lines = 0  # stdout lines that were not MCP messages
+        self.http_refusal = ""  # the last HTTP error status ("401 Unauthorized")
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
         self._stop = asyncio.Event()
@@ -122,7 +123,7 @@ class Connection:
             self.error = ToolServerError(self.name, f'the MCP server "{self.name}" could not '
                                          f"start: {exc}")
         except Exception as exc:  # the SDK raises many kinds (OSError, MCPError, groups...)
-            cause = describe_failure(exc)
+            cause = self.describe(exc)
             if not ready.done():
                 self.error = self._startup_error(cause)
             elif self.error is None:
@@ -175,11 +176,30 @@ class Connection:
 
         environ = os.environ if self.environ is None else self.environ
         headers = expand_headers(self.profile.headers, environ)
+
+        async def note_refusal(response: httpx2.Response) -> None:
+            # The SDK turns any HTTP error into "Server returned an error response"; the
+            # status (401: the token is wrong) is what the person needs to know.
+            if response.status_code >= 400:
+                self.http_refusal = f"{response.status_code} {response.reason_phrase}".strip()
+
         http = await stack.enter_async_context(httpx2.AsyncClient(
-            headers=headers, timeout=httpx2.Timeout(30.0, read=300.0)))
+            headers=headers, timeout=httpx2.Timeout(30.0, read=300.0),
+            event_hooks={"response": [note_refusal]}))
         assert self.profile.url is not None
         return streamable_http_client(self.profile.url, http_client=http,
                                       max_sse_event_size=MAX_SSE_EVENT_BYTES)
+
+    def describe(self, exc: BaseException) -> str:
+        """A failure in words; over HTTP, an error status the server answered comes first
+        (the SDK reports any of them as "Server returned an error response")."""
+        if self.http_refusal:
+            return f"the server answered HTTP {self.http_refusal}"
+        cause = describe_failure(exc)
+        if self.profile.url is not None and any(
+                "Connect" in type(leaf).__name__ for leaf in leaf_errors(exc)):
+            return f"cannot connect to {self.profile.url} ({cause})"
+        return cause
 
     def _startup_error(self, cause: str) -> ToolServerError:
         return ToolServerError(self.name, f'the MCP server "{self.name}" could not start: '

@@ -25,7 +25,6 @@ from glm_tui.tool_servers.connection import (
     CONNECTION_CLOSED,
     REQUEST_TIMEOUT,
     Connection,
-    describe_failure,
 )
 from glm_tui.tool_servers.errors import ToolServerError
 from glm_tui.tool_servers.results import ToolServerResult, failed, from_call_result
@@ -156,6 +155,7 @@ async def _call(connection: Connection, tool: str, arguments: dict[str, Any], ti
     import anyio
 
     scope = anyio.CancelScope()
+    connection.http_refusal = ""  # a status from before this call says nothing about it
 
     async def request() -> Any:
         with scope:
@@ -192,8 +192,11 @@ def _failure(connection: Connection, tool: str, timeout: float,
     if type(exc).__name__ == "ValidationError":
         return failed(f'the MCP server "{name}" answered the call to {tool} with something '
                       "that is not a valid MCP result")
+    if connection.http_refusal:
+        return failed(f'the call to {tool} on the MCP server "{name}" failed: '
+                      f"{connection.describe(exc)}")
     if code is not None:
         return failed(f'the MCP server "{name}" refused the call to {tool}: '
                       f"{getattr(exc, 'message', exc)}")
     return failed(f'the call to {tool} on the MCP server "{name}" failed: '
-                  f"{describe_failure(exc)}")
+                  f"{connection.describe(exc)}")

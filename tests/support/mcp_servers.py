@@ -14,7 +14,8 @@ NAMEs:
   * ``garbage``: answers every line with text that is not JSON-RPC;
   * ``noisy``: the tool kit, but it prints a line of garbage on stdout before serving.
 
-``slow`` records what happened to it in the file named by ``$MCP_TEST_RECORD``: ``started``
+``stubborn`` notes ``pid=N`` there (a test checks it was killed), and ``slow`` records what
+happened to it in the file named by ``$MCP_TEST_RECORD``: ``started``
 when it begins, ``cancelled`` when the client's ``notifications/cancelled`` interrupted it,
 so a test can prove the server was told.
 """
@@ -46,15 +47,16 @@ def png_bytes(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int]
     return out.getvalue()
 
 
-def _record(line: str) -> None:
-    path = os.environ.get(RECORD_ENV)
+def _record(line: str, path: str | None = None) -> None:
+    path = path or os.environ.get(RECORD_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.write(line + "\n")
 
 
-def kit() -> Any:
-    """The tool kit: an MCPServer with every kind of tool a test needs."""
+def kit(record: Path | None = None) -> Any:
+    """The tool kit: an MCPServer with every kind of tool a test needs (``record``: where
+    ``slow`` notes what happened, instead of ``$MCP_TEST_RECORD``)."""
     import anyio
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
@@ -86,11 +88,12 @@ def kit() -> Any:
 
     @server.tool(description="Waits until cancelled")
     async def slow() -> str:
-        _record("started")
+        where = str(record) if record is not None else None
+        _record("started", where)
         try:
             await anyio.sleep_forever()
         except anyio.get_cancelled_exc_class():
-            _record("cancelled")
+            _record("cancelled", where)
             raise
         return "never"
 
@@ -114,6 +117,7 @@ def _serve_stdio(name: str) -> None:
             import signal
 
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            _record(f"pid={os.getpid()}")
             with contextlib.suppress(OSError):
                 sys.stdin.read()
             threading.Event().wait()
@@ -136,8 +140,10 @@ class HttpServer:
     the environment). ``url`` is the endpoint to configure.
     """
 
-    def __init__(self, required_headers: dict[str, str] | None = None) -> None:
+    def __init__(self, required_headers: dict[str, str] | None = None,
+                 record: Path | None = None) -> None:
         self.required_headers = dict(required_headers or {})
+        self.record = record
         self.seen_headers: list[dict[str, str]] = []
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -150,7 +156,7 @@ class HttpServer:
     def _app(self) -> Any:
         from starlette.responses import PlainTextResponse
 
-        inner = kit().streamable_http_app()
+        inner = kit(self.record).streamable_http_app()
         required = self.required_headers
         seen = self.seen_headers
 
@@ -188,8 +194,9 @@ class HttpServer:
 
 
 @contextlib.contextmanager
-def http_server(required_headers: dict[str, str] | None = None) -> Iterator[HttpServer]:
-    server = HttpServer(required_headers).start()
+def http_server(required_headers: dict[str, str] | None = None,
+                record: Path | None = None) -> Iterator[HttpServer]:
+    server = HttpServer(required_headers, record).start()
     try:
         yield server
     finally:
