@@ -34,6 +34,7 @@ from glm_tui.model.mcp_profile import (
 )
 from glm_tui.tool_servers.errors import ToolServerError
 from glm_tui.tool_servers.tools import ServerTool
+from glm_tui.tool_servers.watched import watched
 
 CLIENT_NAME = "glm-tui"
 MAX_SSE_EVENT_BYTES = 32 * 1024 * 1024  # one HTTP result; larger fails as "too large"
@@ -59,7 +60,9 @@ class Connection:
         self.http_refusal = ""  # the last HTTP error status ("401 Unauthorized")
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
-        self._stop = asyncio.Event()
+        self._stop = asyncio.Event()  # wakes the holding task: stop, or the server ended
+        self._stopping = False  # asked to stop (not a failure)
+        self._ended = False  # the transport ended (a stdio server's stdout closed)
         self._scope: Any = None  # the holding task's anyio CancelScope
         self._log_start = 0
 
@@ -81,6 +84,7 @@ class Connection:
 
     async def stop(self) -> None:
         """Close the connection (the SDK stops a stdio server); idempotent, bounded."""
+        self._stopping = True
         self._stop.set()
         task = self._task
         if task is None or task.done():
@@ -115,6 +119,9 @@ class Connection:
                     self.client = client
                     ready.set_result(None)
                     await self._stop.wait()
+                    if self._ended and self.error is None and not self._stopping:
+                        self.error = ToolServerError(self.name, f'the MCP server "{self.name}" '
+                                                     f"stopped{self.diagnosis()}")
             if scope.cancelled_caught and not ready.done():
                 self.error = self._startup_error(
                     f"it did not start and list its tools within "
@@ -148,6 +155,12 @@ class Connection:
             transport = await self._http_transport(stack)
         else:
             transport = self._stdio_transport(stack)
+
+        def on_end() -> None:
+            self._ended = True
+            self._stop.set()
+
+        transport = watched(transport, on_end)
 
         async def on_message(message: Any) -> None:
             if isinstance(message, Exception):

@@ -6,7 +6,7 @@ also be served over streamable HTTP on a loopback port inside the test process
 (:class:`HttpServer`), with an optional required header to test ``${VAR}`` expansion.
 
 NAMEs:
-  * ``kit``: the tools (echo, now, fail, huge, picture, slow, quit, tricky); one process serves a
+  * ``kit``: the tools (echo, now, fail, huge, picture, slow, pid, quit, tricky); one process serves a
     whole test module;
   * ``exits``: writes a line to stderr and exits before answering anything;
   * ``hangs``: reads its stdin and never answers (``initialize`` hangs);
@@ -76,7 +76,7 @@ def kit(record: Path | None = None) -> Any:
     def fail(reason: str = "broken on purpose") -> str:
         raise ToolError(reason)
 
-    @server.tool(description="Returns ten megabytes of text")
+    @server.tool(description="Returns ten megabytes of text", structured_output=False)
     def huge() -> str:
         return "x" * HUGE_CHARS
 
@@ -96,6 +96,10 @@ def kit(record: Path | None = None) -> Any:
             _record("cancelled", where)
             raise
         return "never"
+
+    @server.tool(description="The server's process id")
+    def pid() -> str:
+        return str(os.getpid())
 
     @server.tool(description="Exits the server process in the middle of the call")
     def quit() -> str:

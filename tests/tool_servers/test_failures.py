@@ -6,6 +6,7 @@ Every server here is a real process over real pipes (tests/support/mcp_servers.p
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from glm_tui.tool_servers.errors import ToolServerError
 from glm_tui.tool_servers.servers import ServerState, ToolServers
 from tests.support.mcp_servers import stdio_profile
+from tests.support.waiting import wait_for
 
 
 async def start_failure(servers: ToolServers, name: str) -> str:
@@ -85,3 +87,21 @@ async def test_nothing_from_the_sdk_is_printed_on_the_terminal(
     await start_failure(servers, "junk")
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
+
+
+async def test_a_server_that_dies_while_idle_shows_as_failed_and_the_next_call_restarts_it(
+        tmp_path: Path) -> None:
+    record = tmp_path / "record.txt"
+    servers = ToolServers({"kit": stdio_profile("kit", record=record)}, tmp_path)
+    try:
+        assert (await servers.call("kit", "pid", {})).text.isdigit()
+        pid = int((await servers.call("kit", "pid", {})).text)
+        os.kill(pid, signal.SIGKILL)
+        await wait_for(None, lambda: servers.state("kit")[0] is ServerState.FAILED,
+                       what="the death to be noticed")
+        assert servers.state("kit")[1].startswith('the MCP server "kit" stopped')
+        result = await servers.call("kit", "echo", {"text": "again"})
+        assert (result.ok, result.text) == (True, "again")
+        assert int((await servers.call("kit", "pid", {})).text) != pid
+    finally:
+        await servers.stop_all()
