@@ -41,6 +41,7 @@ MAX_SSE_EVENT_BYTES = 32 * 1024 * 1024  # one HTTP result; larger fails as "too 
 STOP_GRACE_SECONDS = 10.0  # the SDK's own shutdown takes at most ~6 s (stdin, TERM, KILL)
 CONNECTION_CLOSED = -32000  # the SDK's MCPError codes (mcp_types.jsonrpc), kept here so that
 REQUEST_TIMEOUT = -32001  # reading them does not import the SDK
+LOG_KEEP_BYTES = 1024 * 1024
 _TAIL_LINES = 3
 _TAIL_CHARS = 400
 
@@ -257,12 +258,32 @@ def quiet_sdk_logging() -> None:
 
 @contextlib.contextmanager
 def open_log(path: Path) -> Any:
-    """The server's stderr log, appended, created 0600 (a real file: a child writes to it)."""
+    """The server's stderr log, appended, created 0600 (a real file: a child writes to it).
+
+    A log grown past ``LOG_KEEP_BYTES * 4`` keeps only its last ``LOG_KEEP_BYTES`` first: a
+    chatty server started every day must not fill the disk.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    _shorten(path)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     log: IO[str] = os.fdopen(fd, "a", encoding="utf-8", errors="replace")
     with log:
         yield log
+
+
+def _shorten(path: Path) -> None:
+    try:
+        if path.stat().st_size <= LOG_KEEP_BYTES * 4:
+            return
+        with path.open("rb") as old:
+            old.seek(-LOG_KEEP_BYTES, os.SEEK_END)
+            tail = old.read()
+    except OSError:
+        return
+    tail = tail[tail.find(b"\n") + 1:]  # from a whole line
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(b"[older lines removed by glm-tui]\n" + tail)
 
 
 async def _list_tools(client: Any, server: str) -> list[ServerTool]:

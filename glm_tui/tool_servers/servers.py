@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -71,8 +72,9 @@ class ToolServers:
                                   "config file") from None
 
     def log_path(self, name: str) -> Path:
-        """Where server ``name`` writes its stderr."""
-        return self._log_dir / f"mcp-{name}.log"
+        """Where server ``name`` writes its stderr (a name the config could not hold, such as
+        one with a ``/``, is made safe for a file name)."""
+        return self._log_dir / f"mcp-{re.sub(r'[^A-Za-z0-9_-]', '_', name)}.log"
 
     def state(self, name: str) -> tuple[ServerState, str]:
         """The server's state and, once it failed, the failure in words."""

@@ -6,8 +6,8 @@ also be served over streamable HTTP on a loopback port inside the test process
 (:class:`HttpServer`), with an optional required header to test ``${VAR}`` expansion.
 
 NAMEs:
-  * ``kit``: the tools (echo, now, fail, huge, picture, slow, pid, quit, tricky); one process serves a
-    whole test module;
+  * ``kit``: the tools (echo, now, fail, huge, picture, slow, pid, quit, tricky); one process
+    serves a whole test module;
   * ``exits``: writes a line to stderr and exits before answering anything;
   * ``hangs``: reads its stdin and never answers (``initialize`` hangs);
   * ``stubborn``: like ``hangs``, but also ignores the end of its stdin (must be killed);
