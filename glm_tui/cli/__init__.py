@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from glm_tui import __version__
-from glm_tui.cli.ask import EXIT_USAGE, add_ask_parser, run_ask, settings_from_args
+from glm_tui.cli.ask import run_ask, settings_from_args
+from glm_tui.cli.ask_args import EXIT_USAGE, add_ask_parser
 
 RESUME_LATEST = "last"
 """The value of ``--resume`` given without an id: reopen the most recently updated session

@@ -15,6 +15,7 @@ request and :meth:`AskTools.stop` stops them on every way out, Ctrl+C included.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -22,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glm_tui.cli.ask_args import EXIT_SERVER, EXIT_USAGE
-from glm_tui.cli.output import error
+from glm_tui.cli.output import emit, error
 
 if TYPE_CHECKING:
+    from glm_tui.chat.tool_loop import Step
     from glm_tui.model.mcp_profile import McpServerProfile
     from glm_tui.model.session import Session, ToolCall
     from glm_tui.tool_servers.results import ToolServerResult
@@ -54,10 +56,10 @@ class BlockedCall:
     def describe(self) -> str:
         """The call for the person: which tool of which server, with exactly what."""
         qualified = f"{self.server}/{self.tool}"
-        return (f"the model called {self.call.name} (the tool {self.tool} of the MCP server "
-                f"{self.server}) {_with(self.call)}: not run, no --allow-tool "
-                f"names it (--allow-tool {self.call.name} or --allow-tool {qualified} lets it "
-                "run)")
+        sent = "" if self.call.name == self.tool else f" (sent as {self.call.name})"
+        return (f"the model called the tool {self.tool} of the MCP server {self.server}{sent} "
+                f"{_with(self.call)}: not run, as no --allow-tool names it (--allow-tool "
+                f"{self.call.name} or --allow-tool {qualified} lets it run)")
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ class AskTools:
             session.tool_choice = "auto"
         problem = self._resolve_allowed(entries)
         if problem:
-            error(f"ask: error: {problem}")
+            emit(f"glm-tui ask: error: {problem}", stream=sys.stderr)
             return EXIT_USAGE
         loop = ToolLoop(session)
         for name in self.allowed:
@@ -138,9 +140,9 @@ class AskTools:
             known.setdefault("/".join(origin), sent)
         for name in self.allow:
             if name not in known:
-                offered = ", ".join(sorted(known)) or "none"
+                offered = ", ".join(sorted(set(known.values()))) or "none"
                 return (f"--allow-tool {name}: no tool of the servers given with --mcp has "
-                        f"that name; their tools: {offered}")
+                        f"that name (SERVER/TOOL works too); their tools: {offered}")
             self.allowed.add(known[name])
         return None
 
@@ -161,7 +163,7 @@ class AskTools:
                 blocked.append(BlockedCall(call, *origin))
         if blocked:
             return NotAllowed(tuple(blocked))
-        step = loop.next_step()
+        step: Step = loop.next_step()
         while isinstance(step, RunServerCall):
             result = await self.servers.call(step.server, step.tool, step.arguments)
             _say_ran(step.server, step.tool, step.call, result)

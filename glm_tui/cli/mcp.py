@@ -24,6 +24,7 @@ from glm_tui.cli.mcp_args import EXIT_SERVER_FAILED, EXIT_SOME_LEFT_OUT
 from glm_tui.cli.output import emit, error, quiet_on_broken_pipe
 
 if TYPE_CHECKING:
+    from glm_tui.cli.mcp_import import SkippedServer
     from glm_tui.model.mcp_profile import McpServerProfile
     from glm_tui.tool_servers.tools import ServerTool
 
@@ -44,7 +45,7 @@ def import_servers(args: argparse.Namespace) -> int:
     """Write the servers of ``args.file`` into the config file; see ``mcp import --help``."""
     from glm_tui.cli.mcp_import import ImportFileError, read_client_config
     from glm_tui.settings.config import display_path, resolve_config_path
-    from glm_tui.settings.writer import ConfigWriteError, NamesTaken, save_mcp_servers
+    from glm_tui.settings.writer import ConfigWriteError, save_mcp_servers
 
     try:
         plan = read_client_config(args.file)
@@ -61,23 +62,24 @@ def import_servers(args: argparse.Namespace) -> int:
     wanted = set(args.names or in_file)
     servers = [server for server in plan.servers if server.source_name in wanted]
     skipped = [entry for entry in plan.skipped if entry.source_name in wanted]
-    for entry in skipped:
-        error(f"not imported: {entry.source_name}: {entry.reason}")
     if not servers:
         if not skipped:
             emit(f"{args.file} lists no MCP servers; nothing was written")
             return EXIT_OK
+        _say_skipped(skipped)
         error("nothing was written")
         return EXIT_SOME_LEFT_OUT
     config_path = resolve_config_path(args.config)
+    taken = [s.profile.name for s in servers if s.profile.name in _configured(config_path)]
+    if taken and not args.replace:
+        error(f"error: {display_path(config_path)} already has "
+              f"{', '.join(f'[mcp_servers.{name}]' for name in taken)}: --replace replaces "
+              f"{'them' if len(taken) > 1 else 'it'}, or name the servers to import (glm-tui "
+              "mcp import FILE NAME ...); nothing was written")
+        return EXIT_USAGE
     try:
         save_mcp_servers(config_path, [server.profile for server in servers],
                          replace=args.replace)
-    except NamesTaken as exc:
-        error(f"error: {exc}. --replace replaces {'them' if len(exc.names) > 1 else 'it'}, or "
-              "name the servers to import (glm-tui mcp import FILE NAME ...); nothing was "
-              "written")
-        return EXIT_USAGE
     except ConfigWriteError as exc:
         error(f"error: {exc}")
         return EXIT_USAGE
@@ -85,10 +87,28 @@ def import_servers(args: argparse.Namespace) -> int:
         emit(f"imported {server.profile.name}: {describe_profile(server.profile)}")
         for note in server.notes:
             error(f"{server.profile.name}: {note}")
+    _say_skipped(skipped)
     count = len(servers)
     emit(f"{count} server{'s' if count > 1 else ''} written to {display_path(config_path)}; "
          "'glm-tui mcp list' starts them and shows their tools")
     return EXIT_SOME_LEFT_OUT if skipped else EXIT_OK
+
+
+def _say_skipped(skipped: Sequence[SkippedServer]) -> None:
+    for entry in skipped:
+        error(f"not imported: {entry.source_name}: {entry.reason}")
+
+
+def _configured(config_path: Path) -> set[str]:
+    """The MCP server names the config file has (none when it cannot be read: the writer then
+    says why)."""
+    import tomllib
+
+    try:
+        servers = tomllib.loads(config_path.read_text(encoding="utf-8")).get("mcp_servers")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return set()
+    return set(servers) if isinstance(servers, dict) else set()
 
 
 def describe_profile(profile: McpServerProfile) -> str:

@@ -220,8 +220,12 @@ def _remote(name: str, entry: dict[str, Any],
         return headers
     if _INPUT_REFERENCE.search(" ".join([url, *headers.values()])):
         return "it asks VS Code for a value when it starts (${input:...}), which glm-tui cannot"
-    headers = {key: _ENV_REFERENCE.sub(r"${\1}", value) for key, value in headers.items()}
     notes = _ignored(entry, _HTTP_KEYS)
+    for key, value in headers.items():
+        if _ENV_REFERENCE.search(value):
+            notes.append(f"header {key}: ${{env:VAR}} is written as ${{VAR}}, glm-tui's "
+                         "spelling (read from the environment when the server is used)")
+    headers = {key: _ENV_REFERENCE.sub(r"${\1}", value) for key, value in headers.items()}
     for key, value in headers.items():
         if len(_REFERENCE.findall(value)) > len(header_variables(value)):
             notes.append(f"header {key} holds a reference glm-tui does not expand: only "

@@ -109,9 +109,14 @@ def test_bad_json_names_the_line_and_column_and_writes_nothing(
     result = run_glm_tui("mcp", "import", str(source))
     assert result.returncode == 2
     assert result.stdout == ""
-    assert f"{source} is not valid JSON: line 3, column 35" in result.stderr
+    assert f"{source} is not valid JSON: line 3, column 31" in result.stderr
     assert "Traceback" not in result.stderr
     assert config_path.read_text(encoding="utf-8") == EXISTING
+    source.write_text('{\n  // my servers\n  "servers": {}\n}\n', encoding="utf-8")
+    commented = run_glm_tui("mcp", "import", str(source))
+    assert commented.returncode == 2
+    assert "line 2, column 3" in commented.stderr
+    assert "comments are not JSON" in commented.stderr
 
 
 def test_a_name_already_configured_needs_replace(tmp_path: Path, config_path: Path) -> None:
@@ -120,7 +125,7 @@ def test_a_name_already_configured_needs_replace(tmp_path: Path, config_path: Pa
     source = write_json(tmp_path / "c.json", CLAUDE_DESKTOP)
     refused = run_glm_tui("mcp", "import", str(source), "time", "remote")
     assert refused.returncode == 2
-    assert "already has mcp_servers.time" in refused.stderr
+    assert "already has [mcp_servers.time]" in refused.stderr
     assert "--replace" in refused.stderr and "nothing was written" in refused.stderr
     assert config_path.read_text(encoding="utf-8") == before
     replaced = run_glm_tui("mcp", "import", "--replace", str(source), "time", "remote")
