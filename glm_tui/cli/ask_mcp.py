@@ -172,6 +172,11 @@ class AskTools:
                 error(f"error: {done.problem or result.error or 'the call failed'}")
                 error(f"the server's own messages are in {self._log_of(step.server)}")
                 return EXIT_SERVER
+            if done.images:
+                count = len(done.images)
+                error(f"{count} picture{'s' if count > 1 else ''} in the result of "
+                      f"{step.server}/{step.tool} {'are' if count > 1 else 'is'} not sent: "
+                      "ask sends the text of a result")
             session.messages.append(loop.answer(step.call, done.text))
             step = loop.after()
         if isinstance(step, AskModel):
