@@ -26,6 +26,7 @@ opened later may hold a call they never saw.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -41,7 +42,7 @@ from glm_tui.chat.tools import (
     tool_settings,
     with_settings,
 )
-from glm_tui.model.session import Message, Session, ToolCall
+from glm_tui.model.session import ImageAttachment, Message, Session, ToolCall
 from glm_tui.tool_servers.results import ResultImage, ToolServerResult
 
 DECLINED = "The user declined to run {name}."
@@ -203,15 +204,17 @@ class ToolLoop:
     def is_waiting(self, call: ToolCall) -> bool:
         return call in pending_calls(self.session)
 
-    def answer(self, call: ToolCall, text: str) -> Message:
-        """The tool message answering ``call`` (the caller stores it, then asks :meth:`after`).
+    def answer(self, call: ToolCall, text: str,
+               images: Sequence[ImageAttachment] = ()) -> Message:
+        """The tool message answering ``call`` (the caller stores it, then asks :meth:`after`);
+        ``images``: an MCP result's pictures, already put in the image store.
 
         Raises :class:`StaleCall` when the call no longer waits, ``ValueError`` for an empty
         result (its message is for the person).
         """
         if not self.is_waiting(call):
             raise StaleCall(call.id)
-        return answer(call, text)
+        return answer(call, text, images)
 
     def after(self) -> AnswerByHand | Asked | Run | AskModel:
         """After a result was stored: the next waiting call, or the model's turn."""
