@@ -26,9 +26,10 @@ from glm_tui.cli.ask_args import EXIT_SERVER, EXIT_USAGE
 from glm_tui.cli.output import emit, error
 
 if TYPE_CHECKING:
+    from glm_tui.chat.request import ImageLoader
     from glm_tui.chat.tool_loop import Step
     from glm_tui.model.mcp_profile import McpServerProfile
-    from glm_tui.model.session import Session, ToolCall
+    from glm_tui.model.session import ImageAttachment, Session, ToolCall
     from glm_tui.tool_servers.results import ToolServerResult
     from glm_tui.tool_servers.servers import ToolServers
 
@@ -81,6 +82,9 @@ class AskTools:
         self.allow = list(dict.fromkeys(allow))
         self.allowed: set[str] = set()  # the names sent to the model of the allowed tools
         self.servers: ToolServers = ToolServers(self.profiles, log_dir)
+        self.image_loader: ImageLoader | None = None
+        """Reads back the conversation's pictures: the question's, then results' (in memory:
+        ``ask`` keeps nothing). Set by the caller, extended by :meth:`answer`."""
 
     async def offer(self, session: Session) -> int | None:
         """Start every server and add its tools to ``session``; an exit status if that fails.
@@ -172,12 +176,15 @@ class AskTools:
                 error(f"error: {done.problem or result.error or 'the call failed'}")
                 error(f"the server's own messages are in {self._log_of(step.server)}")
                 return EXIT_SERVER
+            pictures: list[ImageAttachment] = []
             if done.images:
-                count = len(done.images)
-                error(f"{count} picture{'s' if count > 1 else ''} in the result of "
-                      f"{step.server}/{step.tool} {'are' if count > 1 else 'is'} not sent: "
-                      "ask sends the text of a result")
-            session.messages.append(loop.answer(step.call, done.text))
+                from glm_tui.chat.result_images import result_images_in_memory
+
+                pictures, self.image_loader, problems = result_images_in_memory(
+                    done.images, step.tool, self.image_loader)
+                for problem in problems:
+                    error(problem)
+            session.messages.append(loop.answer(step.call, done.text, pictures))
             step = loop.after()
         if isinstance(step, AskModel):
             return Next.ASK_MODEL

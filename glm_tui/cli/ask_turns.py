@@ -79,8 +79,13 @@ async def _rounds(client: ChatClient, base_url: str, session: Session, kind: Ser
 
     said: set[str] = set()  # a note is said once, not at every round
     rounds = 0
+    images_refused = False
+    if shown.tools is not None:
+        shown.tools.image_loader = loader
     while True:
-        prepared = prepare_turn(session, kind, image_loader=loader)
+        if shown.tools is not None:  # a result's pictures join the question's
+            loader = shown.tools.image_loader
+        prepared = prepare_turn(session, kind, image_loader=loader, images_refused=images_refused)
         if prepared.refusal:
             return usage_error(prepared.refusal)
         for note in [*prepared.notes, *(f"warning: {w.message}" for w in prepared.warnings)]:
@@ -88,11 +93,19 @@ async def _rounds(client: ChatClient, base_url: str, session: Session, kind: Ser
                 said.add(note)
                 error(note)
         outcome = await _turn(client, base_url, prepared, view)
+        if outcome.images_refused and rounds and not images_refused:
+            # A tool's pictures, not the person's: the app would remember this and leave them
+            # out from now on; ask does the same at once and asks again.
+            error(f"the server cannot read images with the model {session.model}: the pictures "
+                  "of the tool results are left out, and the model is asked again")
+            images_refused = True
+            view.next_reply()
+            continue
         if shown.tools is not None and _calls_tools(outcome):
             if rounds == MAX_TOOL_ROUNDS:
                 if shown.json_mode:
                     print_json(outcome.reply.content, outcome.reply.tool_calls,
-                                outcome.reply.reasoning)
+                               outcome.reply.reasoning)
                 error(f"error: the model still calls tools after {MAX_TOOL_ROUNDS} rounds of "
                       "calls; stopped without running these")
                 return EXIT_SERVER

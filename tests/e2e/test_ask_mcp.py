@@ -9,6 +9,7 @@ when it runs, so a test can prove a call that was not allowed never reached the 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ import pytest
 from tests.e2e.test_ask import requests_received
 from tests.support.hostile import terminal_escapes
 from tests.support.mcp_cli import http_table, processes_with, run_glm_tui, stdio_table, toml_text
-from tests.support.mcp_servers import http_server
+from tests.support.mcp_servers import http_server, png_bytes
 from tests.support.raw_server import RawServer, Script, sse
 from tests.support.terminal_run import run_on_pty
 from tests.support.waiting import wait_until
@@ -169,12 +170,53 @@ def test_hostile_results_and_arguments_are_visible_safe_on_a_terminal(
     assert processes_with(marker) == []
 
 
-def tool_call_reply(number: int) -> Script:
+def tool_call_reply(number: int, name: str = "echo") -> Script:
+    arguments = json.dumps({"text": f"round {number}"}) if name == "echo" else "{}"
     call = {"index": 0, "id": f"call_{number}", "type": "function",
-            "function": {"name": "echo", "arguments": json.dumps({"text": f"round {number}"})}}
+            "function": {"name": name, "arguments": arguments}}
     return Script(body=sse(
         {"choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]},
         {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}))
+
+
+def text_reply(text: str) -> Script:
+    return Script(body=sse(
+        {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]},
+        {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}))
+
+
+def test_a_picture_in_a_result_is_sent_to_a_server_that_reads_pictures(
+    config_path: Path, marker: str
+) -> None:
+    configure(config_path, marker)
+    with RawServer() as model:
+        model.add(tool_call_reply(1, "picture"), text_reply("A red rectangle."))
+        result = run_glm_tui("ask", "--base-url", model.base_url, "--model", "gpt-4o",
+                             "--mcp", "kit", "--allow-tool", "picture", "Draw something")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "A red rectangle.\n"
+        second = model.requests[1].json()
+    tool, picture = second["messages"][2:4]
+    assert tool["role"] == "tool" and tool["content"].startswith("a red rectangle")
+    parts = [part for part in picture["content"] if part["type"] == "image_url"]
+    expected = "data:image/png;base64," + base64.b64encode(png_bytes()).decode("ascii")
+    assert [part["image_url"]["url"] for part in parts] == [expected]
+
+
+def test_a_picture_refused_by_the_server_is_left_out_and_the_model_asked_again(
+    glm4_server: str, request_log: Path, config_path: Path, marker: str
+) -> None:
+    """The GLM-4 text server (not detected: ask does not query /v1/models) answers 422 to a
+    picture part; ask leaves the tool's pictures out, as the app remembers to, and asks again."""
+    configure(config_path, marker)
+    result = run_glm_tui("ask", "--base-url", glm4_server, "--mcp", "kit", "--allow-tool",
+                         "picture", "Return a small PNG picture and a caption")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("picture returned: a red rectangle")
+    assert "the pictures of the tool results are left out" in result.stderr
+    _, refused, again = requests_received(request_log)
+    assert any(isinstance(message["content"], list) for message in refused["messages"])
+    assert all(isinstance(message["content"], str | None) for message in again["messages"])
 
 
 def test_rounds_of_calls_are_capped(config_path: Path, marker: str) -> None:
