@@ -203,6 +203,20 @@ def test_a_picture_in_a_result_is_sent_to_a_server_that_reads_pictures(
     assert [part["image_url"]["url"] for part in parts] == [expected]
 
 
+def test_a_huge_result_is_cut_at_the_output_cap(config_path: Path, marker: str) -> None:
+    configure(config_path, marker)
+    with RawServer() as model:
+        model.add(tool_call_reply(1, "huge"), text_reply("Plenty."))
+        result = run_glm_tui("ask", "--base-url", model.base_url, "--mcp", "kit",
+                             "--allow-tool", "huge", "Ten megabytes please")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "Plenty.\n"
+        assert "cut at the output cap" in result.stderr
+        tool = model.requests[1].json()["messages"][2]
+    assert tool["content"].startswith("x" * 256 * 1024 + "\n[… output cut: ")
+    assert len(tool["content"]) < 257 * 1024
+
+
 def test_a_picture_refused_by_the_server_is_left_out_and_the_model_asked_again(
     glm4_server: str, request_log: Path, config_path: Path, marker: str
 ) -> None:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from glm_tui.cli.mcp_import import parse_client_config
 from glm_tui.model.mcp_profile import McpServerProfile
 from glm_tui.settings.config import load_settings
 from tests.support.hostile import terminal_escapes
@@ -162,3 +166,48 @@ def test_hostile_names_and_commands_are_visible_safe_on_a_terminal(
     assert "\u241b[2J" in run.text  # the escape shown as a visible stand-in
     profile = load_settings().mcp_servers["evil-0-pwned"]
     assert profile.command == "run\x1b[2J"  # the data itself is kept exactly
+
+
+@pytest.mark.parametrize(("entry", "expected"), [
+    ({"serverUrl": "https://w.example/mcp"}, McpServerProfile(name="s", url="https://w.example/mcp")),
+    ({"httpUrl": "http://127.0.0.1:1/mcp"}, McpServerProfile(name="s", url="http://127.0.0.1:1/mcp")),
+    ({"type": "streamable-http", "url": "https://x.example/mcp/"},
+     McpServerProfile(name="s", url="https://x.example/mcp/")),
+    ({"command": "srv", "args": ["--port", 8080, True], "env": {"DEBUG": 1}},
+     McpServerProfile(name="s", command="srv", args=("--port", "8080", "true"),
+                      env={"DEBUG": "1"})),
+])
+def test_other_clients_spellings(entry: dict[str, Any], expected: McpServerProfile) -> None:
+    plan = parse_client_config(json.dumps({"mcpServers": {"s": entry}}), "f.json")
+    assert plan.skipped == []
+    assert [server.profile for server in plan.servers] == [expected]
+
+
+@pytest.mark.parametrize(("entry", "reason"), [
+    ({"url": "https://x.example/sse"}, "SSE transport"),
+    ({"command": "srv", "cwd": "/srv"}, "working directory"),
+    ({"command": "srv", "envFile": ".env"}, "env file"),
+    ({"command": "srv", "disabled": True}, "disabled"),
+    ({"command": "srv", "url": "https://x.example/mcp"}, "both a command and a URL"),
+    ({"type": "websocket", "url": "wss://x.example"}, "'websocket' is not one glm-tui knows"),
+    ({"type": "http", "url": "ftp://x.example"}, "no http:// or https:// URL"),
+    ({"command": ["srv"]}, "no command"),
+    ({"command": "srv", "args": [{"a": 1}]}, "is not text"),
+    ({"command": "srv", "env": {"A": None}}, "env A is not text"),
+    ("srv", "not an object"),
+])
+def test_entries_that_cannot_be_imported_say_why(entry: Any, reason: str) -> None:
+    plan = parse_client_config(json.dumps({"mcpServers": {"s": entry}}), "f.json")
+    assert plan.servers == []
+    (skipped,) = plan.skipped
+    assert reason in skipped.reason
+
+
+def test_names_made_valid_and_a_clash_between_them() -> None:
+    plan = parse_client_config(json.dumps({"mcpServers": {
+        "my server": {"command": "a"}, "my/server": {"command": "b"}, "???": {"command": "c"},
+        "x" * 80: {"command": "d"}}}), "f.json")
+    assert [server.profile.name for server in plan.servers] == ["my-server", "x" * 64]
+    assert [(s.source_name, s.reason) for s in plan.skipped] == [
+        ("my/server", "it would be named my-server, like the entry 'my server'"),
+        ("???", "its name has no letters or digits to make a profile name from")]
