@@ -72,6 +72,11 @@ class Connection:
         return self.profile.name
 
     @property
+    def stopping(self) -> bool:
+        """Asked to stop (by :meth:`stop`): what ends now is not a failure."""
+        return self._stopping
+
+    @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
@@ -79,6 +84,9 @@ class Connection:
         """Start the server, connect and list its tools; raises :class:`ToolServerError`."""
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
+        # Its failure is read by whoever awaits it; mark it read when nobody does (a start
+        # abandoned by stop_all), so asyncio does not log "exception was never retrieved".
+        self._ready.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._task = loop.create_task(self._hold(), name=f"mcp-server-{self.name}")
         await asyncio.shield(self._ready)
         return self.tools
@@ -90,6 +98,8 @@ class Connection:
         task = self._task
         if task is None or task.done():
             return
+        if self._ready is not None and not self._ready.done() and self._scope is not None:
+            self._scope.cancel()  # still starting: nothing to close gracefully
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
             return
@@ -123,7 +133,7 @@ class Connection:
                     if self._ended and self.error is None and not self._stopping:
                         self.error = ToolServerError(self.name, f'the MCP server "{self.name}" '
                                                      f"stopped{self.diagnosis()}")
-            if scope.cancelled_caught and not ready.done():
+            if scope.cancelled_caught and not ready.done() and not self._stopping:
                 self.error = self._startup_error(
                     f"it did not start and list its tools within "
                     f"{self.profile.startup_timeout:g} s")
@@ -140,7 +150,8 @@ class Connection:
         finally:
             self.client = None
             if not ready.done():
-                ready.set_exception(self.error or self._startup_error("it stopped"))
+                ready.set_exception(self.error or ToolServerError(
+                    self.name, f'the MCP server "{self.name}" was stopped before it was ready'))
             elif self.error is None and not self._stop.is_set():
                 self.error = ToolServerError(self.name, f'the MCP server "{self.name}" stopped')
 

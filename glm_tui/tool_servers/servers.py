@@ -129,7 +129,15 @@ class ToolServers:
                 return connection
             start = asyncio.get_running_loop().create_task(self._start(profile))
             self._starts[name] = start
-        return await asyncio.shield(start)
+        try:
+            return await asyncio.shield(start)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if start.cancelled() and current is not None and not current.cancelling():
+                # stop_all ended the start this caller was waiting for: not its own cancel
+                raise ToolServerError(name, f'the MCP server "{name}" was stopped before it '
+                                      "was ready") from None
+            raise
 
     async def _start(self, profile: McpServerProfile) -> Connection:
         old = self._connections.get(profile.name)
@@ -187,6 +195,8 @@ def _failure(connection: Connection, tool: str, timeout: float,
     if code == REQUEST_TIMEOUT:
         return failed(f'the MCP server "{name}" did not answer the call to {tool} within '
                       f"{timeout:g} s (it was told to stop)")
+    if connection.stopping:
+        return failed(f'the MCP server "{name}" was stopped during the call to {tool}')
     if code == CONNECTION_CLOSED or not connection.running:
         error = connection.fail(f'the MCP server "{name}" stopped during the call to {tool}'
                                 f"{connection.diagnosis()}")

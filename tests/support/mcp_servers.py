@@ -6,8 +6,8 @@ also be served over streamable HTTP on a loopback port inside the test process
 (:class:`HttpServer`), with an optional required header to test ``${VAR}`` expansion.
 
 NAMEs:
-  * ``kit``: the tools (echo, now, fail, huge, picture, slow, pid, quit, tricky); one process
-    serves a whole test module;
+  * ``kit``: the tools (echo, now, fail, huge, picture, slow, pid, environment, quit,
+    tricky); one process serves a whole test module;
   * ``exits``: writes a line to stderr and exits before answering anything;
   * ``hangs``: reads its stdin and never answers (``initialize`` hangs);
   * ``stubborn``: like ``hangs``, but also ignores the end of its stdin (must be killed);
@@ -96,6 +96,12 @@ def kit(record: Path | None = None) -> Any:
             _record("cancelled", where)
             raise
         return "never"
+
+    @server.tool(description="The server's environment, as JSON", structured_output=False)
+    def environment() -> str:
+        import json
+
+        return json.dumps(dict(os.environ))
 
     @server.tool(description="The server's process id")
     def pid() -> str:

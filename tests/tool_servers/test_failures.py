@@ -5,6 +5,7 @@ Every server here is a real process over real pipes (tests/support/mcp_servers.p
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -119,3 +120,31 @@ def test_a_log_grown_too_long_keeps_its_last_lines(tmp_path: Path) -> None:
     assert text.endswith("the last line\nnew line\n")
     assert len(text) < LOG_KEEP_BYTES + 100
     assert ToolServers({}, tmp_path).log_path("../x y").name == "mcp-___x_y.log"
+
+
+async def test_stopping_during_a_hung_start_ends_it_at_once(tmp_path: Path) -> None:
+    servers = ToolServers({"slow": stdio_profile("hangs", server="slow", startup_timeout=60)},
+                          tmp_path)
+    start = asyncio.ensure_future(servers.tools("slow"))
+    await wait_for(None, lambda: "glm-tui starts:" in (
+        servers.log_path("slow").read_text() if servers.log_path("slow").exists() else ""),
+        what="the server to be started")
+    assert servers.state("slow")[0] is ServerState.STARTING
+    started = time.monotonic()
+    await servers.stop_all()
+    assert time.monotonic() - started < 10  # not the 60 s start-up timeout
+    with pytest.raises(ToolServerError, match="was stopped before it was ready"):
+        await start
+    assert servers.state("slow")[0] is ServerState.STOPPED
+
+
+async def test_stopping_during_a_call_ends_the_call_in_words(tmp_path: Path) -> None:
+    record = tmp_path / "record.txt"
+    servers = ToolServers({"kit": stdio_profile("kit", record=record)}, tmp_path)
+    call = asyncio.ensure_future(servers.call("kit", "slow", {}))
+    await wait_for(None, lambda: record.exists() and "started" in record.read_text(),
+                   what="the slow tool to start")
+    await servers.stop_all()
+    result = await call
+    assert result.error == 'the MCP server "kit" was stopped during the call to slow'
+    assert servers.state("kit") == (ServerState.STOPPED, "")

@@ -7,6 +7,7 @@ server start their own.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 from collections.abc import AsyncIterator
@@ -157,3 +158,21 @@ async def test_concurrent_first_uses_start_one_process(tmp_path: Path) -> None:
         await servers.stop_all()
     assert servers.state("kit") == (ServerState.STOPPED, "")
     await servers.stop_all()  # idempotent
+
+
+async def test_a_stdio_server_gets_its_env_and_not_glm_tuis_secrets(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-for-tool-servers")
+    profile = stdio_profile("kit")
+    profile = dataclasses.replace(profile, env={**profile.env, "GREETING": "hi"})
+    servers = ToolServers({"kit": profile}, tmp_path)
+    try:
+        result = await servers.call("kit", "environment", {})
+    finally:
+        await servers.stop_all()
+    seen = json.loads(result.text)
+    assert seen["GREETING"] == "hi"
+    assert "OPENAI_API_KEY" not in seen
+    assert seen["PATH"] == os.environ["PATH"]
