@@ -7,6 +7,7 @@ prove that none of them outlived the command.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,14 +43,14 @@ def test_each_server_with_its_tools_or_its_failure(
     result = run_glm_tui("mcp", "list")
     assert result.returncode == 1, result.stderr
     out = result.stdout
-    assert "kit: ready, 8 tools\n  echo     Echo the text back\n" in out
-    assert "  huge     Returns ten megabytes of text\n" in out
+    assert re.search(r"^kit: ready, \d+ tools\n  echo +Echo the text back\n", out, re.M)
+    assert re.search(r"^  huge +Returns ten megabytes of text$", out, re.M)
     assert 'broken: failed: the MCP server "broken" could not start' in out
     assert "cannot open the database: no such file" in out  # the server's own words
     assert f"its log: {data_dir / 'logs' / 'mcp-broken.log'}" in out
     assert 'stuck: failed: the MCP server "stuck" could not start' in out
     assert "within 2 s" in out
-    assert "web: ready, 8 tools\n  echo     Echo the text back\n" in out
+    assert re.search(r"^web: ready, \d+ tools\n  echo +Echo the text back\n", out, re.M)
     assert result.stderr == "glm-tui: 2 of 4 servers failed\n"
     assert "cannot open the database" in (data_dir / "logs" / "mcp-broken.log").read_text()
     assert processes_with(marker) == []  # every server stopped, the hanging one too
@@ -62,7 +63,7 @@ def test_named_servers_only_and_all_ready(config_path: Path, marker: str) -> Non
     }), encoding="utf-8")
     result = run_glm_tui("mcp", "list", "kit")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("kit: ready, 8 tools\n")
+    assert re.match(r"kit: ready, \d+ tools\n", result.stdout)
     assert "broken" not in result.stdout
     unknown = run_glm_tui("mcp", "list", "nope")
     assert unknown.returncode == 2
