@@ -169,8 +169,10 @@ class AskTools:
             return NotAllowed(tuple(blocked))
         step: Step = loop.next_step()
         while isinstance(step, RunServerCall):
+            # Said before the call, so a long one shows what glm-tui is waiting for.
+            error(f"calling {step.server}/{step.tool} {_with(step.call)}")
             result = await self.servers.call(step.server, step.tool, step.arguments)
-            _say_ran(step.server, step.tool, step.call, result)
+            _say_result(step.server, step.tool, result)
             done = loop.server_call_done(step.call, result)
             if isinstance(done, AnswerByHand):
                 error(f"error: {done.problem or result.error or 'the call failed'}")
@@ -204,18 +206,14 @@ class AskTools:
         return display_path(self.log_dir / f"mcp-{name}.log")
 
 
-def _say_ran(server: str, tool: str, call: ToolCall, result: ToolServerResult) -> None:
-    """One line on stderr per call run, so the person sees what happened on their machine."""
+def _say_result(server: str, tool: str, result: ToolServerResult) -> None:
+    """What the person should know of a result besides the reply: a flagged error, a cut."""
     if result.error:
-        how = "failed"
-    elif not result.ok:
-        how = "the server flagged an error (sent to the model)"
-    else:
-        size = len(result.text)
-        how = f"{size} character{'' if size == 1 else 's'} of result"
-        if result.truncated:
-            how += ", cut at the output cap"
-    error(f"ran {server}/{tool} {_with(call)}: {how}")
+        return  # the error itself is said next
+    if not result.ok:
+        error(f"{server}/{tool}: the server flagged an error; it is sent to the model")
+    if result.truncated:
+        error(f"{server}/{tool}: the result was cut at the output cap")
 
 
 def _with(call: ToolCall) -> str:

@@ -59,7 +59,7 @@ def test_an_allowed_call_runs_and_the_final_reply_has_its_result(
                          ECHO_QUESTION)
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"echo returned: {ECHO_QUESTION}\n"
-    assert f'ran kit/echo with {{"text": "{ECHO_QUESTION}"}}' in result.stderr
+    assert result.stderr == f'glm-tui: calling kit/echo with {{"text": "{ECHO_QUESTION}"}}\n'
     first, second = requests_received(request_log)
     assert "echo" in [tool["function"]["name"] for tool in first["tools"]]
     assert all("glm_tui" not in tool for tool in first["tools"])  # sent as plain functions
@@ -67,6 +67,18 @@ def test_an_allowed_call_runs_and_the_final_reply_has_its_result(
     assert second["messages"][2] == {"role": "tool", "tool_call_id": call["id"], "name": "echo",
                                      "content": ECHO_QUESTION}
     assert processes_with(marker) == []
+
+
+def test_an_error_flagged_by_the_tool_is_sent_to_the_model(
+    glm4_server: str, config_path: Path, marker: str
+) -> None:
+    configure(config_path, marker)
+    result = run_glm_tui("ask", "--base-url", glm4_server, "--mcp", "kit", "--allow-tool", "fail",
+                         "Always raise")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("fail returned: The tool reported an error:")
+    assert "Always raise" in result.stdout  # the reason the tool raised with
+    assert "kit/fail: the server flagged an error; it is sent to the model" in result.stderr
 
 
 def test_a_call_not_allowed_is_printed_and_never_runs(
@@ -211,7 +223,7 @@ def test_a_huge_result_is_cut_at_the_output_cap(config_path: Path, marker: str) 
                              "--allow-tool", "huge", "Ten megabytes please")
         assert result.returncode == 0, result.stderr
         assert result.stdout == "Plenty.\n"
-        assert "cut at the output cap" in result.stderr
+        assert "kit/huge: the result was cut at the output cap" in result.stderr
         tool = model.requests[1].json()["messages"][2]
     assert tool["content"].startswith("x" * 256 * 1024 + "\n[… output cut: ")
     assert len(tool["content"]) < 257 * 1024
@@ -241,7 +253,7 @@ def test_rounds_of_calls_are_capped(config_path: Path, marker: str) -> None:
                              "--allow-tool", "echo", "Echo forever")
         assert result.returncode == 1, result.stderr
         assert "still calls tools after 10 rounds" in result.stderr
-        assert result.stderr.count("ran kit/echo") == 10
+        assert result.stderr.count("calling kit/echo") == 10
         assert len(model.requests) == 11
     assert processes_with(marker) == []
 
