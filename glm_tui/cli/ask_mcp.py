@@ -78,7 +78,6 @@ class AskTools:
         from glm_tui.tool_servers.servers import ToolServers
 
         self.profiles = dict(profiles)
-        self.log_dir = log_dir
         self.allow = list(dict.fromkeys(allow))
         self.allowed: set[str] = set()  # the names sent to the model of the allowed tools
         self.servers: ToolServers = ToolServers(self.profiles, log_dir)
@@ -115,9 +114,7 @@ class AskTools:
         for tools in found:
             assert isinstance(tools, list)
             for tool in tools:
-                entry = server_tool_entry(tool, taken)
-                taken.add(tool_name(entry))
-                entries.append(entry)
+                entries.append(server_tool_entry(tool, taken))  # taken gains its name
         session.tools = [*session.tools, *entries]
         if session.tools:
             session.tool_choice = "auto"
@@ -203,7 +200,7 @@ class AskTools:
     def _log_of(self, name: str) -> str:
         from glm_tui.settings.config import display_path
 
-        return display_path(self.log_dir / f"mcp-{name}.log")
+        return display_path(self.servers.log_path(name))
 
 
 def _say_result(server: str, tool: str, result: ToolServerResult) -> None:

@@ -72,6 +72,12 @@ async def converse(settings: Settings, base_url: str, api_key: str, session: Ses
 
 async def _rounds(client: ChatClient, base_url: str, session: Session, kind: ServerKind,
                   loader: ImageLoader | None, view: AskView, shown: Shown) -> int:
+    """Turn after turn until a reply that is not a round of allowed MCP calls; its status.
+
+    Without ``--mcp`` that is the first reply. Notes are said once (each round prepares the
+    request anew). The last reply is reported as ``ask`` always did; a reply whose calls are not
+    allowed ends with exit status 4, a round past :data:`MAX_TOOL_ROUNDS` with 1.
+    """
     from glm_tui.chat.model_list import note_after_refusal
     from glm_tui.chat.turn import prepare_turn
     from glm_tui.cli.ask_mcp import Next, NotAllowed

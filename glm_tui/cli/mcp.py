@@ -149,15 +149,14 @@ def list_servers(args: argparse.Namespace) -> int:
         return EXIT_OK
     names = list(args.names) or list(configured)
     profiles = {name: configured[name] for name in names}
-    log_dir = settings.data_dir / "logs"
-    results = asyncio.run(_start_all(profiles, log_dir))
+    results = asyncio.run(_start_all(profiles, settings.data_dir / "logs"))
     failed = 0
     for name in names:
-        outcome = results[name]
+        outcome, log = results[name]
         if isinstance(outcome, str):
             failed += 1
             emit(f"{name}: failed: {outcome}")
-            emit(f"  its log: {display_path(log_dir / f'mcp-{name}.log')}")
+            emit(f"  its log: {display_path(log)}")
             continue
         count = len(outcome)
         emit(f"{name}: ready, {count} tool{'' if count == 1 else 's'}")
@@ -180,9 +179,11 @@ def first_line(text: str) -> str:
     return line if len(line) <= DESCRIPTION_WIDTH else line[: DESCRIPTION_WIDTH - 1] + "…"
 
 
-async def _start_all(profiles: Mapping[str, McpServerProfile],
-                     log_dir: Path) -> dict[str, list[ServerTool] | str]:
-    """Each server's tools, or its failure in words; every server is stopped before returning."""
+async def _start_all(
+    profiles: Mapping[str, McpServerProfile], log_dir: Path,
+) -> dict[str, tuple[list[ServerTool] | str, Path]]:
+    """Each server's tools, or its failure in words, and its log file; every server is stopped
+    before returning."""
     import asyncio
 
     from glm_tui.tool_servers.errors import ToolServerError
@@ -190,11 +191,11 @@ async def _start_all(profiles: Mapping[str, McpServerProfile],
 
     servers = ToolServers(profiles, log_dir)
 
-    async def one(name: str) -> list[ServerTool] | str:
+    async def one(name: str) -> tuple[list[ServerTool] | str, Path]:
         try:
-            return await servers.tools(name)
+            return await servers.tools(name), servers.log_path(name)
         except ToolServerError as exc:
-            return str(exc)
+            return str(exc), servers.log_path(name)
 
     try:
         found = await asyncio.gather(*(one(name) for name in profiles))
