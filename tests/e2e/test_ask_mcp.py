@@ -69,6 +69,23 @@ def test_an_allowed_call_runs_and_the_final_reply_has_its_result(
     assert processes_with(marker) == []
 
 
+def test_a_tool_named_like_a_tools_file_entry_is_qualified(
+    glm4_server: str, request_log: Path, config_path: Path, marker: str, tmp_path: Path
+) -> None:
+    configure(config_path, marker)
+    tools = tmp_path / "tools.json"
+    tools.write_text(json.dumps({"type": "function", "function": {
+        "name": "echo", "description": "Echo the text", "parameters": {
+            "type": "object", "properties": {"text": {"type": "string"}}}}}), encoding="utf-8")
+    question = "Echo the text through the kit"
+    result = run_glm_tui("ask", "--base-url", glm4_server, "--tools", str(tools), "--mcp", "kit",
+                         "--allow-tool", "kit/echo", question)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"kit__echo returned: {question}\n"
+    names = [tool["function"]["name"] for tool in requests_received(request_log)[0]["tools"]]
+    assert names[0] == "echo" and "kit__echo" in names
+
+
 def test_an_error_flagged_by_the_tool_is_sent_to_the_model(
     glm4_server: str, config_path: Path, marker: str
 ) -> None:
