@@ -1,4 +1,4 @@
-"""The command line: the app (default), ``serve-demo``, ``ask`` and ``sessions``.
+"""The command line: the app (default), ``serve-demo``, ``ask``, ``sessions`` and ``mcp``.
 
 Parsing must stay fast (``glm-tui --help`` is typed while learning the tool), so this module
 imports only ``argparse`` at the top; settings, the demo server, the app (textual) and the client
@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from glm_tui import __version__
-from glm_tui.cli.ask import EXIT_USAGE, add_ask_parser, run_ask, settings_from_args
+from glm_tui.cli.ask import run_ask, settings_from_args
+from glm_tui.cli.ask_args import EXIT_USAGE, add_ask_parser
 
 RESUME_LATEST = "last"
 """The value of ``--resume`` given without an id: reopen the most recently updated session
@@ -57,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     from glm_tui.cli.sessions_args import add_sessions_parser  # argparse only; no store import
 
     add_sessions_parser(subparsers, parents=[locations])
+    from glm_tui.cli.mcp_args import add_mcp_parser  # argparse only; no mcp SDK import
+
+    add_mcp_parser(subparsers, parents=[locations])
     return parser
 
 
@@ -132,6 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from glm_tui.settings.config import resolve_data_dir
 
         return quiet_on_broken_pipe(lambda: run_sessions(args, resolve_data_dir(args.data_dir)))
+    if args.command == "mcp":
+        from glm_tui.cli.mcp import run_mcp
+
+        return run_mcp(args)
     return _run_app(args)
 
 

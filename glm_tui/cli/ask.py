@@ -8,9 +8,14 @@ mode) goes to stderr. Exit status: 0 for a reply, 1 when the server or the conne
 (any text already printed stays printed) or sent pieces of the reply that could not be read (the
 text may be incomplete; stderr says how many), 2 for a usage or configuration error, 3 when the
 reply was cut short by the token limit (``finish_reason: "length"``: the text printed is all the
-server sent, but not a whole answer; stderr names ``max_tokens``), 130 when interrupted with
-Ctrl+C. A cut reply gets a status of its own rather than 0 (a script would take half an answer
-for the whole) or 1 (that means "try again", while here the remedy is ``--max-tokens``).
+server sent, but not a whole answer; stderr names ``max_tokens``), 4 when the model called an
+MCP tool that ``--allow-tool`` does not name (the call is printed, not run), 130 when
+interrupted with Ctrl+C. A cut reply gets a status of its own rather than 0 (a script would take
+half an answer for the whole) or 1 (that means "try again", while here the remedy is
+``--max-tokens``); so does a call not allowed (the remedy is a person's decision).
+
+``--mcp NAME`` offers an MCP server's tools and ``--allow-tool`` says which may run
+(:mod:`glm_tui.cli.ask_mcp`); the rounds of calls and replies are :mod:`glm_tui.cli.ask_turns`.
 
 Only when stdout is a terminal is the text passed through the display sanitiser, so that a reply
 cannot move the cursor, retitle the window or plant a hyperlink; a pipe gets the bytes unchanged.
@@ -39,80 +44,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glm_tui.cli.ask_args import EXIT_INTERRUPTED, EXIT_USAGE, SAMPLING_FLAGS
+from glm_tui.cli.ask_turns import AskView, Shown, converse, usage_error
 from glm_tui.cli.output import StreamWriter, emit, error, quiet_on_broken_pipe
 
 if TYPE_CHECKING:
     from glm_tui.chat.image_prep import PreparedImage
-    from glm_tui.chat.reply_tracker import ReplyStats
     from glm_tui.chat.request import ImageLoader
-    from glm_tui.chat.turn import Link, PreparedTurn, TurnOutcome
+    from glm_tui.cli.ask_mcp import AskTools
     from glm_tui.model.server_kind import ServerKind
-    from glm_tui.model.session import Session, ToolCall
+    from glm_tui.model.session import Session
     from glm_tui.settings.config import Settings
-
-# Flag -> SamplingParams field; values are parsed with core.sampling.parse_field.
-SAMPLING_FLAGS: tuple[tuple[str, str], ...] = (
-    ("--temperature", "temperature"),
-    ("--top-p", "top_p"),
-    ("--presence-penalty", "presence_penalty"),
-    ("--max-tokens", "max_tokens"),
-)
-
-EXIT_OK = 0
-EXIT_SERVER = 1
-EXIT_USAGE = 2
-EXIT_CUT = 3
-EXIT_INTERRUPTED = 130
-
-def add_ask_parser(
-    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-    parents: list[argparse.ArgumentParser],
-) -> argparse.ArgumentParser:
-    """Add the ``ask`` subcommand. Options also given before ``ask`` are not overwritten."""
-    parser = subparsers.add_parser(
-        "ask",
-        parents=parents,
-        help="ask one question and print the reply (for scripts)",
-        description="Ask one question and stream the reply to stdout. Errors go to stderr; exit "
-        "status 1 for a server or connection error, 2 for a usage or config error, 3 when the "
-        "reply was cut short by the token limit (max_tokens; stderr says so). On a pipe or "
-        "in a file the reply is byte-exact, followed by a newline unless it ends with one "
-        "(--json for the exact text); on a terminal, control characters and escape "
-        "sequences in it (and in tool calls and server messages) are shown as visible stand-ins "
-        "instead of being acted on.",
-    )
-    parser.add_argument("prompt", metavar="PROMPT",
-                        help="the question; '-' reads it from standard input")
-    parser.add_argument("--system", metavar="TEXT", default=None, help="a system prompt")
-    keep = argparse.SUPPRESS
-    parser.add_argument("--server", metavar="NAME", default=keep,
-                        help="the server profile from the config file")
-    parser.add_argument("--base-url", metavar="URL", default=keep, help="the server's base URL")
-    parser.add_argument("--api-key", metavar="KEY", default=keep, help="the api key to send")
-    parser.add_argument("--model", metavar="M", default=keep, help="the model name to request")
-    for flag, name in SAMPLING_FLAGS:
-        parser.add_argument(flag, dest=name, metavar="N", default=None,
-                            help=f"{name} for this request (default: the config's [sampling])")
-    parser.add_argument("--tools", metavar="FILE", type=Path, default=None,
-                        help="a JSON file with OpenAI tool entries (a list, or one entry); "
-                        "the model may call them (tool_choice auto)")
-    parser.add_argument("--image", metavar="FILE", type=Path, action="append", default=None,
-                        help="attach a picture to the question (repeatable); it is sent as a "
-                        "JPEG shrunk to the config's [images] limits, the file is not changed")
-    parser.add_argument("--no-stream", action="store_true",
-                        help="ask for the whole reply at once instead of streaming")
-    parser.add_argument("--json", action="store_true",
-                        help='print the final message as JSON: {"role", "content", '
-                        '"tool_calls"}, with "reasoning_content" when the model thought')
-    parser.add_argument("--thinking", choices=("on", "off"), default=None,
-                        help="turn a thinking model's reasoning on or off (default: the config's "
-                        "[sampling], else the server decides)")
-    parser.add_argument("--no-thinking-output", action="store_true",
-                        help="do not print a thinking model's reasoning (by default it goes to "
-                        "stderr, dimmed on a terminal)")
-    parser.add_argument("--demo", action="store_true", default=keep,
-                        help="ask the built-in demo server (started in-process on loopback)")
-    return parser
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -149,7 +91,7 @@ def _ask(args: argparse.Namespace) -> int:
     # From stdin, the newline that ends the last line (`echo ... |`) is not part of the question.
     prompt = sys.stdin.read().rstrip("\r\n") if args.prompt == "-" else str(args.prompt)
     if not prompt.strip():
-        return _usage_error("the prompt is empty; nothing was sent")
+        return usage_error("the prompt is empty; nothing was sent")
     overrides: dict[str, Any] = {}
     for flag, name in SAMPLING_FLAGS:
         text = getattr(args, name, None)
@@ -158,33 +100,54 @@ def _ask(args: argparse.Namespace) -> int:
         try:
             overrides[name] = parse_field(name, text)
         except SamplingError as exc:
-            return _usage_error(f"{flag}: {exc.reason}")
+            return usage_error(f"{flag}: {exc.reason}")
     if args.thinking is not None:
         overrides["thinking"] = parse_thinking(args.thinking)
     try:
         tools = _load_tools(args.tools) if args.tools is not None else []
     except ValueError as exc:
-        return _usage_error(f"--tools {args.tools}: {exc}")
+        return usage_error(f"--tools {args.tools}: {exc}")
     if args.demo and (args.base_url is not None or args.server is not None):
-        return _usage_error("--demo asks the built-in demo server; drop --base-url / --server")
+        return usage_error("--demo asks the built-in demo server; drop --base-url / --server")
+    if args.allow_tool and not args.mcp:
+        return usage_error("--allow-tool names a tool of a server given with --mcp; no --mcp")
     settings = settings_from_args(args)
     if settings is None:
         return EXIT_USAGE
     for warning in settings.warnings:
         error(f"warning: {warning}")
+    unknown = [name for name in args.mcp or [] if name not in settings.mcp_servers]
+    if unknown:
+        from glm_tui.settings.config import display_path
+
+        return usage_error(f"--mcp {unknown[0]}: no [mcp_servers.{unknown[0]}] in "
+                            f"{display_path(settings.config_path)}; configured: "
+                            f"{', '.join(settings.mcp_servers) or 'none'}")
 
     try:
         pictures = _prepare_images(args.image or [], settings)
     except ValueError as exc:
-        return _usage_error(f"{exc}; nothing was sent")
+        return usage_error(f"{exc}; nothing was sent")
     session, kind = _session(settings, prompt, args, overrides, tools)
     loader = _attach(session, pictures)
-    shown = _Shown(json_mode=args.json, thinking=not args.no_thinking_output)
+    shown = Shown(json_mode=args.json, thinking=not args.no_thinking_output,
+                   tools=_ask_tools(settings, args.mcp, args.allow_tool))
     if args.demo:
         return _ask_demo(settings, session, kind, loader, shown)
     profile = settings.profile
     return _run(settings, profile.base_url, profile.api_key, session, kind, loader, shown,
                 detect=profile.kind is None)
+
+
+def _ask_tools(settings: Settings, servers: Sequence[str] | None,
+               allow: Sequence[str] | None) -> AskTools | None:
+    """The MCP servers ``--mcp`` names (``None`` without any): nothing of MCP loads otherwise."""
+    if not servers:
+        return None
+    from glm_tui.cli.ask_mcp import AskTools
+
+    profiles = {name: settings.mcp_servers[name] for name in dict.fromkeys(servers)}
+    return AskTools(profiles, settings.data_dir / "logs", allow or [])
 
 
 def _prepare_images(paths: Sequence[Path], settings: Settings) -> list[PreparedImage]:
@@ -270,16 +233,8 @@ def _load_tools(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-class _Shown:
-    """What ``ask`` prints besides the answer: the JSON message, the reasoning."""
-
-    def __init__(self, *, json_mode: bool, thinking: bool) -> None:
-        self.json_mode = json_mode
-        self.thinking = thinking
-
-
 def _ask_demo(settings: Settings, session: Session, kind: ServerKind,
-              loader: ImageLoader | None, shown: _Shown) -> int:
+              loader: ImageLoader | None, shown: Shown) -> int:
     from glm_tui.demo.server import DemoServer
 
     server = DemoServer(flavor="glm4")
@@ -288,38 +243,6 @@ def _ask_demo(settings: Settings, session: Session, kind: ServerKind,
         return _run(settings, url, "EMPTY", session, kind, loader, shown, detect=False)
     finally:
         server.stop()
-
-
-def _run(settings: Settings, base_url: str, api_key: str, session: Session, kind: ServerKind,
-         loader: ImageLoader | None, shown: _Shown, *, detect: bool) -> int:
-    import asyncio
-
-    from glm_tui.chat.turn import prepare_turn
-    from glm_tui.model.server_kind import ServerKind
-
-    if detect and session.sampling.thinking is not None and kind is ServerKind.GENERIC:
-        # The switch goes in a field that depends on the server: worth one /v1/models.
-        kind = asyncio.run(_detected_kind(settings, base_url, api_key, session.model))
-    json_mode = shown.json_mode
-    prepared = prepare_turn(session, kind, image_loader=loader)
-    if prepared.refusal:
-        return _usage_error(prepared.refusal)
-    for note in prepared.notes:
-        error(note)
-    for warning in prepared.warnings:
-        error(f"warning: {warning.message}")
-    stdout = sys.stdout
-    sanitize: Callable[[str], str] | None = None
-    if stdout.isatty():
-        from glm_tui.model.text import sanitize_for_display
-
-        sanitize = sanitize_for_display
-    thinking = _reasoning_writer(enabled=shown.thinking and not json_mode)
-    writer = StreamWriter(stdout, sanitize, enabled=not json_mode, before_first=thinking.finish)
-    # A reader that goes away (`| head`) raises BrokenPipeError here; run_ask's
-    # quiet_on_broken_pipe ends the command quietly, as other Unix tools do.
-    return asyncio.run(_stream(settings, base_url, api_key, prepared,
-                               _AskView(writer, thinking), json_mode))
 
 
 def _reasoning_writer(*, enabled: bool) -> StreamWriter:
@@ -354,136 +277,27 @@ async def _detected_kind(settings: Settings, base_url: str, api_key: str,
     return resolve_kind(None, base_url, model, detected)
 
 
-async def _stream(
-    settings: Settings,
-    base_url: str,
-    api_key: str,
-    prepared: PreparedTurn,
-    view: _AskView,
-    json_mode: bool,
-) -> int:
-    """Run the turn as the app does; the reply text goes to stdout as it arrives."""
-    from glm_tui.chat.model_list import note_after_refusal
-    from glm_tui.chat.turn import Turn
-    from glm_tui.client.client import ChatClient
+def _run(settings: Settings, base_url: str, api_key: str, session: Session, kind: ServerKind,
+         loader: ImageLoader | None, shown: Shown, *, detect: bool) -> int:
+    import asyncio
+
     from glm_tui.model.server_kind import ServerKind
-    from glm_tui.model.session import Message, MessageStatus, Role
 
-    client = ChatClient(base_url, api_key, connect_timeout=settings.connect_timeout,
-                        read_timeout=settings.read_timeout)
+    if detect and session.sampling.thinking is not None and kind is ServerKind.GENERIC:
+        # The switch goes in a field that depends on the server: worth one /v1/models.
+        kind = asyncio.run(_detected_kind(settings, base_url, api_key, session.model))
+    stdout = sys.stdout
+    sanitize: Callable[[str], str] | None = None
+    if stdout.isatty():
+        from glm_tui.model.text import sanitize_for_display
 
-    async def connect() -> ChatClient:
-        return client
-
-    turn = Turn(prepared, Message(Role.ASSISTANT, status=MessageStatus.STREAMING),
-                save_interval=float("inf"), base_url=base_url)
-    writer = view.writer
-    try:
-        try:
-            await turn.run(connect, view)
-        except BrokenPipeError:
-            raise  # the reader went away: run_ask stops quietly
-        except Exception:
-            pass  # glm-tui's own failure: the turn worded it on the reply, reported below
-        outcome = turn.outcome
-        assert outcome is not None  # run() always leaves one
-        model_note = await note_after_refusal(
-            client, prepared.session.model, outcome.error,
-            glm_local=prepared.kind in (ServerKind.GLM4, ServerKind.GLM4V))
-    finally:
-        await client.aclose()
-    reply = outcome.reply
-    view.thinking.finish()
-    writer.write(outcome.tail)  # a server that buffers may hand the whole text over at the end
-    writer.finish()
-    if outcome.adopted_note:
-        error(outcome.adopted_note)
-    if reply.status is MessageStatus.COMPLETE:
-        if json_mode:
-            _print_json(reply.content, reply.tool_calls, reply.reasoning)
-        else:
-            _describe_tool_calls(reply.tool_calls)
-        if outcome.all_thinking:  # no answer came: not a reply a script can use
-            from glm_tui.chat.turn import ALL_THINKING
-
-            error(ALL_THINKING)
-            if outcome.cut_note:
-                error(outcome.cut_note)
-            return EXIT_SERVER
-        from glm_tui.chat.cut_reply import earlier_problem
-
-        problem = earlier_problem(reply.error, outcome.cut_note)
-        if problem:  # the server sent pieces that could not be read: text may be missing
-            error(f"error: {problem}")
-            return EXIT_SERVER
-        if outcome.cut_note:
-            error(f"{outcome.cut_note} --max-tokens N allows more (exit status {EXIT_CUT}).")
-            return EXIT_CUT
-        return EXIT_OK
-    error(f"error: {reply.error or 'the reply did not complete'}")
-    if outcome.images_refused:
-        error(f"the server cannot read images with the model {prepared.session.model}: ask "
-              "without --image, or choose a vision model")
-    if model_note:
-        error(f"{model_note} --model picks one.")
-    if writer.printed:
-        error("the reply was interrupted: the text printed is incomplete")
-    return EXIT_SERVER
+        sanitize = sanitize_for_display
+    json_mode = shown.json_mode
+    thinking = _reasoning_writer(enabled=shown.thinking and not json_mode)
+    writer = StreamWriter(stdout, sanitize, enabled=not json_mode)
+    # A reader that goes away (`| head`) raises BrokenPipeError here; run_ask's
+    # quiet_on_broken_pipe ends the command quietly, as other Unix tools do.
+    return asyncio.run(converse(settings, base_url, api_key, session, kind, loader,
+                                 AskView(writer, thinking), shown))
 
 
-class _AskView:
-    """``ask``'s :class:`~glm_tui.chat.turn.TurnView`: text to stdout, reasoning to stderr."""
-
-    def __init__(self, writer: StreamWriter, thinking: StreamWriter) -> None:
-        self.writer = writer
-        self.thinking = thinking
-        self.text: Callable[[str], None] = writer.write
-        self.reasoning: Callable[[str], None] = thinking.write
-
-    def answer_was_reasoning(self, text: str) -> None:
-        """What was printed as the answer was thinking: it cannot be taken back, so say so."""
-        if self.writer.printed:
-            self.writer.finish()
-            error("the text above was the model's thinking (it ended with </think> only then); "
-                  "the answer follows")
-
-    def state(self) -> None:
-        pass
-
-    def link(self, state: Link, detail: str) -> None:
-        pass
-
-    def stats(self, stats: ReplyStats) -> None:
-        pass
-
-    def save(self) -> None:
-        pass
-
-    def finished(self, outcome: TurnOutcome) -> None:
-        pass
-
-
-def _print_json(text: str, tool_calls: Sequence[ToolCall], reasoning: str) -> None:
-    from glm_tui.chat.export import json_text  # C1 and bidi escaped too: safe to print as is
-
-    message: dict[str, Any] = {
-        "role": "assistant",
-        "content": None if (tool_calls and not text) else text,
-    }
-    if reasoning:  # only when the model thought: a plain reply's JSON is as it always was
-        message["reasoning_content"] = reasoning
-    message["tool_calls"] = [call.to_openai() for call in tool_calls]
-    emit(json_text(message))
-    sys.stdout.flush()
-
-
-def _describe_tool_calls(tool_calls: Sequence[ToolCall]) -> None:
-    """In text mode a tool call is not reply text: tell the person on stderr how to get it."""
-    for call in tool_calls:
-        error(f"the model called the tool {call.name} with {call.arguments} "
-              "(use --json to get the call as data)")
-
-
-def _usage_error(message: str) -> int:
-    emit(f"glm-tui ask: error: {message}", stream=sys.stderr)
-    return EXIT_USAGE
