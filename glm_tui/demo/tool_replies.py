@@ -164,7 +164,17 @@ def _plain_question(question: str) -> str:
 
 
 def answer_tool_result(messages: Sequence[dict[str, Any]]) -> str | None:
-    """The answer after a tool-result turn, built from the tool's content, or None."""
+    """The answer after a tool-result turn, built from the tool's content, or None.
+
+    Pictures a tool returned come as a user message right after the tool results (image parts
+    may only be in user messages); that message still belongs to the tool-result turn, so it is
+    answered, not taken for a new question (which would call the tool again, forever).
+    """
+    pictures = 0
+    if _is_tool_pictures(messages):
+        pictures = sum(1 for part in messages[-1]["content"]
+                       if isinstance(part, dict) and part.get("type") == "image_url")
+        messages = messages[:-1]
     if not messages or messages[-1].get("role") != "tool":
         return None
     results: list[dict[str, Any]] = []
@@ -195,7 +205,20 @@ def answer_tool_result(messages: Sequence[dict[str, Any]]) -> str | None:
             sentences.append(f"For {place}, {name} returned: {content}")
         else:
             sentences.append(f"{name} returned: {content}")
+    if pictures:
+        sentences.append(f"I looked at the {'picture' if pictures == 1 else f'{pictures} pictures'}"
+                         " it returned as well.")
     return "\n\n".join(sentences)
+
+
+def _is_tool_pictures(messages: Sequence[dict[str, Any]]) -> bool:
+    """The last message is a user message of pictures right after tool results."""
+    roles = tuple(message.get("role") for message in messages[-2:])
+    if roles != ("tool", "user"):
+        return False
+    content = messages[-1].get("content")
+    return isinstance(content, list) and any(
+        isinstance(part, dict) and part.get("type") == "image_url" for part in content)
 
 
 def _short_place(place: str) -> str:

@@ -296,3 +296,19 @@ def test_ctrl_c_during_a_call_stops_the_servers(
     assert b"Traceback" not in errors
     assert record.read_text(encoding="utf-8") == "started\ncancelled\n"  # the server was told
     assert processes_with(marker) == []
+
+
+def test_the_demo_model_answers_a_picture_a_tool_returned_instead_of_calling_it_again(
+    openai_server: str, request_log: Path, config_path: Path, marker: str
+) -> None:
+    """The picture goes as a user message after the tool result (image parts only travel in
+    user messages); the demo model must take it as part of the result, not as a new question
+    (it called the tool again until ask's round cap, before)."""
+    configure(config_path, marker)
+    result = run_glm_tui("ask", "--base-url", openai_server, "--mcp", "kit", "--allow-tool",
+                         "picture", "Return a small PNG picture and a caption")
+    assert result.returncode == 0, result.stderr
+    assert "I looked at the picture it returned as well." in result.stdout
+    first, second = requests_received(request_log)  # one call, one answer: two requests
+    assert [part["type"] for part in second["messages"][-1]["content"]] == ["text", "image_url"]
+    assert processes_with(marker) == []
