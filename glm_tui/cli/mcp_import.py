@@ -12,8 +12,8 @@ a working directory, an env file, a value VS Code prompts for) is left out with 
 :attr:`ImportPlan.skipped`; a key that changes nothing about how the server runs (an always-allow
 list, a timeout in another client's unit) is dropped with a note, so the person sees it. Values
 are written as they are in the file: secrets in ``env`` stay where the person put them, and a
-``${VAR}`` reference in a header stays a reference (``${env:VAR}``, VS Code's and Cursor's
-spelling, becomes glm-tui's ``${VAR}``), expanded only when the server is connected.
+``${VAR}`` reference in a header or an env value stays a reference (``${env:VAR}``, VS Code's
+and Cursor's spelling, becomes glm-tui's ``${VAR}``), expanded only when the server starts.
 """
 
 from __future__ import annotations
@@ -201,10 +201,14 @@ def _local(name: str, entry: dict[str, Any]) -> tuple[McpServerProfile, list[str
     for reference in dict.fromkeys(_EDITOR_VARIABLE.findall(" ".join([command, *words]))):
         notes.append(f"{reference} is another client's variable: glm-tui passes it as written")
     for key, value in env.items():
-        if _REFERENCE.search(value):
-            notes.append(f"env {key} refers to a variable and is written as it is: glm-tui "
-                         "expands ${VAR} in headers only, so the server gets the text as "
-                         "written")
+        if _ENV_REFERENCE.search(value):
+            notes.append(f"env {key}: ${{env:VAR}} is written as ${{VAR}}, glm-tui's spelling "
+                         "(read from the environment when the server starts)")
+    env = {key: _ENV_REFERENCE.sub(r"${\1}", value) for key, value in env.items()}
+    for key, value in env.items():
+        if len(_REFERENCE.findall(value)) > len(header_variables(value)):
+            notes.append(f"env {key} holds a reference glm-tui does not expand: only ${{VAR}} "
+                         "is read from the environment")
     if _INPUT_REFERENCE.search(" ".join([command, *words, *env.values()])):
         return "it asks VS Code for a value when it starts (${input:...}), which glm-tui cannot"
     return McpServerProfile(name=name, command=command, args=tuple(words), env=env), notes

@@ -1,9 +1,9 @@
 """How to reach one MCP tool server: a command to run (stdio) or a URL (streamable HTTP).
 
-A profile is what ``[mcp_servers.NAME]`` in ``config.toml`` says, checked. Header values may hold
-``${VAR}``: they are kept as written here and expanded from glm-tui's environment only when the
-connection is made (:func:`expand_headers`), so a secret kept in the environment is never written
-to the config, a session, a log or an error message.
+A profile is what ``[mcp_servers.NAME]`` in ``config.toml`` says, checked. Header and env values
+may hold ``${VAR}``: they are kept as written here and expanded from glm-tui's environment only
+when the server starts (:func:`expand_variables`), so a secret kept in the environment is never
+written to the config, a session, a log or an error message.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class McpServerProfile:
     name: str
     command: str | None = None  # stdio
     args: tuple[str, ...] = ()
-    # added to the few variables a stdio server inherits (HOME, LOGNAME, PATH, SHELL, TERM, USER)
+    # added to the few variables a stdio server inherits (HOME, LOGNAME, PATH, SHELL, TERM, USER);
+    # values may hold ${VAR} (a secret kept in glm-tui's environment, not in the config file)
     env: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None  # streamable HTTP
     headers: Mapping[str, str] = field(default_factory=dict)  # values may hold ${VAR}
@@ -46,30 +47,33 @@ class McpServerProfile:
 
 
 class MissingVariable(Exception):
-    """A header names an environment variable that is not set (names it, never a value)."""
+    """A header or env value names an environment variable that is not set (names it, never a
+    value)."""
 
-    def __init__(self, header: str, variable: str) -> None:
-        self.header = header
+    def __init__(self, key: str, variable: str, what: str = "header") -> None:
+        self.key = key
         self.variable = variable
-        super().__init__(f'the header "{header}" needs the environment variable {variable}, '
+        super().__init__(f'the {what} "{key}" needs the environment variable {variable}, '
                          "which is not set")
 
 
 def header_variables(value: str) -> list[str]:
-    """The ``${VAR}`` names a header value uses, in order."""
+    """The ``${VAR}`` names a header (or env) value uses, in order."""
     return _VARIABLE_RE.findall(value)
 
 
-def expand_headers(headers: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
-    """Header values with every ``${VAR}`` replaced from ``environ``.
+def expand_variables(values: Mapping[str, str], environ: Mapping[str, str], *,
+                     what: str = "header") -> dict[str, str]:
+    """Header (or env) values with every ``${VAR}`` replaced from ``environ``, only when the
+    server starts: the expanded value is never written anywhere.
 
     Raises :class:`MissingVariable` for the first variable that is not set (an empty value
-    counts as set: the person exported it so).
+    counts as set: the person exported it so); ``what`` names the kind of key in its words.
     """
     expanded: dict[str, str] = {}
-    for header, value in headers.items():
+    for key, value in values.items():
         for variable in header_variables(value):
             if variable not in environ:
-                raise MissingVariable(header, variable)
-        expanded[header] = _VARIABLE_RE.sub(lambda match: environ[match.group(1)], value)
+                raise MissingVariable(key, variable, what)
+        expanded[key] = _VARIABLE_RE.sub(lambda match: environ[match.group(1)], value)
     return expanded

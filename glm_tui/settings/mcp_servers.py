@@ -107,6 +107,9 @@ def _profile(name: str, table: Any, fail: Fail) -> McpServerProfile:
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         fail(key("args"), f"must be an array of strings, not {toml_type(args)}")
     env = _strings(table, key("env"), fail)
+    for variable, env_value in env.items():
+        if env_value.count("${") != len(header_variables(env_value)):
+            fail((*key("env"), variable), "write an environment variable as ${NAME}")
     return McpServerProfile(name=name, command=command, args=tuple(args), env=env,
                             startup_timeout=startup, call_timeout=call)
 

@@ -30,7 +30,7 @@ from glm_tui.model.mcp_profile import (
     McpServerProfile,
     McpTransport,
     MissingVariable,
-    expand_headers,
+    expand_variables,
 )
 from glm_tui.tool_servers.errors import ToolServerError
 from glm_tui.tool_servers.tools import ServerTool
@@ -191,8 +191,10 @@ class Connection:
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} glm-tui starts: {command}\n")
         log.flush()
         self._log_start = log.tell()
+        environ = os.environ if self.environ is None else self.environ
+        env = expand_variables(self.profile.env, environ, what="env value")
         params = StdioServerParameters(command=self.profile.command or "",
-                                       args=list(self.profile.args), env=dict(self.profile.env))
+                                       args=list(self.profile.args), env=env)
         return stdio_client(params, errlog=log)
 
     async def _http_transport(self, stack: AsyncExitStack) -> AbstractAsyncContextManager[Any]:
@@ -200,7 +202,7 @@ class Connection:
         from mcp.client.streamable_http import streamable_http_client
 
         environ = os.environ if self.environ is None else self.environ
-        headers = expand_headers(self.profile.headers, environ)
+        headers = expand_variables(self.profile.headers, environ)
 
         async def note_refusal(response: httpx2.Response) -> None:
             # The SDK turns any HTTP error into "Server returned an error response"; the

@@ -309,6 +309,6 @@ def test_the_demo_model_answers_a_picture_a_tool_returned_instead_of_calling_it_
                          "picture", "Return a small PNG picture and a caption")
     assert result.returncode == 0, result.stderr
     assert "I looked at the picture it returned as well." in result.stdout
-    first, second = requests_received(request_log)  # one call, one answer: two requests
+    _first, second = requests_received(request_log)  # one call, one answer: two requests
     assert [part["type"] for part in second["messages"][-1]["content"]] == ["text", "image_url"]
     assert processes_with(marker) == []

@@ -69,7 +69,7 @@ def test_a_claude_desktop_file_becomes_profiles_and_the_rest_of_the_config_stays
     assert profiles["time"] == McpServerProfile(
         name="time", command="uvx", args=("mcp-server-time", "--local-timezone=Europe/Paris"))
     assert profiles["github"].env == {"GITHUB_PERSONAL_ACCESS_TOKEN": "ghp_literal_secret_123",
-                                      "GITHUB_HOST": "${env:GITHUB_HOST}"}
+                                      "GITHUB_HOST": "${GITHUB_HOST}"}
     assert profiles["remote"] == McpServerProfile(
         name="remote", url="https://mcp.example.com/mcp",
         headers={"Authorization": "Bearer ${MCP_TOKEN}", "X-Team": "${TEAM}"})

@@ -10,7 +10,7 @@ from glm_tui.model.mcp_profile import (
     McpServerProfile,
     McpTransport,
     MissingVariable,
-    expand_headers,
+    expand_variables,
 )
 from glm_tui.settings.config import ConfigError, load_settings
 
@@ -93,10 +93,10 @@ def test_a_mistake_names_the_file_line_and_key(tmp_path: Path, text: str, line: 
 
 def test_header_variables_are_expanded_only_when_asked_and_a_missing_one_is_named() -> None:
     headers = {"Authorization": "Bearer ${TOKEN}", "X-Team": "${TEAM}-${REGION}"}
-    assert expand_headers(headers, {"TOKEN": "s3cret", "TEAM": "a", "REGION": "eu"}) == {
+    assert expand_variables(headers, {"TOKEN": "s3cret", "TEAM": "a", "REGION": "eu"}) == {
         "Authorization": "Bearer s3cret", "X-Team": "a-eu"}
     with pytest.raises(MissingVariable) as raised:
-        expand_headers(headers, {"TOKEN": "s3cret"})
+        expand_variables(headers, {"TOKEN": "s3cret"})
     assert str(raised.value) == ('the header "X-Team" needs the environment variable TEAM, '
                                  "which is not set")
 

@@ -176,3 +176,29 @@ async def test_a_stdio_server_gets_its_env_and_not_glm_tuis_secrets(
     assert seen["GREETING"] == "hi"
     assert "OPENAI_API_KEY" not in seen
     assert seen["PATH"] == os.environ["PATH"]
+
+
+async def test_a_reference_in_env_is_read_from_glm_tuis_environment_when_the_server_starts(
+        tmp_path: Path) -> None:
+    """``GITHUB_TOKEN = "${GITHUB_TOKEN}"``: the secret stays in the environment, not in the
+    config file, and reaches the one server it is meant for; a missing one is named."""
+    import dataclasses
+
+    profile = stdio_profile("kit")
+    profile = dataclasses.replace(profile, env={**profile.env, "TOKEN": "tok-${MCP_SECRET}"})
+    servers = ToolServers({"kit": profile}, tmp_path, environ={"MCP_SECRET": "s3cret-value"})
+    try:
+        result = await servers.call("kit", "environment", {})
+    finally:
+        await servers.stop_all()
+    assert json.loads(result.text)["TOKEN"] == "tok-s3cret-value"
+    assert "s3cret-value" not in (tmp_path / "mcp-kit.log").read_text(encoding="utf-8")
+
+    missing = ToolServers({"kit": profile}, tmp_path, environ={})
+    try:
+        failed = await missing.call("kit", "environment", {})
+    finally:
+        await missing.stop_all()
+    assert failed.error is not None
+    assert ('the env value "TOKEN" needs the environment variable MCP_SECRET, which is not '
+            "set") in failed.error
