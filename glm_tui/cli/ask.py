@@ -85,13 +85,37 @@ def settings_from_args(args: argparse.Namespace) -> Settings | None:
         return None
 
 
+def not_utf8(text: str) -> str | None:
+    """Where ``text`` holds bytes that were not UTF-8, in words, or None.
+
+    Python hands undecodable bytes of the command line and of standard input over as lone
+    surrogates (U+DC80-U+DCFF); sent on, they would fail deep inside the request's JSON encoding.
+    """
+    for index, char in enumerate(text):
+        if "\udc80" <= char <= "\udcff":
+            before = text[max(0, index - 12):index]
+            after = f" after {before!r}" if before else " at the start"
+            return f"byte 0x{ord(char) - 0xDC00:02X}{after}"
+        if "\ud800" <= char <= "\udfff":
+            return f"a lone surrogate U+{ord(char):04X} at character {index + 1}"
+    return None
+
+
 def _ask(args: argparse.Namespace) -> int:
     from glm_tui.model.sampling import SamplingError, parse_field, parse_thinking
 
     # From stdin, the newline that ends the last line (`echo ... |`) is not part of the question.
-    prompt = sys.stdin.read().rstrip("\r\n") if args.prompt == "-" else str(args.prompt)
+    # Read as bytes: a stray non-UTF-8 byte is then named below whatever the locale (a text
+    # stream would raise, or not, depending on it).
+    prompt = (sys.stdin.buffer.read().decode("utf-8", "surrogateescape").rstrip("\r\n")
+              if args.prompt == "-" else str(args.prompt))
     if not prompt.strip():
         return usage_error("the prompt is empty; nothing was sent")
+    for what, text in (("the prompt", prompt), ("--system", args.system or "")):
+        problem = not_utf8(text)
+        if problem is not None:
+            return usage_error(f"{what} is not UTF-8 text ({problem}); nothing was sent. Set "
+                               "the terminal, locale or file to UTF-8.")
     overrides: dict[str, Any] = {}
     for flag, name in SAMPLING_FLAGS:
         text = getattr(args, name, None)

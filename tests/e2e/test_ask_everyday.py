@@ -96,3 +96,16 @@ def test_a_successful_ask_does_not_spend_a_request_on_the_model_list(glm4_server
     assert result.returncode == 0, result.stderr
     paths = [json.loads(line)["path"] for line in request_log.read_text().splitlines()]
     assert paths == ["/v1/chat/completions"]
+
+
+def test_a_question_that_is_not_utf8_is_refused_in_words_not_a_traceback() -> None:
+    """A Latin-1 file piped in, or a byte typed in a non-UTF-8 terminal: said, exit 2, and
+    nothing sent (it failed inside the request's JSON encoding with a traceback, before)."""
+    for argv, stdin in ((("--demo", "-"), b"caf\xe9 au lait"),
+                        (("--demo", os.fsdecode(b"caf\xe9 au lait")), b"")):
+        result = ask(*argv, stdin=stdin)
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == b""
+        assert result.stderr.decode() == (
+            "glm-tui ask: error: the prompt is not UTF-8 text (byte 0xE9 after 'caf'); nothing "
+            "was sent. Set the terminal, locale or file to UTF-8.\n")
