@@ -160,9 +160,9 @@ class MessageView(Vertical):
         self.post_message(self.CopyRequested(self, code=True))
 
 
-class UserMessageView(MessageView):
-    """The user's question, literal: what they typed is exactly what is shown, and its pictures
-    (a caption each, and a thumbnail where the terminal draws images)."""
+class PicturedMessageView(MessageView):
+    """A message's text, literal, and its pictures (a caption each, and a thumbnail where the
+    terminal draws images)."""
 
     def __init__(self, message: Message, images: ImageSource = TEXT_ONLY) -> None:
         super().__init__(message)
@@ -174,8 +174,12 @@ class UserMessageView(MessageView):
             yield ImageThumbnail(image, self.images)
 
 
-class ToolMessageView(MessageView):
-    """A tool result fed back to the model, literal."""
+class UserMessageView(PicturedMessageView):
+    """The user's question: what they typed is exactly what is shown, with its pictures."""
+
+
+class ToolMessageView(PicturedMessageView):
+    """A tool result fed back to the model, literal, with the pictures an MCP tool returned."""
 
 
 class SystemNoteView(MessageView):
@@ -309,7 +313,7 @@ def view_for(message: Message, tools: Sequence[dict[str, Any]] = (),
     if message.role is Role.USER:
         return UserMessageView(message, images)
     if message.role is Role.TOOL:
-        return ToolMessageView(message)
+        return ToolMessageView(message, images)
     return SystemNoteView(message)
 
 
