@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "glm_tui"
-BELOW_UI = ("model", "settings", "client", "storage", "chat", "demo")
+BELOW_UI = ("model", "settings", "client", "storage", "chat", "demo", "tool_servers")
 
 
 def _modules(package: str) -> list[str]:
@@ -49,7 +49,8 @@ def test_cli_help_does_not_load_the_heavy_libraries() -> None:
     """``glm-tui --help`` and the first frame must not pay for openai, Pillow or jsonschema."""
     code = (
         "import sys\nfrom glm_tui.cli import build_parser\nbuild_parser()\n"
-        "print(sorted({n.split('.')[0] for n in sys.modules} & {'openai', 'PIL', 'jsonschema'}))"
+        "print(sorted({n.split('.')[0] for n in sys.modules}\n"
+        "             & {'openai', 'PIL', 'jsonschema', 'mcp'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

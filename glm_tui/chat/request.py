@@ -78,7 +78,9 @@ def shape_messages(
     :class:`ImageUnavailableError` through when it belongs to the newest question (the turn is
     refused: the person is about to send it); one of an earlier question is left out and listed
     in ``missing_images``, so a deleted file never blocks the rest of the conversation.
-    Reasoning goes as :func:`build_messages` says.
+    Pictures a tool returned (an MCP result) follow the same rules; they go as a user message
+    after the run of tool results (:func:`_tool_pictures`), and a tool result whose pictures
+    are not sent says so in its text. Reasoning goes as :func:`build_messages` says.
     """
     system = session.system_prompt.strip()
     out: list[dict[str, Any]] = []
@@ -95,6 +97,8 @@ def shape_messages(
     thinking_field = reasoning_field(kind)
     resend_all = session.preserve_thinking if all_reasoning is None else all_reasoning
     current_turn = _current_turn_start(messages)
+    tool_urls: list[str] = []  # pictures from a run of tool results, sent after the run
+    tool_names: list[str] = []
     for index, message in enumerate(messages):
         if not message.is_sendable or message.role is Role.SYSTEM:
             continue
@@ -121,6 +125,31 @@ def shape_messages(
                 "name": message.name,
                 "content": message.content,
             }
+            not_sent = 0
+            for image in message.images:
+                if not can_send or (kind is ServerKind.GLM4V and (sent or tool_urls)):
+                    left_out.append(image)
+                    not_sent += 1
+                    continue
+                assert image_loader is not None
+                try:
+                    url = image_loader(image)
+                except ImageUnavailableError:
+                    missing.append(image)
+                    not_sent += 1
+                    continue
+                tool_urls.append(_as_jpeg_url(url) if kind is ServerKind.GLM4V else url)
+                tool_names.append(message.name or "a tool")
+                sent.append(image)
+            if not_sent:
+                entry["content"] += (f"\n[{not_sent} picture{'s' if not_sent > 1 else ''} of "
+                                     "this result left out of the request]")
+            out.append(entry)
+            following = messages[index + 1] if index + 1 < len(messages) else None
+            if tool_urls and (following is None or following.role is not Role.TOOL):
+                out.append(_tool_pictures(tool_names, tool_urls))
+                tool_urls, tool_names = [], []
+            continue
         else:
             text = message.content
             if pending_system and message.role is Role.USER:
@@ -159,6 +188,20 @@ def shape_messages(
             continue
         out.append(entry)
     return ShapedMessages(out, tuple(sent), tuple(left_out), folded, tuple(missing))
+
+
+def _tool_pictures(tool_names: list[str], urls: list[str]) -> dict[str, Any]:
+    """The pictures tools returned, as a user message right after the tool results.
+
+    OpenAI-compatible servers take image parts only in user messages (a ``tool`` message's
+    content is text), so the pictures follow the run of results they belong to, named.
+    """
+    names = ", ".join(dict.fromkeys(tool_names))
+    parts: list[dict[str, Any]] = [
+        {"type": "text", "text": f"The picture{'s' if len(urls) > 1 else ''} returned by the "
+                                 f"tool call{'s' if len(tool_names) > 1 else ''} above ({names}):"}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in urls]
+    return {"role": "user", "content": parts}
 
 
 _GLM4V_URL = "data:image/jpeg;base64,"

@@ -9,18 +9,29 @@ gives the next step. Which calls wait is derived from the session each time
 (:func:`~glm_tui.chat.tool_turns.pending_calls`), so a resumed session continues exactly where it
 stopped.
 
+A call to an MCP tool (an entry with an ``mcp`` origin, :mod:`glm_tui.chat.mcp_tools`) follows
+the same rules with its own steps: :class:`ConfirmServerCall` shows the exact server, tool and
+arguments, :class:`RunServerCall` is the person's yes, and :meth:`ToolLoop.server_call_done`
+turns the server's result into the result to send (or the call answered by hand when the call
+itself failed). No MCP call runs without one of those yeses: the loop never returns
+:class:`RunServerCall` except from :meth:`ToolLoop.choose` or for a tool the person always
+allowed in this session.
+
 One rule is the loop's own, not the front end's: a call found waiting when a session is opened
-(resumed, or picked on the sessions screen) never runs its handler unasked, even with "always
-allow". "Always" was given for calls made while the person watches; a session opened later may
-hold a call they never saw.
+(resumed, or picked on the sessions screen) never runs its handler (or MCP tool) unasked, even
+with "always allow". "Always" was given for calls made while the person watches; a session
+opened later may hold a call they never saw.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from glm_tui.chat.mcp_tools import mcp_origin
 from glm_tui.chat.tool_runner import HandlerResult, describe_command
 from glm_tui.chat.tool_turns import answer, pending_calls
 from glm_tui.chat.tools import (
@@ -31,7 +42,8 @@ from glm_tui.chat.tools import (
     tool_settings,
     with_settings,
 )
-from glm_tui.model.session import Message, Session, ToolCall
+from glm_tui.model.session import ImageAttachment, Message, Session, ToolCall
+from glm_tui.tool_servers.results import ResultImage, ToolServerResult
 
 DECLINED = "The user declined to run {name}."
 
@@ -73,11 +85,32 @@ class RunHandler:
 
 
 @dataclass(frozen=True)
+class ConfirmServerCall:
+    """Ask the person before calling ``tool`` on the MCP server ``server`` for ``call``."""
+
+    call: ToolCall
+    server: str
+    tool: str
+    arguments: str  # pretty JSON, exactly what will be sent
+
+
+@dataclass(frozen=True)
+class RunServerCall:
+    """Call the MCP tool now (the person allowed it, once or always for this session)."""
+
+    call: ToolCall
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class SendResult:
-    """A handler printed ``text``: it is the result of ``call``."""
+    """A handler printed ``text`` (or an MCP tool gave it): it is the result of ``call``."""
 
     call: ToolCall
     text: str
+    images: tuple[ResultImage, ...] = ()  # pictures an MCP tool returned with its text
 
 
 @dataclass(frozen=True)
@@ -90,7 +123,11 @@ class Done:
     """Nothing waits for a result."""
 
 
-Step = AnswerByHand | ConfirmHandler | RunHandler | SendResult | AskModel | Done
+Step = (AnswerByHand | ConfirmHandler | RunHandler | ConfirmServerCall | RunServerCall
+        | SendResult | AskModel | Done)
+Asked = ConfirmHandler | ConfirmServerCall
+Run = RunHandler | RunServerCall
+TOOL_ERROR_PREFIX = "The tool reported an error:\n"
 
 
 class StaleCall(Exception):
@@ -112,13 +149,16 @@ class ToolLoop:
 
     def next_step(
         self, *, opened: bool = False
-    ) -> AnswerByHand | ConfirmHandler | RunHandler | Done:
+    ) -> AnswerByHand | Asked | Run | Done:
         """What the first waiting call needs; ``opened``: the session was just opened."""
         pending = pending_calls(self.session)
         if not pending:
             return Done()
         call = pending[0]
         entry = self.entry_for(call)
+        origin = mcp_origin(entry) if entry is not None else None
+        if entry is not None and origin is not None:
+            return self._server_step(call, entry, origin, opened=opened)
         handler = handler_of(entry) if entry is not None else None
         if entry is None or handler is None:
             return AnswerByHand(call)
@@ -127,16 +167,33 @@ class ToolLoop:
         arguments, _ = pretty_arguments(call.arguments)
         return ConfirmHandler(call, handler, describe_command(handler), arguments)
 
-    def choose(self, asked: ConfirmHandler, choice: Choice | None) -> RunHandler | AnswerByHand:
-        """The person answered the handler question (``None``: dismissed, as by hand).
+    def _server_step(self, call: ToolCall, entry: dict[str, Any], origin: tuple[str, str], *,
+                     opened: bool) -> AnswerByHand | ConfirmServerCall | RunServerCall:
+        server, tool = origin
+        arguments = _object_arguments(call.arguments)
+        if arguments is None:
+            return AnswerByHand(call, problem="the arguments are not a JSON object, so the MCP "
+                                f'tool "{tool}" cannot be called with them')
+        if tool_settings(entry).get("always_allow") and not opened:
+            return RunServerCall(call, server, tool, arguments)
+        pretty = json.dumps(arguments, indent=2, ensure_ascii=False)
+        return ConfirmServerCall(call, server, tool, pretty)
+
+    def choose(self, asked: Asked, choice: Choice | None) -> Run | AnswerByHand:
+        """The person answered the run question (``None``: dismissed, as by hand).
 
         "Always" is written into the session's tool settings; the caller saves the session.
         """
         if choice is Choice.ALWAYS:
             self.always_allow(asked.call.name)
-        if choice in (Choice.RUN_ONCE, Choice.ALWAYS):
-            return RunHandler(asked.call, asked.handler)
-        return AnswerByHand(asked.call)
+        if choice not in (Choice.RUN_ONCE, Choice.ALWAYS):
+            return AnswerByHand(asked.call)
+        if isinstance(asked, ConfirmServerCall):
+            arguments = _object_arguments(asked.call.arguments)
+            if arguments is None:  # cannot happen for a step next_step made; never run it
+                return AnswerByHand(asked.call)
+            return RunServerCall(asked.call, asked.server, asked.tool, arguments)
+        return RunHandler(asked.call, asked.handler)
 
     def always_allow(self, name: str) -> None:
         self.session.tools = [
@@ -147,17 +204,19 @@ class ToolLoop:
     def is_waiting(self, call: ToolCall) -> bool:
         return call in pending_calls(self.session)
 
-    def answer(self, call: ToolCall, text: str) -> Message:
-        """The tool message answering ``call`` (the caller stores it, then asks :meth:`after`).
+    def answer(self, call: ToolCall, text: str,
+               images: Sequence[ImageAttachment] = ()) -> Message:
+        """The tool message answering ``call`` (the caller stores it, then asks :meth:`after`);
+        ``images``: an MCP result's pictures, already put in the image store.
 
         Raises :class:`StaleCall` when the call no longer waits, ``ValueError`` for an empty
         result (its message is for the person).
         """
         if not self.is_waiting(call):
             raise StaleCall(call.id)
-        return answer(call, text)
+        return answer(call, text, images)
 
-    def after(self) -> AnswerByHand | ConfirmHandler | RunHandler | AskModel:
+    def after(self) -> AnswerByHand | Asked | Run | AskModel:
         """After a result was stored: the next waiting call, or the model's turn."""
         step = self.next_step()
         return AskModel() if isinstance(step, Done) else step
@@ -175,7 +234,29 @@ class ToolLoop:
         details.append("Write the result by hand in the prompt.")
         return AnswerByHand(call, problem=f"handler failed: {problem}", report="\n".join(details))
 
+    def server_call_done(self, call: ToolCall,
+                         result: ToolServerResult) -> SendResult | AnswerByHand:
+        """An MCP call ended: its result is sent (a tool-level error too, flagged, as MCP
+        intends: the model can react to it); a call that failed is answered by hand."""
+        if result.error is not None:
+            return AnswerByHand(call, problem=f"MCP call failed: {result.error}",
+                                report=f"The call to {call.name} failed: {result.error}.\n"
+                                "Write the result by hand in the prompt.")
+        text = result.text if result.text.strip() or result.images else "(no output)"
+        if not result.ok:
+            text = TOOL_ERROR_PREFIX + text
+        return SendResult(call, text, result.images)
+
     @staticmethod
     def declined(call: ToolCall) -> str:
         """The result sent when the person declines a call."""
         return DECLINED.format(name=call.name)
+
+
+def _object_arguments(arguments: str) -> dict[str, Any] | None:
+    """The call's arguments as a JSON object (empty text counts as ``{}``), else ``None``."""
+    try:
+        value = json.loads(arguments) if arguments.strip() else {}
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

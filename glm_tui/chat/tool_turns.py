@@ -9,10 +9,18 @@ a call with no ``role: "tool"`` answer after it is still waiting, whatever the a
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from glm_tui.chat.tools import BUILTIN_TYPES, enabled_function_names, is_enabled, recognise_raw_call
 from glm_tui.model.server_kind import ServerKind
-from glm_tui.model.session import Message, MessageStatus, Role, Session, ToolCall
+from glm_tui.model.session import (
+    ImageAttachment,
+    Message,
+    MessageStatus,
+    Role,
+    Session,
+    ToolCall,
+)
 
 
 def new_call_id() -> str:
@@ -40,11 +48,14 @@ def pending_calls(session: Session) -> list[ToolCall]:
     return []
 
 
-def answer(call: ToolCall, content: str) -> Message:
-    """The ``role: "tool"`` message that answers ``call`` (as the reference client sends it)."""
+def answer(call: ToolCall, content: str,
+           images: Sequence[ImageAttachment] = ()) -> Message:
+    """The ``role: "tool"`` message that answers ``call`` (as the reference client sends it);
+    ``images``: pictures the tool returned (an MCP result), already in the image store."""
     if not content.strip():
         raise ValueError("the result is empty: write what the tool returned (text or JSON)")
-    return Message(Role.TOOL, content, tool_call_id=call.id, name=call.name)
+    return Message(Role.TOOL, content, images=list(images), tool_call_id=call.id,
+                   name=call.name)
 
 
 def recognise_calls(content: str, session: Session) -> list[ToolCall]:

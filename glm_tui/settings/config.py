@@ -44,6 +44,7 @@ from typing import Any, NoReturn, TypeVar
 import platformdirs
 
 from glm_tui.model.image_limits import ImageLimits, limit_problem
+from glm_tui.model.mcp_profile import McpServerProfile
 from glm_tui.model.sampling import (
     BUILTIN_PRESETS,
     Preset,
@@ -52,8 +53,9 @@ from glm_tui.model.sampling import (
     validate_value,
 )
 from glm_tui.model.server_kind import ServerKind
-from glm_tui.settings.key_locator import KeyLocator, format_key, split_toml_error
+from glm_tui.settings.key_locator import KeyLocator, format_key, split_toml_error, toml_type
 from glm_tui.settings.keys import KeyRemap, parse_keys
+from glm_tui.settings.mcp_servers import parse_mcp_servers
 
 APP_NAME = "glm-tui"
 CONFIG_FILE_NAME = "config.toml"
@@ -74,7 +76,7 @@ _Choice = TypeVar("_Choice", bound=StrEnum)
 
 _TOP_LEVEL_KEYS = (
     "server", "connect_timeout", "read_timeout", "stream", "servers", "sampling", "presets",
-    "keys", "images", "thinking_display", "theme",
+    "keys", "images", "thinking_display", "theme", "mcp_servers",
 )
 _SERVER_KEYS = ("base_url", "api_key", "api_key_env", "model", "kind")
 _SAMPLING_KEYS = tuple(f.name for f in fields(SamplingParams))
@@ -128,6 +130,7 @@ class Settings:
     # The Textual theme chosen in the palette (the app checks the name: this module has no
     # Textual); None: the app's default.
     theme: str | None = None
+    mcp_servers: dict[str, McpServerProfile] = field(default_factory=dict)  # [mcp_servers.NAME]
 
     @property
     def profile(self) -> ServerProfile:
@@ -246,6 +249,7 @@ def load_settings(
         thinking_display=loader.choice(document, ("thinking_display",), ThinkingDisplay,
                                        ThinkingDisplay.COLLAPSE),
         theme=loader.string(document, ("theme",), "").strip() or None,
+        mcp_servers=parse_mcp_servers(document.get("mcp_servers"), loader.fail),
     )
 
 
@@ -315,13 +319,13 @@ class _Loader:
     def string(self, table: Mapping[str, Any], key: tuple[str, ...], default: str) -> str:
         value = table.get(key[-1], default)
         if not isinstance(value, str):
-            self.fail(key, f"must be a string, not {_toml_type(value)}")
+            self.fail(key, f"must be a string, not {toml_type(value)}")
         return str(value)
 
     def boolean(self, table: Mapping[str, Any], key: tuple[str, ...], default: bool) -> bool:
         value = table.get(key[-1], default)
         if not isinstance(value, bool):
-            self.fail(key, f"must be true or false, not {_toml_type(value)}")
+            self.fail(key, f"must be true or false, not {toml_type(value)}")
         return bool(value)
 
     def choice(self, table: Mapping[str, Any], key: tuple[str, ...], options: type[_Choice],
@@ -337,7 +341,7 @@ class _Loader:
     def seconds(self, table: Mapping[str, Any], key: tuple[str, ...], default: float) -> float:
         value = table.get(key[-1], default)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            self.fail(key, f"must be a number of seconds, not {_toml_type(value)}")
+            self.fail(key, f"must be a number of seconds, not {toml_type(value)}")
         number = float(value)
         if not math.isfinite(number) or number <= 0:
             self.fail(key, f"must be a positive number of seconds, not {value}")
@@ -347,7 +351,7 @@ class _Loader:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.fail(key, f"must be a table, not {_toml_type(value)}")
+            self.fail(key, f"must be a table, not {toml_type(value)}")
         return dict(value)
 
     def servers(self, value: Any, env: Mapping[str, str]) -> dict[str, ServerProfile]:
@@ -441,7 +445,7 @@ class _Loader:
             if isinstance(raw, bool) or not isinstance(raw, int):
                 unit = "pixels" if name == "max_side" else "bytes"
                 self.fail(("images", name),
-                          f"must be a whole number of {unit}, not {_toml_type(raw)}")
+                          f"must be a whole number of {unit}, not {toml_type(raw)}")
             problem = limit_problem(name, raw)
             if problem:
                 self.fail(("images", name), problem)
@@ -473,22 +477,6 @@ def _url_problem(url: str) -> str | None:
     if not re.match(r"^https?://[^/\s]+", url):
         return "must be an http:// or https:// URL such as " + DEFAULT_BASE_URL
     return None
-
-
-def _toml_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int):
-        return f"the integer {value}"
-    if isinstance(value, float):
-        return f"the number {value}"
-    if isinstance(value, str):
-        return f"the string '{value}'"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    return "a date/time"
 
 
 def _where(path: Path, line: int | None, key: str | None) -> str:

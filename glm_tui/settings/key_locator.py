@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from typing import Any
 
 
 def split_toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[str, int | None]:
@@ -23,6 +24,23 @@ def split_toml_error(exc: tomllib.TOMLDecodeError, text: str) -> tuple[str, int 
         if lineno is None:
             lineno = int(match.group(1)) if match.group(1) else max(1, len(text.splitlines()))
     return message, lineno
+
+
+def toml_type(value: Any) -> str:
+    """A value as a message names it ("the string 'x'", "an array")."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string '{value}'"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date/time"
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

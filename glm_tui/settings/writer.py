@@ -3,7 +3,8 @@
 The config file is hand-written: comments, ordering and spacing carry meaning to its owner. So it
 is edited as a document (tomlkit), never re-serialised from a dict: only the keys being saved
 change. What can be written is deliberately narrow: ``[sampling]`` defaults, ``[presets.NAME]``
-tables, the active profile (``server``), a profile's ``model`` and the ``theme``. An API key is
+tables, the active profile (``server``), a profile's ``model``, the ``theme`` and
+``[mcp_servers.NAME]`` tables (``glm-tui mcp import``). An API key is
 never written: there is no way to ask this module to write one.
 
 A file that is not valid TOML is left untouched and a :class:`ConfigWriteError` names it. Writes
@@ -14,15 +15,21 @@ its mode.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import Table
+from tomlkit.items import InlineTable, Table
 from tomlkit.toml_document import TOMLDocument
 
+from glm_tui.model.mcp_profile import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_STARTUP_TIMEOUT,
+    McpServerProfile,
+)
 from glm_tui.model.sampling import BUILTIN_PRESETS, SamplingParams, Thinking
 
 # The one deliberate exception to "settings and storage are independent siblings": the config is
@@ -115,6 +122,51 @@ def remember_theme(config_path: Path, theme: str) -> None:
     document = _load(config_path)
     document["theme"] = theme
     _save(config_path, document)
+
+
+def save_mcp_servers(config_path: Path, profiles: Iterable[McpServerProfile], *,
+                     replace: bool = False) -> None:
+    """Write each profile as ``[mcp_servers.NAME]`` (what ``glm-tui mcp import`` saves).
+
+    A name already in the file is refused, naming it, before anything is written, unless
+    ``replace``: then that table is written anew. Header values are written as given (with their
+    ``${VAR}``), never expanded. Only settings that differ from the defaults are written.
+    """
+    profiles = list(profiles)
+    document = _load(config_path)
+    servers = _table(document, "mcp_servers", super_table=True)
+    clashes = [profile.name for profile in profiles if profile.name in servers]
+    if clashes and not replace:
+        raise ConfigWriteError(f"{config_path} already has MCP server(s) named "
+                               f"{', '.join(clashes)}; nothing was written")
+    for profile in profiles:
+        servers[profile.name] = _mcp_table(profile)
+    _save(config_path, document)
+
+
+def _mcp_table(profile: McpServerProfile) -> Table:
+    table = tomlkit.table()
+    if profile.url is not None:
+        table["url"] = profile.url
+        if profile.headers:
+            table["headers"] = _inline(profile.headers)
+    else:
+        table["command"] = profile.command or ""
+        if profile.args:
+            table["args"] = list(profile.args)
+        if profile.env:
+            table["env"] = _inline(profile.env)
+    if profile.startup_timeout != DEFAULT_STARTUP_TIMEOUT:
+        table["startup_timeout"] = profile.startup_timeout
+    if profile.call_timeout != DEFAULT_CALL_TIMEOUT:
+        table["call_timeout"] = profile.call_timeout
+    return table
+
+
+def _inline(values: Mapping[str, str]) -> InlineTable:
+    inline = tomlkit.inline_table()
+    inline.update(values)
+    return inline
 
 
 def preset_name_problem(name: str) -> str | None:

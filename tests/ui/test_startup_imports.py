@@ -24,7 +24,7 @@ from glm_tui.model.session import ImageAttachment, Message, Role, Session
 from glm_tui.storage.store import SessionStore
 from tests.support.demo import image_bytes
 
-HEAVY = ("PIL", "textual_image", "openai", "jsonschema")
+HEAVY = ("PIL", "textual_image", "openai", "jsonschema", "mcp")
 
 CHILD = """
 import json, os, sys

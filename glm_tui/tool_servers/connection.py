@@ -1,0 +1,275 @@
+"""One running MCP server: a task that holds the SDK's connection open, driven from other tasks.
+
+The SDK's transports and client are async context managers built on anyio task groups and
+cancel scopes, which must be exited by the task that entered them. So each server gets one
+long-lived task (:meth:`Connection._hold`) that enters them, lists the tools, reports ready and
+then waits to be told to stop; the app's or ``ask``'s other tasks (same asyncio loop) send
+requests through the connected client, which the SDK allows from any task.
+
+Start-up is bounded by ``startup_timeout`` as a deadline on the holding task's own cancel scope
+(moved to infinity once the tools are listed): a server that hangs in ``initialize`` is stopped
+by the SDK's own shutdown (close stdin, SIGTERM, SIGKILL of its process group).
+
+Every message names the server. What a server says about its failure is usually on its stderr,
+which goes to ``<data dir>/logs/mcp-NAME.log``; the messages quote its last lines from this run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import time
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from pathlib import Path
+from typing import IO, Any
+
+from glm_tui.model.mcp_profile import (
+    McpServerProfile,
+    McpTransport,
+    MissingVariable,
+    expand_headers,
+)
+from glm_tui.tool_servers.errors import ToolServerError
+from glm_tui.tool_servers.tools import ServerTool
+
+CLIENT_NAME = "glm-tui"
+MAX_SSE_EVENT_BYTES = 32 * 1024 * 1024  # one HTTP result; larger fails as "too large"
+STOP_GRACE_SECONDS = 10.0  # the SDK's own shutdown takes at most ~6 s (stdin, TERM, KILL)
+CONNECTION_CLOSED = -32000  # the SDK's MCPError codes (mcp_types.jsonrpc), kept here so that
+REQUEST_TIMEOUT = -32001  # reading them does not import the SDK
+_TAIL_LINES = 3
+_TAIL_CHARS = 400
+
+
+class Connection:
+    """One server's live connection (or its failure); made by :class:`ToolServers`."""
+
+    def __init__(self, profile: McpServerProfile, log_path: Path,
+                 environ: dict[str, str] | None = None) -> None:
+        self.profile = profile
+        self.log_path = log_path
+        self.environ = environ
+        self.client: Any = None  # mcp.client.Client once ready
+        self.tools: list[ServerTool] = []
+        self.error: ToolServerError | None = None  # why it failed or stopped
+        self.garbage_lines = 0  # stdout lines that were not MCP messages
+        self._task: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._stop = asyncio.Event()
+        self._scope: Any = None  # the holding task's anyio CancelScope
+        self._log_start = 0
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> list[ServerTool]:
+        """Start the server, connect and list its tools; raises :class:`ToolServerError`."""
+        loop = asyncio.get_running_loop()
+        self._ready = loop.create_future()
+        self._task = loop.create_task(self._hold(), name=f"mcp-server-{self.name}")
+        await asyncio.shield(self._ready)
+        return self.tools
+
+    async def stop(self) -> None:
+        """Close the connection (the SDK stops a stdio server); idempotent, bounded."""
+        self._stop.set()
+        task = self._task
+        if task is None or task.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
+            return
+        if self._scope is not None:
+            self._scope.cancel()  # anyio's own cancel: the SDK's shielded shutdown still runs
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
+
+    def fail(self, message: str) -> ToolServerError:
+        """Mark the connection failed (the next use starts the server again) and stop it."""
+        self.error = ToolServerError(self.name, message)
+        self._stop.set()
+        return self.error
+
+    async def _hold(self) -> None:
+        import anyio
+
+        assert self._ready is not None
+        ready = self._ready
+        try:
+            with anyio.CancelScope(deadline=anyio.current_time()
+                                   + self.profile.startup_timeout) as scope:
+                self._scope = scope
+                async with AsyncExitStack() as stack:
+                    client = await stack.enter_async_context(await self._client(stack))
+                    self.tools = await _list_tools(client, self.name)
+                    scope.deadline = math.inf
+                    self.client = client
+                    ready.set_result(None)
+                    await self._stop.wait()
+            if scope.cancelled_caught and not ready.done():
+                self.error = self._startup_error(
+                    f"it did not start and list its tools within "
+                    f"{self.profile.startup_timeout:g} s")
+        except MissingVariable as exc:
+            self.error = ToolServerError(self.name, f'the MCP server "{self.name}" could not '
+                                         f"start: {exc}")
+        except Exception as exc:  # the SDK raises many kinds (OSError, MCPError, groups...)
+            cause = describe_failure(exc)
+            if not ready.done():
+                self.error = self._startup_error(cause)
+            elif self.error is None:
+                self.error = ToolServerError(self.name, f'the MCP server "{self.name}" '
+                                             f"stopped: {cause}")
+        finally:
+            self.client = None
+            if not ready.done():
+                ready.set_exception(self.error or self._startup_error("it stopped"))
+            elif self.error is None and not self._stop.is_set():
+                self.error = ToolServerError(self.name, f'the MCP server "{self.name}" stopped')
+
+    async def _client(self, stack: AsyncExitStack) -> AbstractAsyncContextManager[Any]:
+        """The SDK client for this profile (its transport's resources go on ``stack``)."""
+        from mcp.client.client import Client
+        from mcp.types import Implementation
+
+        quiet_sdk_logging()
+
+        transport: AbstractAsyncContextManager[Any]
+        if self.profile.transport is McpTransport.HTTP:
+            transport = await self._http_transport(stack)
+        else:
+            transport = self._stdio_transport(stack)
+
+        async def on_message(message: Any) -> None:
+            if isinstance(message, Exception):
+                self.garbage_lines += 1
+
+        from glm_tui import __version__
+
+        return Client(transport, mode="legacy", cache=None, message_handler=on_message,
+                      client_info=Implementation(name=CLIENT_NAME, version=__version__))
+
+    def _stdio_transport(self, stack: AsyncExitStack) -> AbstractAsyncContextManager[Any]:
+        from mcp.client.stdio import StdioServerParameters, stdio_client
+
+        log = stack.enter_context(open_log(self.log_path))
+        command = " ".join([self.profile.command or "", *self.profile.args])
+        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} glm-tui starts: {command}\n")
+        log.flush()
+        self._log_start = log.tell()
+        params = StdioServerParameters(command=self.profile.command or "",
+                                       args=list(self.profile.args), env=dict(self.profile.env))
+        return stdio_client(params, errlog=log)
+
+    async def _http_transport(self, stack: AsyncExitStack) -> AbstractAsyncContextManager[Any]:
+        import httpx2
+        from mcp.client.streamable_http import streamable_http_client
+
+        environ = os.environ if self.environ is None else self.environ
+        headers = expand_headers(self.profile.headers, environ)
+        http = await stack.enter_async_context(httpx2.AsyncClient(
+            headers=headers, timeout=httpx2.Timeout(30.0, read=300.0)))
+        assert self.profile.url is not None
+        return streamable_http_client(self.profile.url, http_client=http,
+                                      max_sse_event_size=MAX_SSE_EVENT_BYTES)
+
+    def _startup_error(self, cause: str) -> ToolServerError:
+        return ToolServerError(self.name, f'the MCP server "{self.name}" could not start: '
+                               f"{cause}{self.diagnosis()}")
+
+    def diagnosis(self) -> str:
+        """What else is known: stdout garbage, the last lines of its stderr from this run."""
+        notes = []
+        if self.garbage_lines:
+            notes.append(f"it wrote {self.garbage_lines} line(s) on its stdout that are not "
+                         "MCP messages (a stdio server must write only MCP messages there)")
+        tail = self.stderr_tail()
+        if tail:
+            notes.append(f"its stderr ends with: {tail}")
+        return "".join(f"; {note}" for note in notes)
+
+    def stderr_tail(self) -> str:
+        """The last few lines the server wrote to its stderr since this start ('' if none)."""
+        if self.profile.transport is not McpTransport.STDIO:
+            return ""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_start)
+                text = log.read()[-8192:].decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return " | ".join(lines[-_TAIL_LINES:])[-_TAIL_CHARS:]
+
+
+def quiet_sdk_logging() -> None:
+    """Keep the SDK's log records (tracebacks for each garbage line...) off the terminal.
+
+    With no handler, Python prints WARNING and above to stderr, over the full-screen app. The
+    same facts reach the person in the error messages; an app that configures logging still
+    gets the records (they propagate).
+    """
+    sdk = logging.getLogger("mcp")
+    if not any(isinstance(handler, logging.NullHandler) for handler in sdk.handlers):
+        sdk.addHandler(logging.NullHandler())
+
+
+@contextlib.contextmanager
+def open_log(path: Path) -> Any:
+    """The server's stderr log, appended, created 0600 (a real file: a child writes to it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    log: IO[str] = os.fdopen(fd, "a", encoding="utf-8", errors="replace")
+    with log:
+        yield log
+
+
+async def _list_tools(client: Any, server: str) -> list[ServerTool]:
+    """Every tool, following pagination (a server that pages forever is cut at 100 pages)."""
+    tools: list[ServerTool] = []
+    cursor: str | None = None
+    for _ in range(100):
+        page = await client.list_tools(cursor=cursor)
+        tools += [ServerTool(server=server, name=tool.name,
+                             description=tool.description or "",
+                             input_schema=dict(tool.input_schema or {}))
+                  for tool in page.tools]
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    return tools
+
+
+def leaf_errors(exc: BaseException) -> list[BaseException]:
+    """The real errors inside (nested) exception groups, which anyio's task groups raise."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in leaf_errors(inner)]
+    return [exc]
+
+
+def describe_failure(exc: BaseException) -> str:
+    """An SDK or OS failure in plain words."""
+    leaves = [leaf for leaf in leaf_errors(exc) if not isinstance(leaf, asyncio.CancelledError)]
+    leaf = leaves[0] if leaves else exc
+    if isinstance(leaf, FileNotFoundError):
+        return f"the command was not found ({leaf.filename or leaf})"
+    if isinstance(leaf, PermissionError):
+        return f"the command cannot be run: {leaf.strerror or leaf}"
+    if isinstance(leaf, OSError):
+        return f"{leaf.strerror or leaf}"
+    code = getattr(leaf, "code", None)
+    message = str(getattr(leaf, "message", "") or leaf) or type(leaf).__name__
+    if code == CONNECTION_CLOSED:
+        return "it closed the connection (the process ended)"
+    status = getattr(getattr(leaf, "response", None), "status_code", None)
+    if status is not None:
+        return f"the server answered HTTP {status}"
+    return message
