@@ -76,8 +76,8 @@ def sections() -> tuple[Section, ...]:
         Section("The request", (RequestViewScreen,), "conversation.show_request"),
         Section("Model and server", (ModelPickerScreen, ServerPickerScreen)),
         Section("Dialogs", (ConfirmModal, SystemPromptModal, HandlerConfirmModal,
-                            ServerCallConfirmModal, RenameSessionModal, ExportSessionModal, PickEntryScreen,
-                            DamagedDatabaseModal)),
+                            ServerCallConfirmModal, RenameSessionModal, ExportSessionModal,
+                            PickEntryScreen, DamagedDatabaseModal)),
     )
 
 

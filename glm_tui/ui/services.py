@@ -98,13 +98,9 @@ class Services:
         if self._tool_servers is None:
             from glm_tui.tool_servers.servers import ToolServers
 
-            self._tool_servers = ToolServers(self.settings.mcp_servers, self.tool_server_logs)
+            self._tool_servers = ToolServers(self.settings.mcp_servers,
+                                             self.settings.data_dir / "logs")
         return self._tool_servers
-
-    @property
-    def tool_server_logs(self) -> Path:
-        """Where each MCP server's stderr is written (``mcp-<name>.log``)."""
-        return self.settings.data_dir / "logs"
 
     async def stop_tool_servers(self) -> None:
         """Stop every MCP server started in this run (on exit)."""

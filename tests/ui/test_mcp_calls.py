@@ -14,6 +14,7 @@ from typing import Any
 from textual.pilot import Pilot
 
 from glm_tui.chat.mcp_tools import server_tool_entry
+from glm_tui.chat.tool_loop import TOOL_ERROR_PREFIX
 from glm_tui.chat.tools import tool_settings
 from glm_tui.model.session import Message, Role
 from glm_tui.tool_servers.tools import ServerTool
@@ -79,7 +80,7 @@ async def test_confirm_run_result_final_reply(glm4_server: str, config_path: Pat
         await enable_server_tools(pilot, "kit", "echo")
         await ask_and_wait_question(pilot, ECHO_QUESTION)
         shown = screen_text(app)
-        assert "Call echo on the MCP server kit?" in shown
+        assert 'Call "echo" on the MCP server "kit"?' in shown
         assert f'"text": "{ECHO_QUESTION}"' in shown  # the exact arguments
         await click(pilot, "#run-once")
         final = await final_reply(pilot, screen)
@@ -169,8 +170,10 @@ async def test_a_server_that_exits_at_start_is_named_and_the_call_answered_by_ha
         await ask_and_wait_question(pilot, "Look up the catalogue")
         await click(pilot, "#run-once")
         await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
-        assert any("broken" in note for note in toasts.messages())
-        assert "broken" in str(screen.prompt.border_subtitle)
+        [failure] = [t for t in toasts.toasts if t.title == "MCP call failed"]
+        assert 'the MCP server "broken" could not start' in failure.message
+        assert "cannot open the database" in failure.message  # the end of its stderr
+        assert 'MCP server "broken"' in str(screen.prompt.border_subtitle)
         await send(pilot, "Nothing found")
         final = await final_reply(pilot, screen)
         assert "Nothing found" in final.content
@@ -190,8 +193,31 @@ async def test_a_call_over_its_timeout_is_named_and_answered_by_hand(
         await ask_and_wait_question(pilot, SLOW_QUESTION)
         await click(pilot, "#run-once")
         await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
-        assert any("kit" in note for note in toasts.messages())
-        assert screen.tool_loop.answering is not None
+        assert any('the MCP server "kit" did not answer the call to slow within 1 s' in note
+                   for note in toasts.messages())
+        await wait_for(pilot, lambda: recorded(record) == ["started", "cancelled"],
+                       what="the server to be told to stop")
+
+
+async def test_a_server_that_dies_during_a_call_is_named_and_nothing_is_lost(
+        glm4_server: str, config_path: Path) -> None:
+    write_servers(config_path, server_table("kit"))
+    app = make_app(glm4_server)
+    toasts = ToastLog(app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        await enable_server_tools(pilot, "kit", "quit")
+        await ask_and_wait_question(pilot, "Make the server process exit")
+        await click(pilot, "#run-once")
+        await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
+        assert any('the MCP server "kit" stopped during the call to quit' in note
+                   for note in toasts.messages())
+        messages = screen.session.messages
+        assert [m.role for m in messages] == [Role.USER, Role.ASSISTANT]
+        assert messages[1].tool_calls[0].name == "quit"
+        await send(pilot, "It exited")
+        final = await final_reply(pilot, screen)
+        assert "It exited" in final.content
 
 
 async def test_a_tool_error_is_sent_back_flagged(glm4_server: str, config_path: Path) -> None:
@@ -205,7 +231,9 @@ async def test_a_tool_error_is_sent_back_flagged(glm4_server: str, config_path: 
         await click(pilot, "#run-once")
         await final_reply(pilot, screen)
         [result] = tool_messages(screen)
-        assert "error" in result.content.lower() and "broken on purpose" in result.content
+        # The demo model gave the question as the tool's "reason"; the tool raised with it.
+        assert result.content.startswith(TOOL_ERROR_PREFIX)
+        assert "Why does it always raise" in result.content
         assert any("kit/fail reported an error" in note for note in toasts.messages())
 
 

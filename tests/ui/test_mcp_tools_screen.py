@@ -127,7 +127,9 @@ async def test_markup_and_escape_sequences_from_a_server_are_shown_literally(
         assert "[bold red]markup[/]" in shown  # not taken as markup
         assert "␛[31mescapes␛[0m" in shown  # the escape sequence made visible
         assert "\x1b" not in shown
-        assert TRICKY_DESCRIPTION in str(app.screen.tools[-1])  # type: ignore[attr-defined]
+        assert "[bold red]markup[/]" in rows_text(pilot)
+        [entry] = app.screen.tools  # type: ignore[attr-defined]
+        assert entry["function"]["description"] == TRICKY_DESCRIPTION  # kept as data
 
 
 async def test_an_enabled_tool_is_stored_with_the_session_and_resume_shows_it(

@@ -40,17 +40,17 @@ class ServerCallConfirmModal(Dialog[HandlerChoice]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -wide", id="server-call-dialog"):
-            yield LiteralLabel(f"Call {self._tool} on the MCP server {self._server}?",
+            yield LiteralLabel(f'Call "{self._tool}" on the MCP server "{self._server}"?',
                                classes="dialog-title")
-            asked = (f"The model asked for {self._sent_name}. " if self._sent_name != self._tool
-                     else "")
-            yield LiteralStatic(f"{asked}glm-tui will ask the MCP server {self._server!r} to "
-                                f"run its tool {self._tool!r} with exactly these arguments:")
+            asked = (f'The model asked for "{self._sent_name}". '
+                     if self._sent_name != self._tool else "")
+            yield LiteralStatic(f"{asked}glm-tui will send the server exactly these arguments:")
             yield LiteralStatic(self._arguments, classes="dialog-code")
+            yield LiteralStatic("Always allow: later calls to this tool run without asking, "
+                                "for the rest of this session.", classes="dialog-hint")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Run once", id="run-once", variant="primary")
-                yield Button("Always allow this tool in this session", id="always",
-                             variant="warning")
+                yield Button("Always allow this tool", id="always", variant="warning")
                 yield Button("Answer by hand", id="by-hand")
 
     def on_mount(self) -> None:

@@ -91,7 +91,8 @@ class ConversationScreen(ContinueReply, EverydayConversation):
         Binding("ctrl+t", "open_settings", "Settings", id="conversation.open_settings",
                 tooltip="Sampling settings, focused on temperature (Up/Down nudge it)"),
         Binding("f6", "open_tools", "Tools", id="conversation.open_tools",
-                tooltip="Tools for this session: function tools and GLM All Tools"),
+                tooltip="Tools for this session: function tools, GLM All Tools, MCP servers' "
+                "tools"),
         Binding("ctrl+o", "open_sessions", "Sessions", id="conversation.open_sessions",
                 tooltip="Sessions: browse, search, open, rename, duplicate, delete, export"),
         Binding("f2", "show_request", "Request", id="conversation.show_request",
@@ -472,8 +473,7 @@ class ConversationScreen(ContinueReply, EverydayConversation):
         self.app.push_screen(ToolsScreen(
             self.session.tools, self.session.tool_choice,
             library=ToolLibrary(settings.data_dir), on_change=self.apply_tools,
-            servers=self.services.tool_servers if settings.mcp_servers else None,
-            log_dir=self.services.tool_server_logs))
+            servers=self.services.tool_servers if settings.mcp_servers else None))
 
     def apply_tools(self, tools: list[dict[str, Any]], choice: str | dict[str, Any] | None) -> None:
         """Live change from the tools screen: the next request uses it; stored at once."""

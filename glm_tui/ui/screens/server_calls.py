@@ -1,10 +1,11 @@
-"""A model's call to a tool of an MCP server, on screen: asked, run, its result kept.
+"""A model's call to a tool of an MCP server, on screen: asked, run, its pictures kept.
 
 :class:`~glm_tui.ui.screens.tool_calls.ToolCallPrompt` performs the tool loop's steps; the three
 that are particular to MCP servers live here: the question (the exact server, tool and arguments,
 :class:`~glm_tui.ui.dialogs.server_call.ServerCallConfirmModal`), the call itself (what went
 wrong said in a toast naming the server: a tool that flagged an error, output over the cap), and
-the pictures a result carries, kept in the session's image store like an attached picture.
+the pictures a result carries, kept in the session's image store like an attached picture
+(:mod:`glm_tui.chat.result_images`).
 
 What a server sends (its error words, its result) is data: every toast goes through the app's
 ``notify``, which makes it visible-safe and never markup.
@@ -63,31 +64,21 @@ async def run_server_call(servers: ToolServers, step: RunServerCall,
 
 
 async def keep_result_images(store: SessionStore | None, images: Sequence[ResultImage],
-                             notify: Notify) -> list[ImageAttachment]:
-    """The pictures of a result as references into the image store (the bytes as the server
-    sent them, checked by Pillow); one that is not an image, or cannot be written, is said and
-    left out (the result's text still mentions it)."""
+                             tool: str, notify: Notify) -> list[ImageAttachment]:
+    """The pictures of ``tool``'s result, put in the image store (in a thread: Pillow checks
+    each), as references for its tool message. One that is not a picture, or that cannot be
+    written, is said in a toast and left out (the result's text still mentions it)."""
+    from glm_tui.chat.result_images import keep_result_images as keep
+
     if store is None:
         notify("The pictures of the tool result are not kept: the session store is not "
                "available.", severity="warning", markup=False)
         return []
-    kept: list[ImageAttachment] = []
-    problems: list[str] = []
-    for number, image in enumerate(images, 1):
-        try:
-            kept.append(await asyncio.to_thread(_keep, store, image, number))
-        except (ValueError, StoreError) as exc:
-            problems.append(f"picture {number}: {exc}")
+    try:
+        kept, problems = await asyncio.to_thread(keep, store, images, tool)
+    except StoreError as exc:
+        kept, problems = [], [f"the pictures from {tool} were not kept: {exc}"]
     if problems:
-        notify("Left out of the tool result:\n" + "\n".join(problems), severity="warning",
-               timeout=10, markup=False)
+        notify("\n".join(problems), title="Tool result", severity="warning", timeout=10,
+               markup=False)
     return kept
-
-
-def _keep(store: SessionStore, image: ResultImage, number: int) -> ImageAttachment:
-    from glm_tui.chat.image_data import inspect_image
-
-    facts = inspect_image(image.data)  # ImageDataError (a ValueError) in plain words
-    sha256 = store.put_image(image.data, facts.ext)
-    return ImageAttachment(sha256, facts.mime, facts.width, facts.height,
-                           f"tool picture {number}", len(image.data))

@@ -210,16 +210,15 @@ class ToolCallPrompt:
         if self.host.reply_running:
             return False
         self.loop.session = self.host.session
+        kept = await keep_result_images(self.host.recorder.store, images, call.name,
+                                        self.host.app.notify) if images else []
         try:
-            result = self.loop.answer(call, text)
+            result = self.loop.answer(call, text, kept)
         except StaleCall:
             return False  # the conversation moved on (regenerated, edited) meanwhile
         except ValueError as exc:
             self.host.app.notify(str(exc), title="Not sent", severity="error", markup=False)
             return False
-        if images:
-            result.images = await keep_result_images(self.host.recorder.store, images,
-                                                     self.host.app.notify)
         await self.host.add_message(result)
         self.end_answering()
         await self._perform(self.loop.after())

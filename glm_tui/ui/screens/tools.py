@@ -93,13 +93,10 @@ class ToolsScreen(Screen[None]):
         library: ToolLibrary,
         on_change: ToolsChanged,
         servers: ToolServers | None = None,
-        log_dir: Path | None = None,
     ) -> None:
-        """``servers``: the configured MCP servers (None when there are none); their logs are
-        in ``log_dir``."""
+        """``servers``: the configured MCP servers (None when there are none)."""
         super().__init__()
         self.servers = servers
-        self._log_dir = log_dir
         self.tools = copy.deepcopy(tools)
         self.tool_choice = tool_choice
         self.library = library
@@ -419,7 +416,7 @@ class ToolsScreen(Screen[None]):
         entry = session_entry(self.tools, event.tool)
         if entry is not None:
             self._selected = self.tools.index(entry)
-            self.action_toggle_enabled()
+            self._toggle_selected()
             return
         entry = server_tool_entry(event.tool, {tool_name(e) for e in self.tools})
         problems = check_tool_set([*self.tools, entry])
@@ -434,7 +431,8 @@ class ToolsScreen(Screen[None]):
 
     @on(ServerToolsPanel.Showing)
     def _server_row_shown(self, event: ServerToolsPanel.Showing) -> None:
-        log = (self._log_dir or Path("logs")) / f"mcp-{event.section.name}.log"
+        assert self.servers is not None  # the panel is there only with servers
+        log = self.servers.log_path(event.section.name)
         entry = None if event.tool is None else session_entry(self.tools, event.tool)
         self.query_one(ServerToolDetail).show(event.section, event.tool, entry,
                                               f"What the server wrote is in {log}.")
@@ -450,7 +448,10 @@ class ToolsScreen(Screen[None]):
     def action_toggle_enabled(self) -> None:
         if isinstance(self.focused, OptionList) and self.focused.id == "server-tool-list":
             self.query_one(ServerToolsPanel).toggle_highlighted()
-            return
+        else:
+            self._toggle_selected()
+
+    def _toggle_selected(self) -> None:
         if self._selected is None:
             return
         entry = self.tools[self._selected]
