@@ -88,7 +88,7 @@ class ServerToolsPanel(Vertical):
         self._rows: list[tuple[ServerSection, ServerTool | None]] = []
 
     def compose(self) -> ComposeResult:
-        yield Label("MCP servers (Enter enables or disables a tool)")
+        yield Label("MCP servers · Enter switches a tool")
         yield OptionList(id="server-tool-list")
 
     @property
@@ -108,8 +108,10 @@ class ServerToolsPanel(Vertical):
 
     async def _list_tools(self, name: str) -> None:
         from glm_tui.tool_servers.errors import ToolServerError
+        from glm_tui.ui.screens.server_calls import load_mcp_sdk
 
         section = self.sections[name]
+        await load_mcp_sdk()
         try:
             # Shielded: closing the screen stops waiting, not the server starting.
             tools = await asyncio.shield(self.servers.tools(name))
