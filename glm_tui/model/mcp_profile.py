@@ -33,7 +33,8 @@ class McpServerProfile:
     name: str
     command: str | None = None  # stdio
     args: tuple[str, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)  # added to the server's environment
+    # added to the few variables a stdio server inherits (HOME, LOGNAME, PATH, SHELL, TERM, USER)
+    env: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None  # streamable HTTP
     headers: Mapping[str, str] = field(default_factory=dict)  # values may hold ${VAR}
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT  # start + initialize + list tools

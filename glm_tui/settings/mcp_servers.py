@@ -4,7 +4,7 @@
 [mcp_servers.time]                     # stdio: glm-tui runs the command
 command = "uvx"
 args = ["mcp-server-time", "--local-timezone=Europe/Paris"]
-env = { TZ_DEBUG = "1" }               # added to the server's environment
+env = { TZ_DEBUG = "1" }               # added to HOME, LOGNAME, PATH, SHELL, TERM, USER
 
 [mcp_servers.search]                   # streamable HTTP
 url = "https://mcp.example.com/mcp"
@@ -12,6 +12,10 @@ headers = { Authorization = "Bearer ${SEARCH_TOKEN}" }   # expanded at connect t
 call_timeout = 120                     # seconds for one call (default 60)
 startup_timeout = 30                   # seconds to start and list tools (default 20)
 ```
+
+A stdio server inherits only ``HOME``, ``LOGNAME``, ``PATH``, ``SHELL``, ``TERM`` and ``USER``
+from glm-tui's environment (the SDK's safe set), plus its ``env``: an ``OPENAI_API_KEY`` exported
+for glm-tui never reaches a tool server unless the profile passes it on.
 
 Exactly one of ``command`` and ``url``. A mistake (an unknown key, a wrong type, both or neither,
 a name that is not 1-64 of ``A-Z a-z 0-9 _ -``) is the config error every other part of the file

@@ -34,12 +34,14 @@ from glm_tui.model.mcp_profile import (
 )
 from glm_tui.tool_servers.errors import ToolServerError
 from glm_tui.tool_servers.tools import ServerTool
+from glm_tui.tool_servers.watched import watched
 
 CLIENT_NAME = "glm-tui"
 MAX_SSE_EVENT_BYTES = 32 * 1024 * 1024  # one HTTP result; larger fails as "too large"
 STOP_GRACE_SECONDS = 10.0  # the SDK's own shutdown takes at most ~6 s (stdin, TERM, KILL)
 CONNECTION_CLOSED = -32000  # the SDK's MCPError codes (mcp_types.jsonrpc), kept here so that
 REQUEST_TIMEOUT = -32001  # reading them does not import the SDK
+LOG_KEEP_BYTES = 1024 * 1024
 _TAIL_LINES = 3
 _TAIL_CHARS = 400
 
@@ -56,15 +58,23 @@ class Connection:
         self.tools: list[ServerTool] = []
         self.error: ToolServerError | None = None  # why it failed or stopped
         self.garbage_lines = 0  # stdout lines that were not MCP messages
+        self.http_refusal = ""  # the last HTTP error status ("401 Unauthorized")
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
-        self._stop = asyncio.Event()
+        self._stop = asyncio.Event()  # wakes the holding task: stop, or the server ended
+        self._stopping = False  # asked to stop (not a failure)
+        self._ended = False  # the transport ended (a stdio server's stdout closed)
         self._scope: Any = None  # the holding task's anyio CancelScope
         self._log_start = 0
 
     @property
     def name(self) -> str:
         return self.profile.name
+
+    @property
+    def stopping(self) -> bool:
+        """Asked to stop (by :meth:`stop`): what ends now is not a failure."""
+        return self._stopping
 
     @property
     def running(self) -> bool:
@@ -74,16 +84,22 @@ class Connection:
         """Start the server, connect and list its tools; raises :class:`ToolServerError`."""
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
+        # Its failure is read by whoever awaits it; mark it read when nobody does (a start
+        # abandoned by stop_all), so asyncio does not log "exception was never retrieved".
+        self._ready.add_done_callback(lambda done: done.cancelled() or done.exception())
         self._task = loop.create_task(self._hold(), name=f"mcp-server-{self.name}")
         await asyncio.shield(self._ready)
         return self.tools
 
     async def stop(self) -> None:
         """Close the connection (the SDK stops a stdio server); idempotent, bounded."""
+        self._stopping = True
         self._stop.set()
         task = self._task
         if task is None or task.done():
             return
+        if self._ready is not None and not self._ready.done() and self._scope is not None:
+            self._scope.cancel()  # still starting: nothing to close gracefully
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
             return
@@ -114,7 +130,10 @@ class Connection:
                     self.client = client
                     ready.set_result(None)
                     await self._stop.wait()
-            if scope.cancelled_caught and not ready.done():
+                    if self._ended and self.error is None and not self._stopping:
+                        self.error = ToolServerError(self.name, f'the MCP server "{self.name}" '
+                                                     f"stopped{self.diagnosis()}")
+            if scope.cancelled_caught and not ready.done() and not self._stopping:
                 self.error = self._startup_error(
                     f"it did not start and list its tools within "
                     f"{self.profile.startup_timeout:g} s")
@@ -122,7 +141,7 @@ class Connection:
             self.error = ToolServerError(self.name, f'the MCP server "{self.name}" could not '
                                          f"start: {exc}")
         except Exception as exc:  # the SDK raises many kinds (OSError, MCPError, groups...)
-            cause = describe_failure(exc)
+            cause = self.describe(exc)
             if not ready.done():
                 self.error = self._startup_error(cause)
             elif self.error is None:
@@ -131,7 +150,8 @@ class Connection:
         finally:
             self.client = None
             if not ready.done():
-                ready.set_exception(self.error or self._startup_error("it stopped"))
+                ready.set_exception(self.error or ToolServerError(
+                    self.name, f'the MCP server "{self.name}" was stopped before it was ready'))
             elif self.error is None and not self._stop.is_set():
                 self.error = ToolServerError(self.name, f'the MCP server "{self.name}" stopped')
 
@@ -147,6 +167,12 @@ class Connection:
             transport = await self._http_transport(stack)
         else:
             transport = self._stdio_transport(stack)
+
+        def on_end() -> None:
+            self._ended = True
+            self._stop.set()
+
+        transport = watched(transport, on_end)
 
         async def on_message(message: Any) -> None:
             if isinstance(message, Exception):
@@ -175,11 +201,30 @@ class Connection:
 
         environ = os.environ if self.environ is None else self.environ
         headers = expand_headers(self.profile.headers, environ)
+
+        async def note_refusal(response: httpx2.Response) -> None:
+            # The SDK turns any HTTP error into "Server returned an error response"; the
+            # status (401: the token is wrong) is what the person needs to know.
+            if response.status_code >= 400:
+                self.http_refusal = f"{response.status_code} {response.reason_phrase}".strip()
+
         http = await stack.enter_async_context(httpx2.AsyncClient(
-            headers=headers, timeout=httpx2.Timeout(30.0, read=300.0)))
+            headers=headers, timeout=httpx2.Timeout(30.0, read=300.0),
+            event_hooks={"response": [note_refusal]}))
         assert self.profile.url is not None
         return streamable_http_client(self.profile.url, http_client=http,
                                       max_sse_event_size=MAX_SSE_EVENT_BYTES)
+
+    def describe(self, exc: BaseException) -> str:
+        """A failure in words; over HTTP, an error status the server answered comes first
+        (the SDK reports any of them as "Server returned an error response")."""
+        if self.http_refusal:
+            return f"the server answered HTTP {self.http_refusal}"
+        cause = describe_failure(exc)
+        if self.profile.url is not None and any(
+                "Connect" in type(leaf).__name__ for leaf in leaf_errors(exc)):
+            return f"cannot connect to {self.profile.url} ({cause})"
+        return cause
 
     def _startup_error(self, cause: str) -> ToolServerError:
         return ToolServerError(self.name, f'the MCP server "{self.name}" could not start: '
@@ -224,12 +269,32 @@ def quiet_sdk_logging() -> None:
 
 @contextlib.contextmanager
 def open_log(path: Path) -> Any:
-    """The server's stderr log, appended, created 0600 (a real file: a child writes to it)."""
+    """The server's stderr log, appended, created 0600 (a real file: a child writes to it).
+
+    A log grown past ``LOG_KEEP_BYTES * 4`` keeps only its last ``LOG_KEEP_BYTES`` first: a
+    chatty server started every day must not fill the disk.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    _shorten(path)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     log: IO[str] = os.fdopen(fd, "a", encoding="utf-8", errors="replace")
     with log:
         yield log
+
+
+def _shorten(path: Path) -> None:
+    try:
+        if path.stat().st_size <= LOG_KEEP_BYTES * 4:
+            return
+        with path.open("rb") as old:
+            old.seek(-LOG_KEEP_BYTES, os.SEEK_END)
+            tail = old.read()
+    except OSError:
+        return
+    tail = tail[tail.find(b"\n") + 1:]  # from a whole line
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(b"[older lines removed by glm-tui]\n" + tail)
 
 
 async def _list_tools(client: Any, server: str) -> list[ServerTool]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -25,7 +26,6 @@ from glm_tui.tool_servers.connection import (
     CONNECTION_CLOSED,
     REQUEST_TIMEOUT,
     Connection,
-    describe_failure,
 )
 from glm_tui.tool_servers.errors import ToolServerError
 from glm_tui.tool_servers.results import ToolServerResult, failed, from_call_result
@@ -72,8 +72,9 @@ class ToolServers:
                                   "config file") from None
 
     def log_path(self, name: str) -> Path:
-        """Where server ``name`` writes its stderr."""
-        return self._log_dir / f"mcp-{name}.log"
+        """Where server ``name`` writes its stderr (a name the config could not hold, such as
+        one with a ``/``, is made safe for a file name)."""
+        return self._log_dir / f"mcp-{re.sub(r'[^A-Za-z0-9_-]', '_', name)}.log"
 
     def state(self, name: str) -> tuple[ServerState, str]:
         """The server's state and, once it failed, the failure in words."""
@@ -128,7 +129,15 @@ class ToolServers:
                 return connection
             start = asyncio.get_running_loop().create_task(self._start(profile))
             self._starts[name] = start
-        return await asyncio.shield(start)
+        try:
+            return await asyncio.shield(start)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if start.cancelled() and current is not None and not current.cancelling():
+                # stop_all ended the start this caller was waiting for: not its own cancel
+                raise ToolServerError(name, f'the MCP server "{name}" was stopped before it '
+                                      "was ready") from None
+            raise
 
     async def _start(self, profile: McpServerProfile) -> Connection:
         old = self._connections.get(profile.name)
@@ -156,6 +165,7 @@ async def _call(connection: Connection, tool: str, arguments: dict[str, Any], ti
     import anyio
 
     scope = anyio.CancelScope()
+    connection.http_refusal = ""  # a status from before this call says nothing about it
 
     async def request() -> Any:
         with scope:
@@ -185,6 +195,8 @@ def _failure(connection: Connection, tool: str, timeout: float,
     if code == REQUEST_TIMEOUT:
         return failed(f'the MCP server "{name}" did not answer the call to {tool} within '
                       f"{timeout:g} s (it was told to stop)")
+    if connection.stopping:
+        return failed(f'the MCP server "{name}" was stopped during the call to {tool}')
     if code == CONNECTION_CLOSED or not connection.running:
         error = connection.fail(f'the MCP server "{name}" stopped during the call to {tool}'
                                 f"{connection.diagnosis()}")
@@ -192,8 +204,11 @@ def _failure(connection: Connection, tool: str, timeout: float,
     if type(exc).__name__ == "ValidationError":
         return failed(f'the MCP server "{name}" answered the call to {tool} with something '
                       "that is not a valid MCP result")
+    if connection.http_refusal:
+        return failed(f'the call to {tool} on the MCP server "{name}" failed: '
+                      f"{connection.describe(exc)}")
     if code is not None:
         return failed(f'the MCP server "{name}" refused the call to {tool}: '
                       f"{getattr(exc, 'message', exc)}")
     return failed(f'the call to {tool} on the MCP server "{name}" failed: '
-                  f"{describe_failure(exc)}")
+                  f"{connection.describe(exc)}")

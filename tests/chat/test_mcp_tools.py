@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from glm_tui.chat.mcp_tools import (
@@ -77,6 +78,22 @@ def test_an_imported_entry_keeps_its_origin_but_loses_always_allow() -> None:
     imported = without_permissions(entry)
     assert mcp_origin(imported) == ("time", "get_time")
     assert "always_allow" not in tool_settings(imported)
+
+
+def test_an_exported_session_imported_again_asks_before_its_mcp_calls() -> None:
+    from glm_tui.chat.export import export_json
+    from glm_tui.chat.importing import import_json
+    from glm_tui.chat.tool_loop import ConfirmServerCall, ToolLoop
+    from glm_tui.model.session import Message, MessageStatus, Role, Session, ToolCall
+
+    call = ToolCall("c1", "get_time", "{}")
+    session = Session(tools=[with_settings(server_tool_entry(tool(), set()), always_allow=True)],
+                      messages=[Message(Role.USER, "time?"),
+                                Message(Role.ASSISTANT, "", tool_calls=[call],
+                                        status=MessageStatus.COMPLETE)])
+    again = import_json(json.dumps(export_json(session)))
+    assert mcp_origin(again.tools[0]) == ("time", "get_time")
+    assert isinstance(ToolLoop(again).next_step(), ConfirmServerCall)
 
 
 def test_only_mcp_entries_are_listed_as_such() -> None:

@@ -6,15 +6,16 @@ also be served over streamable HTTP on a loopback port inside the test process
 (:class:`HttpServer`), with an optional required header to test ``${VAR}`` expansion.
 
 NAMEs:
-  * ``kit``: the tools (echo, now, fail, huge, picture, slow, quit, tricky); one process serves a
-    whole test module;
+  * ``kit``: the tools (echo, now, fail, huge, picture, slow, pid, environment, quit,
+    tricky); one process serves a whole test module;
   * ``exits``: writes a line to stderr and exits before answering anything;
   * ``hangs``: reads its stdin and never answers (``initialize`` hangs);
   * ``stubborn``: like ``hangs``, but also ignores the end of its stdin (must be killed);
   * ``garbage``: answers every line with text that is not JSON-RPC;
   * ``noisy``: the tool kit, but it prints a line of garbage on stdout before serving.
 
-``slow`` records what happened to it in the file named by ``$MCP_TEST_RECORD``: ``started``
+``stubborn`` notes ``pid=N`` there (a test checks it was killed), and ``slow`` records what
+happened to it in the file named by ``$MCP_TEST_RECORD``: ``started``
 when it begins, ``cancelled`` when the client's ``notifications/cancelled`` interrupted it,
 so a test can prove the server was told.
 """
@@ -46,15 +47,16 @@ def png_bytes(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int]
     return out.getvalue()
 
 
-def _record(line: str) -> None:
-    path = os.environ.get(RECORD_ENV)
+def _record(line: str, path: str | None = None) -> None:
+    path = path or os.environ.get(RECORD_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as out:
             out.write(line + "\n")
 
 
-def kit() -> Any:
-    """The tool kit: an MCPServer with every kind of tool a test needs."""
+def kit(record: Path | None = None) -> Any:
+    """The tool kit: an MCPServer with every kind of tool a test needs (``record``: where
+    ``slow`` notes what happened, instead of ``$MCP_TEST_RECORD``)."""
     import anyio
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
@@ -74,7 +76,7 @@ def kit() -> Any:
     def fail(reason: str = "broken on purpose") -> str:
         raise ToolError(reason)
 
-    @server.tool(description="Returns ten megabytes of text")
+    @server.tool(description="Returns ten megabytes of text", structured_output=False)
     def huge() -> str:
         return "x" * HUGE_CHARS
 
@@ -86,13 +88,24 @@ def kit() -> Any:
 
     @server.tool(description="Waits until cancelled")
     async def slow() -> str:
-        _record("started")
+        where = str(record) if record is not None else None
+        _record("started", where)
         try:
             await anyio.sleep_forever()
         except anyio.get_cancelled_exc_class():
-            _record("cancelled")
+            _record("cancelled", where)
             raise
         return "never"
+
+    @server.tool(description="The server's environment, as JSON", structured_output=False)
+    def environment() -> str:
+        import json
+
+        return json.dumps(dict(os.environ))
+
+    @server.tool(description="The server's process id")
+    def pid() -> str:
+        return str(os.getpid())
 
     @server.tool(description="Exits the server process in the middle of the call")
     def quit() -> str:
@@ -114,6 +127,7 @@ def _serve_stdio(name: str) -> None:
             import signal
 
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            _record(f"pid={os.getpid()}")
             with contextlib.suppress(OSError):
                 sys.stdin.read()
             threading.Event().wait()
@@ -136,8 +150,10 @@ class HttpServer:
     the environment). ``url`` is the endpoint to configure.
     """
 
-    def __init__(self, required_headers: dict[str, str] | None = None) -> None:
+    def __init__(self, required_headers: dict[str, str] | None = None,
+                 record: Path | None = None) -> None:
         self.required_headers = dict(required_headers or {})
+        self.record = record
         self.seen_headers: list[dict[str, str]] = []
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -150,7 +166,7 @@ class HttpServer:
     def _app(self) -> Any:
         from starlette.responses import PlainTextResponse
 
-        inner = kit().streamable_http_app()
+        inner = kit(self.record).streamable_http_app()
         required = self.required_headers
         seen = self.seen_headers
 
@@ -188,8 +204,9 @@ class HttpServer:
 
 
 @contextlib.contextmanager
-def http_server(required_headers: dict[str, str] | None = None) -> Iterator[HttpServer]:
-    server = HttpServer(required_headers).start()
+def http_server(required_headers: dict[str, str] | None = None,
+                record: Path | None = None) -> Iterator[HttpServer]:
+    server = HttpServer(required_headers, record).start()
     try:
         yield server
     finally:

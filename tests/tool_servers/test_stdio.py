@@ -6,6 +6,8 @@ server start their own.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import stat
 from collections.abc import AsyncIterator
@@ -16,17 +18,30 @@ import pytest_asyncio
 
 from glm_tui.tool_servers.servers import ServerState, ToolServers
 from tests.support.mcp_servers import HUGE_CHARS, TRICKY_DESCRIPTION, png_bytes, stdio_profile
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
+@pytest.fixture(scope="module")
+def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the kit's ``slow`` tool notes "started" and "cancelled"."""
+    return tmp_path_factory.mktemp("record") / "slow.txt"
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def kit(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ToolServers]:
-    servers = ToolServers({"kit": stdio_profile("kit")}, tmp_path_factory.mktemp("logs"))
+async def kit(tmp_path_factory: pytest.TempPathFactory,
+              record: Path) -> AsyncIterator[ToolServers]:
+    servers = ToolServers({"kit": stdio_profile("kit", record=record)},
+                          tmp_path_factory.mktemp("logs"))
     try:
         yield servers
     finally:
         await servers.stop_all()
+
+
+def events(record: Path) -> list[str]:
+    return record.read_text().split() if record.exists() else []
 
 
 async def test_a_server_starts_on_first_use_and_lists_its_tools(kit: ToolServers) -> None:
@@ -94,3 +109,70 @@ async def test_a_server_whose_command_does_not_exist_says_so(tmp_path: Path) -> 
     assert str(raised.value).startswith('the MCP server "gone" could not start: the command '
                                         "was not found")
     assert servers.state("gone")[0] is ServerState.FAILED
+
+
+async def test_cancelling_a_call_tells_the_server_and_the_server_stays_usable(
+        kit: ToolServers, record: Path) -> None:
+    before = events(record)
+    call = asyncio.ensure_future(kit.call("kit", "slow", {}))
+    await wait_for(None, lambda: events(record)[len(before):] == ["started"],
+                   what="the slow tool to start")
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await wait_for(None, lambda: events(record)[len(before):] == ["started", "cancelled"],
+                   what="the server to record notifications/cancelled")
+    assert (await kit.call("kit", "echo", {"text": "still here"})).text == "still here"
+
+
+async def test_a_call_over_its_timeout_fails_in_words_and_the_server_is_told(
+        kit: ToolServers, record: Path) -> None:
+    before = events(record)
+    result = await kit.call("kit", "slow", {}, timeout=0.5)
+    assert result.error == ('the MCP server "kit" did not answer the call to slow within '
+                            "0.5 s (it was told to stop)")
+    await wait_for(None, lambda: events(record)[len(before):] == ["started", "cancelled"],
+                   what="the server to record notifications/cancelled")
+    assert kit.state("kit")[0] is ServerState.READY
+
+
+async def test_a_server_that_dies_mid_call_fails_the_call_and_the_next_use_restarts_it(
+        kit: ToolServers) -> None:
+    result = await kit.call("kit", "quit", {})
+    assert result.error is not None
+    assert result.error.startswith('the MCP server "kit" stopped during the call to quit')
+    state, detail = kit.state("kit")
+    assert state is ServerState.FAILED and detail == result.error
+    again = await kit.call("kit", "echo", {"text": "back"})
+    assert (again.ok, again.text) == (True, "back")
+    assert kit.state("kit") == (ServerState.READY, "")
+
+
+async def test_concurrent_first_uses_start_one_process(tmp_path: Path) -> None:
+    servers = ToolServers({"kit": stdio_profile("kit")}, tmp_path)
+    try:
+        first, second = await asyncio.gather(servers.tools("kit"), servers.tools("kit"))
+        assert first == second
+        assert servers.log_path("kit").read_text().count("glm-tui starts:") == 1
+    finally:
+        await servers.stop_all()
+    assert servers.state("kit") == (ServerState.STOPPED, "")
+    await servers.stop_all()  # idempotent
+
+
+async def test_a_stdio_server_gets_its_env_and_not_glm_tuis_secrets(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-not-for-tool-servers")
+    profile = stdio_profile("kit")
+    profile = dataclasses.replace(profile, env={**profile.env, "GREETING": "hi"})
+    servers = ToolServers({"kit": profile}, tmp_path)
+    try:
+        result = await servers.call("kit", "environment", {})
+    finally:
+        await servers.stop_all()
+    seen = json.loads(result.text)
+    assert seen["GREETING"] == "hi"
+    assert "OPENAI_API_KEY" not in seen
+    assert seen["PATH"] == os.environ["PATH"]
