@@ -15,8 +15,9 @@ from textual.pilot import Pilot
 
 from glm_tui.chat.mcp_tools import server_tool_entry
 from glm_tui.chat.tool_loop import TOOL_ERROR_PREFIX
-from glm_tui.chat.tools import tool_settings
-from glm_tui.model.session import Message, Role
+from glm_tui.chat.tools import tool_settings, with_settings
+from glm_tui.model.session import Message, MessageStatus, Role, Session, ToolCall
+from glm_tui.storage.store import SessionStore
 from glm_tui.tool_servers.tools import ServerTool
 from glm_tui.ui.dialogs.server_call import ServerCallConfirmModal
 from glm_tui.ui.screens.conversation import ConversationScreen
@@ -144,6 +145,7 @@ async def test_escape_cancels_a_running_call_and_tells_the_server(
         screen = await ready(pilot)
         await enable_server_tools(pilot, "kit", "slow")
         await ask_and_wait_question(pilot, SLOW_QUESTION)
+        assert recorded(record) == []  # nothing runs while the question is open
         await click(pilot, "#run-once")
         await wait_for(pilot, lambda: recorded(record) == ["started"], what="the call to run")
         assert "Running kit/slow…" in str(screen.prompt.border_title)
@@ -271,3 +273,30 @@ async def test_a_picture_in_a_result_is_kept_and_shown(glm4_server: str,
         view = screen.messages.get_view(result)
         assert view is not None and len(view.query(ImageThumbnail)) == 1
         assert "a red rectangle" in result.content
+
+
+async def test_a_resumed_call_is_asked_about_even_when_always_allowed(
+        glm4_server: str, config_path: Path, data_dir: Path, tmp_path: Path) -> None:
+    """A call found waiting when a session is opened may be one the person never saw (a call
+    left at exit, an imported file): it is asked about, whatever "always allow" says."""
+    record = tmp_path / "slow.record"
+    write_servers(config_path, server_table("kit", env={"MCP_TEST_RECORD": str(record)}))
+    slow = ServerTool("kit", "slow", "Waits until cancelled", {"type": "object"})
+    session = Session(
+        model="glm-4", tool_choice="auto",
+        tools=[with_settings(server_tool_entry(slow, set()), always_allow=True)],
+        messages=[Message(Role.USER, SLOW_QUESTION),
+                  Message(Role.ASSISTANT, "", tool_calls=[ToolCall("call_1", "slow", "{}")],
+                          status=MessageStatus.COMPLETE)])
+    store = SessionStore(data_dir)
+    store.create_session(session)
+    store.close()
+    app = make_app(glm4_server, resume=session.id)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ServerCallConfirmModal),
+                       what="the question on opening")
+        below = app.screen_stack[-2]
+        assert not any(w.group == "tool-handler" for w in below.workers)
+        assert recorded(record) == []
+        await click(pilot, "#run-once")
+        await wait_for(pilot, lambda: recorded(record) == ["started"], what="the yes to run it")

@@ -182,3 +182,32 @@ async def test_a_name_another_tool_has_is_qualified_with_the_server(
         await open_tools(pilot)
         await wait_listed(pilot, "kit")
         assert "☑ echo → kit__echo" in rows_text(pilot)
+
+
+async def test_a_server_that_hangs_at_start_fails_after_its_timeout_and_leaving_is_prompt(
+        glm4_server: str, config_path: Path) -> None:
+    write_servers(config_path, server_table("kit"),
+                  server_table("stuck", "hangs", startup_timeout=1))
+    app = make_app(glm4_server)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await open_tools(pilot)
+        await pilot.press("escape")  # left while both start: they go on starting
+        await ready(pilot)
+        await open_tools(pilot)
+        stuck = (await wait_listed(pilot, "stuck")).sections["stuck"]
+        assert stuck.error is not None and "within 1 s" in stuck.error
+        assert (await wait_listed(pilot, "kit")).sections["kit"].tools
+
+
+async def test_quitting_while_a_server_starts_stops_it(glm4_server: str,
+                                                       config_path: Path) -> None:
+    write_servers(config_path, server_table("stuck", "hangs"))
+    app = make_app(glm4_server)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await open_tools(pilot)
+        await wait_for(pilot, lambda: len(server_processes()) == 1, what="the server process")
+        assert panel(pilot).sections["stuck"].starting
+        await pilot.press("ctrl+q")  # the app stops its servers as it quits
+    assert server_processes() == []
