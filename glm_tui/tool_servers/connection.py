@@ -271,30 +271,25 @@ def quiet_sdk_logging() -> None:
 def open_log(path: Path) -> Any:
     """The server's stderr log, appended, created 0600 (a real file: a child writes to it).
 
-    A log grown past ``LOG_KEEP_BYTES * 4`` keeps only its last ``LOG_KEEP_BYTES`` first: a
-    chatty server started every day must not fill the disk.
+    A log grown past ``LOG_KEEP_BYTES`` is set aside first (:func:`_rotate`): a chatty server
+    started every day must not fill the disk.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    _shorten(path)
+    _rotate(path)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     log: IO[str] = os.fdopen(fd, "a", encoding="utf-8", errors="replace")
     with log:
         yield log
 
 
-def _shorten(path: Path) -> None:
+def _rotate(path: Path) -> None:
+    """A log past ``LOG_KEEP_BYTES`` becomes ``mcp-NAME.log.1`` (replacing the one before), so
+    a server's logs take at most about twice that. Nothing is rewritten: the file is renamed."""
     try:
-        if path.stat().st_size <= LOG_KEEP_BYTES * 4:
-            return
-        with path.open("rb") as old:
-            old.seek(-LOG_KEEP_BYTES, os.SEEK_END)
-            tail = old.read()
+        if path.stat().st_size > LOG_KEEP_BYTES:
+            path.replace(path.with_name(path.name + ".1"))
     except OSError:
         return
-    tail = tail[tail.find(b"\n") + 1:]  # from a whole line
-    fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(b"[older lines removed by glm-tui]\n" + tail)
 
 
 async def _list_tools(client: Any, server: str) -> list[ServerTool]:

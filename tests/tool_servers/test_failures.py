@@ -108,17 +108,20 @@ async def test_a_server_that_dies_while_idle_shows_as_failed_and_the_next_call_r
         await servers.stop_all()
 
 
-def test_a_log_grown_too_long_keeps_its_last_lines(tmp_path: Path) -> None:
+def test_a_log_grown_too_long_is_set_aside_for_one_generation(tmp_path: Path) -> None:
     from glm_tui.tool_servers.connection import LOG_KEEP_BYTES, open_log
 
     log = tmp_path / "mcp-chatty.log"
-    log.write_bytes(b"old line\n" * (LOG_KEEP_BYTES // 2) + b"the last line\n")
+    old = tmp_path / "mcp-chatty.log.1"
+    old.write_text("the generation before\n")
+    log.write_bytes(b"old line\n" * (LOG_KEEP_BYTES // 8) + b"the last line\n")
     with open_log(log) as out:
         out.write("new line\n")
-    text = log.read_text()
-    assert text.startswith("[older lines removed by glm-tui]\nold line\n")
-    assert text.endswith("the last line\nnew line\n")
-    assert len(text) < LOG_KEEP_BYTES + 100
+    assert log.read_text() == "new line\n"
+    assert old.read_text().endswith("the last line\n")
+    with open_log(log) as out:  # a small log is appended to
+        out.write("next\n")
+    assert log.read_text() == "new line\nnext\n"
     assert ToolServers({}, tmp_path).log_path("../x y").name == "mcp-___x_y.log"
 
 
