@@ -90,6 +90,10 @@ async def test_confirm_run_result_final_reply(glm4_server: str, config_path: Pat
         assert ECHO_QUESTION in final.content
         view = screen.messages.get_view(result)
         assert view is not None and ECHO_QUESTION in str(view.query_one(".message-body").render())
+        call_view = screen.messages.get_view(screen.session.messages[1])
+        assert call_view is not None
+        assert "⚙ calls echo  on the MCP server kit" in str(
+            call_view.query_one(".tool-calls").render())
     sent = logged_requests(request_log)
     assert sent[0]["tools"][0]["function"]["name"] == "echo"
     assert "glm_tui" not in sent[0]["tools"][0]
@@ -300,3 +304,18 @@ async def test_a_resumed_call_is_asked_about_even_when_always_allowed(
         assert recorded(record) == []
         await click(pilot, "#run-once")
         await wait_for(pilot, lambda: recorded(record) == ["started"], what="the yes to run it")
+
+
+async def test_a_call_to_a_server_not_in_the_config_says_so(glm4_server: str) -> None:
+    """A session made with another config.toml (or imported) names a server this one lacks."""
+    app = make_app(glm4_server)
+    toasts = ToastLog(app)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        lookup = ServerTool("elsewhere", "lookup", "Look things up in the catalogue",
+                            {"type": "object", "properties": {"query": {"type": "string"}}})
+        screen.apply_tools([server_tool_entry(lookup, set())], "auto")
+        await ask_and_wait_question(pilot, "Look up the catalogue")
+        await click(pilot, "#run-once")
+        await wait_for(pilot, lambda: screen.tool_loop.answering is not None, what="by hand")
+        assert any('no MCP server named "elsewhere"' in note for note in toasts.messages())
