@@ -332,14 +332,16 @@ class GlmTuiApp(App[int]):
         self.exit(0, return_code=0)
 
     async def shutdown(self) -> None:
-        """Stop the reply in flight (keeping it), write what is pending, close the client."""
+        """Stop the reply in flight (keeping it), write what is pending, close the client, stop
+        the MCP servers."""
         if self._closed:
             return
         self._closed = True
         if self.conversation is not None:
-            await self.conversation.suspend(final=True)
+            await self.conversation.suspend(final=True)  # a running MCP call is cancelled
         await self.services.close_client()
         self.keeper.close()
+        await self.services.stop_tool_servers()  # last: what was typed is saved first
 
     async def on_unmount(self) -> None:
         await self.shutdown()

@@ -48,6 +48,7 @@ def sections() -> tuple[Section, ...]:
     from glm_tui.ui.dialogs.handler import HandlerConfirmModal
     from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
     from glm_tui.ui.dialogs.rename_session import RenameSessionModal
+    from glm_tui.ui.dialogs.server_call import ServerCallConfirmModal
     from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
     from glm_tui.ui.screens.continue_reply import ContinueReply
     from glm_tui.ui.screens.conversation import ConversationScreen
@@ -75,8 +76,8 @@ def sections() -> tuple[Section, ...]:
         Section("The request", (RequestViewScreen,), "conversation.show_request"),
         Section("Model and server", (ModelPickerScreen, ServerPickerScreen)),
         Section("Dialogs", (ConfirmModal, SystemPromptModal, HandlerConfirmModal,
-                            RenameSessionModal, ExportSessionModal, PickEntryScreen,
-                            DamagedDatabaseModal)),
+                            ServerCallConfirmModal, RenameSessionModal, ExportSessionModal,
+                            PickEntryScreen, DamagedDatabaseModal)),
     )
 
 

@@ -32,6 +32,7 @@ from glm_tui.ui.widgets.status_bar import ConnectionState
 
 if TYPE_CHECKING:
     from glm_tui.client.client import ChatClient
+    from glm_tui.tool_servers.servers import ToolServers
 
 ConnectionListener = Callable[[ConnectionState, str], None]
 
@@ -83,6 +84,28 @@ class Services:
         self._images_refused: set[tuple[str, str]] = set()  # (server, model) said "no images"
         self.image_folder: Path | None = None  # where the picture picker opens next
         self._model_notes_said: set[tuple[str, str]] = set()  # (server, model) told unlisted
+        self._tool_servers: ToolServers | None = None
+
+    # -- MCP tool servers -------------------------------------------------------------------
+
+    @property
+    def tool_servers(self) -> ToolServers:
+        """The configured MCP servers, each started when a screen first needs it.
+
+        Made on first use, so an app that never opens the tools screen or meets an MCP call
+        imports nothing of MCP and starts nothing.
+        """
+        if self._tool_servers is None:
+            from glm_tui.tool_servers.servers import ToolServers
+
+            self._tool_servers = ToolServers(self.settings.mcp_servers,
+                                             self.settings.data_dir / "logs")
+        return self._tool_servers
+
+    async def stop_tool_servers(self) -> None:
+        """Stop every MCP server started in this run (on exit)."""
+        if self._tool_servers is not None:
+            await self._tool_servers.stop_all()
 
     # -- server and client ------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ has the prompt; the prompt has focus from the first frame). Scenarios:
 
 * ``no server``: the default profile points at a loopback port where nothing listens;
 * ``--demo``: the in-process demo server is started first;
-* ``--resume`` of a 2,000-message session: until the newest question is on screen.
+* ``--resume`` of a 2,000-message session: until the newest question is on screen;
+* ``--demo`` with two MCP servers in config.toml: none starts and the SDK is not imported until
+  a server is used, so this should cost what plain ``--demo`` costs.
 
 Each run then presses Ctrl+Q and times the exit (demo server stopped, client closed).
 """
@@ -116,19 +118,24 @@ def main() -> int:
                GLM_TUI_DATA_DIR=str(home / "data"), GLM_TUI_CONFIG=str(home / "config.toml"))
     env.pop("OPENAI_BASE_URL", None)
     long_id = make_long_session(home / "data")
+    (home / "mcp.toml").write_text(
+        '[mcp_servers.clock]\ncommand = "/nonexistent/clock-server"\n\n'
+        '[mcp_servers.files]\nurl = "http://127.0.0.1:9/mcp"\n', encoding="utf-8")
+    mcp_env = dict(env, GLM_TUI_CONFIG=str(home / "mcp.toml"))
     scenarios = [
-        ("no server", ["--base-url", _free_dead_url()], PROMPT_MARK),
-        ("--demo", ["--demo"], PROMPT_MARK),
+        ("no server", ["--base-url", _free_dead_url()], PROMPT_MARK, env),
+        ("--demo", ["--demo"], PROMPT_MARK, env),
         ("--resume 2,000 messages", ["--resume", long_id, "--base-url", _free_dead_url()],
-         b"Question number 999"),
+         b"Question number 999", env),
+        ("--demo, 2 MCP servers set", ["--demo"], PROMPT_MARK, mcp_env),
     ]
     print(f"glm-tui start-up, {options.runs} runs each, pty {COLUMNS}x{ROWS}, "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-    for name, args, mark in scenarios:
-        run_once(args, env, mark)  # warm the file cache (bytecode, fonts of the terminal...)
+    for name, args, mark, scenario_env in scenarios:
+        run_once(args, scenario_env, mark)  # warm the file cache (bytecode, fonts...)
         firsts, exits, peaks = [], [], []
         for _ in range(options.runs):
-            first, exit_s, peak_mb = run_once(args, env, mark)
+            first, exit_s, peak_mb = run_once(args, scenario_env, mark)
             firsts.append(first)
             exits.append(exit_s)
             peaks.append(peak_mb)

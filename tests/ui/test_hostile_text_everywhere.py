@@ -28,6 +28,7 @@ from glm_tui.ui.dialogs.export_session import ExportSessionModal
 from glm_tui.ui.dialogs.handler import HandlerConfirmModal
 from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
 from glm_tui.ui.dialogs.rename_session import RenameSessionModal
+from glm_tui.ui.dialogs.server_call import ServerCallConfirmModal
 from glm_tui.ui.dialogs.system_prompt import SystemPromptModal
 from glm_tui.ui.screens.image_view import ImageViewScreen
 from glm_tui.ui.screens.model_picker import ModelPickerScreen, ServerPickerScreen
@@ -105,6 +106,7 @@ def dialogs_for(text: str, store: SessionStore, session_id: str) -> list[Callabl
     return [
         lambda: confirm_link("https://example.com/" + text),
         lambda: HandlerConfirmModal(text, "/usr/bin/" + text, '{"city": "' + text + '"}'),
+        lambda: ServerCallConfirmModal(text, text, text, '{"city": "' + text + '"}'),
         lambda: SystemPromptModal(text, note=text),
         lambda: DamagedDatabaseModal(DamagedDatabase(Path("/data") / text[:200], text)),
         lambda: RenameSessionModal(text),

@@ -1,4 +1,5 @@
-"""The first frame pays for no heavy library: Pillow and textual-image come after it.
+"""The first frame pays for no heavy library: Pillow and textual-image come after it, and the
+MCP SDK is not loaded at all while no server is used (one is configured).
 
 The real ``glm-tui`` runs in a pseudo-terminal (a TTY is where textual-image would probe), here
 resuming a session whose question has a picture, with ``[images] display = "halfcell"`` so that
@@ -23,6 +24,7 @@ from pathlib import Path
 from glm_tui.model.session import ImageAttachment, Message, Role, Session
 from glm_tui.storage.store import SessionStore
 from tests.support.demo import image_bytes
+from tests.support.mcp_app import server_table
 
 HEAVY = ("PIL", "textual_image", "openai", "jsonschema", "mcp")
 
@@ -76,7 +78,8 @@ def test_resuming_a_session_with_a_picture_loads_pillow_and_textual_image_after_
         tmp_path: Path, data_dir: Path, config_path: Path, dead_url: str) -> None:
     session_id = _store_session_with_a_picture(data_dir)
     config_path.write_text(f'[servers.default]\nbase_url = "{dead_url}"\nmodel = "glm-4v"\n\n'
-                           '[images]\ndisplay = "halfcell"\n', encoding="utf-8")
+                           '[images]\ndisplay = "halfcell"\n\n' + server_table("kit"),
+                           encoding="utf-8")  # an MCP server configured: nothing of MCP loads
     report = tmp_path / "report.json"
     leader, follower = os.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))

@@ -75,7 +75,7 @@ class ConversationScreen(ContinueReply, EverydayConversation):
         # where the tooltip is the help line. The README's key table is generated from these.
         Binding("escape", "cancel_reply", "Cancel", id="conversation.cancel_reply",
                 tooltip="Cancel the reply in flight (its text is kept, marked cancelled), "
-                "stop a running tool handler, or leave editing"),
+                "stop a running tool handler or MCP call, or leave editing"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="conversation.regenerate",
                 tooltip="Ask for the last reply again; the previous answer is kept "
                 "(Alt+Left / Alt+Right move between the answers)"),
@@ -91,7 +91,8 @@ class ConversationScreen(ContinueReply, EverydayConversation):
         Binding("ctrl+t", "open_settings", "Settings", id="conversation.open_settings",
                 tooltip="Sampling settings, focused on temperature (Up/Down nudge it)"),
         Binding("f6", "open_tools", "Tools", id="conversation.open_tools",
-                tooltip="Tools for this session: function tools and GLM All Tools"),
+                tooltip="Tools for this session: function tools, GLM All Tools, MCP servers' "
+                "tools"),
         Binding("ctrl+o", "open_sessions", "Sessions", id="conversation.open_sessions",
                 tooltip="Sessions: browse, search, open, rename, duplicate, delete, export"),
         Binding("f2", "show_request", "Request", id="conversation.show_request",
@@ -278,14 +279,12 @@ class ConversationScreen(ContinueReply, EverydayConversation):
     # -- actions ----------------------------------------------------------------------------
 
     def action_cancel_reply(self) -> None:
-        """Esc: stop the reply in flight (its text is kept, marked cancelled) or a handler."""
+        """Esc: stop the reply in flight (its text is kept, marked cancelled), a handler or an
+        MCP call."""
         if self.reply_running:
             self.workers.cancel_group(self, "reply")
         elif self.workers.cancel_group(self, "tool-handler"):
-            pending = pending_calls(self.session)
-            if pending:
-                self.tool_loop.begin_answering(pending[0], problem="handler stopped by Esc")
-            self.app.notify("The handler was stopped; write the result by hand.")
+            self.tool_loop.stopped_by_escape()
         elif self._editing is not None:
             self._end_editing()
             self.give_back_draft()
@@ -470,9 +469,11 @@ class ConversationScreen(ContinueReply, EverydayConversation):
         from glm_tui.chat.tool_library import ToolLibrary
         from glm_tui.ui.screens.tools import ToolsScreen
 
-        library = ToolLibrary(self.services.settings.data_dir)
-        self.app.push_screen(ToolsScreen(self.session.tools, self.session.tool_choice,
-                                         library=library, on_change=self.apply_tools))
+        settings = self.services.settings
+        self.app.push_screen(ToolsScreen(
+            self.session.tools, self.session.tool_choice,
+            library=ToolLibrary(settings.data_dir), on_change=self.apply_tools,
+            servers=self.services.tool_servers if settings.mcp_servers else None))
 
     def apply_tools(self, tools: list[dict[str, Any]], choice: str | dict[str, Any] | None) -> None:
         """Live change from the tools screen: the next request uses it; stored at once."""

@@ -4,6 +4,10 @@ Every change that passes the checks is handed to ``on_change`` at once (the conv
 with the session); a definition with problems stays in the editor with the problems listed and
 never reaches a request.
 
+The tools of the configured MCP servers are listed below the session's own
+(:mod:`glm_tui.ui.screens.server_tools`): enabling one adds its entry to the session, named as the
+server names it unless another tool has that name already (then ``server__tool``).
+
 A handler that came from an imported file is switched off (:func:`without_permissions`): the list
 marks it "handler off", the field shows its command with a line saying why it does not run, and
 Enter in the field asks, showing the exact program and arguments, before switching it on.
@@ -16,10 +20,10 @@ import json
 import shlex
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -27,6 +31,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
+from glm_tui.chat.mcp_tools import mcp_origin, server_tool_entry
 from glm_tui.chat.tool_library import ToolLibrary, ToolLibraryError
 from glm_tui.chat.tools import (
     TEMPLATES,
@@ -47,7 +52,11 @@ from glm_tui.chat.tools import (
 from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.dialogs.pick_entry import PickEntryScreen
 from glm_tui.ui.literal import literal_line, one_line_text, safe_text
+from glm_tui.ui.screens.server_tools import ServerToolDetail, ServerToolsPanel, session_entry
 from glm_tui.ui.theme_choice import follow_app_theme
+
+if TYPE_CHECKING:
+    from glm_tui.tool_servers.servers import ToolServers
 
 ToolsChanged = Callable[[list[dict[str, Any]], str | dict[str, Any] | None], None]
 
@@ -83,8 +92,11 @@ class ToolsScreen(Screen[None]):
         *,
         library: ToolLibrary,
         on_change: ToolsChanged,
+        servers: ToolServers | None = None,
     ) -> None:
+        """``servers``: the configured MCP servers (None when there are none)."""
         super().__init__()
+        self.servers = servers
         self.tools = copy.deepcopy(tools)
         self.tool_choice = tool_choice
         self.library = library
@@ -107,9 +119,12 @@ class ToolsScreen(Screen[None]):
                 yield Input(placeholder=one_line_text("e.g. /usr/local/bin/weather --json"),
                             id="tool-handler")
                 yield Static("", id="tool-handler-state", markup=False)
+                if self.servers is not None and self.servers.names:
+                    yield ServerToolsPanel(self.servers, lambda: self.tools, id="server-tools")
             with Vertical(id="tools-editor-box"):
                 yield TextArea.code_editor("", language="json", id="tool-editor")
                 yield Static("", id="tool-problems")
+                yield ServerToolDetail(id="server-tool-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -127,6 +142,9 @@ class ToolsScreen(Screen[None]):
                     style="bold" if is_enabled(entry) else "dim")
         if entry.get("type") != "function":
             text.append("  built-in", style="italic dim")
+        origin = mcp_origin(entry)
+        if origin is not None:
+            text.append(f"  ⇄ {one_line_text(origin[0], 40)}", style="dim")
         if handler_of(entry):
             text.append("  ⚙ handler", style="dim")
         elif handler_is_off(entry):
@@ -208,6 +226,8 @@ class ToolsScreen(Screen[None]):
         self._on_change(copy.deepcopy(self.tools), self.tool_choice)
         self._refresh_list()
         self._refresh_choice()
+        for panel in self.query(ServerToolsPanel):
+            panel.refresh_rows()
         if note:
             self.notify(note, markup=False)
 
@@ -260,6 +280,10 @@ class ToolsScreen(Screen[None]):
         entry = self.tools[self._selected]
         if argv and entry.get("type") != "function":
             self.notify("Only function tools can have a handler", severity="error")
+            return
+        if argv and mcp_origin(entry) is not None:
+            self.notify(f"{tool_name(entry)} is run by its MCP server; it takes no handler",
+                        severity="error", markup=False)
             return
         if argv and handler_is_off(entry):
             self._confirm_switch_on(self._selected, entry, argv)
@@ -384,7 +408,50 @@ class ToolsScreen(Screen[None]):
             confirm="Delete", cancel="Keep", danger=True,
         ), answered)
 
+    # ---- MCP servers ---------------------------------------------------------------------------
+
+    @on(ServerToolsPanel.Toggled)
+    def _server_tool_toggled(self, event: ServerToolsPanel.Toggled) -> None:
+        """Enter on a server's tool: add its entry to the session, or toggle the one it has."""
+        entry = session_entry(self.tools, event.tool)
+        if entry is not None:
+            self._selected = self.tools.index(entry)
+            self._toggle_selected()
+            return
+        entry = server_tool_entry(event.tool, {tool_name(e) for e in self.tools})
+        problems = check_tool_set([*self.tools, entry])
+        if problems:
+            self.notify(f"{event.tool.name} cannot be enabled: {problems[0]}",
+                        severity="error", markup=False)
+            return
+        self.tools.append(entry)
+        self._selected = len(self.tools) - 1
+        self._commit(f"{tool_name(entry)} enabled (MCP server {event.tool.server})")
+        self._load_selected()
+
+    @on(ServerToolsPanel.Showing)
+    def _server_row_shown(self, event: ServerToolsPanel.Showing) -> None:
+        assert self.servers is not None  # the panel is there only with servers
+        log = self.servers.log_path(event.section.name)
+        entry = None if event.tool is None else session_entry(self.tools, event.tool)
+        self.query_one(ServerToolDetail).show(event.section, event.tool, entry,
+                                              f"What the server wrote is in {log}.")
+
+    @on(events.DescendantFocus)
+    def _focus_moved(self, event: events.DescendantFocus) -> None:
+        """The detail pane takes the editor's place while the server list has the focus."""
+        on_servers = event.widget.id == "server-tool-list"
+        self.query_one("#tool-editor").display = not on_servers
+        self.query_one("#tool-problems").display = not on_servers
+        self.query_one(ServerToolDetail).display = on_servers
+
     def action_toggle_enabled(self) -> None:
+        if isinstance(self.focused, OptionList) and self.focused.id == "server-tool-list":
+            self.query_one(ServerToolsPanel).toggle_highlighted()
+        else:
+            self._toggle_selected()
+
+    def _toggle_selected(self) -> None:
         if self._selected is None:
             return
         entry = self.tools[self._selected]

@@ -25,7 +25,8 @@ from textual.message import Message as TextualMessage
 from textual.widget import Widget
 from textual.widgets import Static
 
-from glm_tui.chat.tools import call_warnings, pretty_arguments
+from glm_tui.chat.mcp_tools import mcp_origin
+from glm_tui.chat.tools import call_warnings, pretty_arguments, tool_name
 from glm_tui.model.session import Message, MessageStatus, Role, ToolCall
 from glm_tui.model.text import sanitize_for_display
 from glm_tui.settings.config import ThinkingDisplay
@@ -160,9 +161,9 @@ class MessageView(Vertical):
         self.post_message(self.CopyRequested(self, code=True))
 
 
-class UserMessageView(MessageView):
-    """The user's question, literal: what they typed is exactly what is shown, and its pictures
-    (a caption each, and a thumbnail where the terminal draws images)."""
+class PicturedMessageView(MessageView):
+    """A message's text, literal, and its pictures (a caption each, and a thumbnail where the
+    terminal draws images)."""
 
     def __init__(self, message: Message, images: ImageSource = TEXT_ONLY) -> None:
         super().__init__(message)
@@ -174,8 +175,12 @@ class UserMessageView(MessageView):
             yield ImageThumbnail(image, self.images)
 
 
-class ToolMessageView(MessageView):
-    """A tool result fed back to the model, literal."""
+class UserMessageView(PicturedMessageView):
+    """The user's question: what they typed is exactly what is shown, with its pictures."""
+
+
+class ToolMessageView(PicturedMessageView):
+    """A tool result fed back to the model, literal, with the pictures an MCP tool returned."""
 
 
 class SystemNoteView(MessageView):
@@ -183,14 +188,21 @@ class SystemNoteView(MessageView):
 
 
 def tool_calls_content(calls: Sequence[ToolCall], tools: Sequence[dict[str, Any]]) -> Content:
-    """Each call as its own block: the function name, its arguments pretty-printed (or raw, with
-    a warning, when they are not JSON), and what is wrong with the call, if anything."""
+    """Each call as its own block: the function name (and the MCP server it goes to), its
+    arguments pretty-printed (or raw, with a warning, when they are not JSON), and what is wrong
+    with the call, if anything."""
+    servers = {tool_name(entry): origin for entry in tools
+               if (origin := mcp_origin(entry)) is not None}
     parts: list[Content | str | tuple[str, str]] = []
     for index, call in enumerate(calls):
         if index:
             parts.append("\n\n")
-        parts.extend([("⚙ calls ", "$text-muted"), (one_line_text(call.name), "bold"),
-                      (f"   {one_line_text(call.id)}", "$text-muted")])
+        parts.extend([("⚙ calls ", "$text-muted"), (one_line_text(call.name), "bold")])
+        if call.name in servers:
+            server, tool = servers[call.name]
+            own = f" (its tool {one_line_text(tool)})" if tool != call.name else ""
+            parts.append((f"  on the MCP server {one_line_text(server)}{own}", "$text-muted"))
+        parts.append((f"   {one_line_text(call.id)}", "$text-muted"))
         arguments, _ = pretty_arguments(call.arguments)
         parts.extend(["\n", literal(arguments)])
         for warning in call_warnings(call, tools):
@@ -309,7 +321,7 @@ def view_for(message: Message, tools: Sequence[dict[str, Any]] = (),
     if message.role is Role.USER:
         return UserMessageView(message, images)
     if message.role is Role.TOOL:
-        return ToolMessageView(message)
+        return ToolMessageView(message, images)
     return SystemNoteView(message)
 
 
