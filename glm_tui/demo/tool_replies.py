@@ -32,6 +32,8 @@ _STOPWORD_TEXT = """a an and are as at be by can do does e.g for from get give h
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _PLACE_RE = re.compile(r"\b(?:in|at|for|near|of)\s+([A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)")
+OWN_WORD_WEIGHT = 3
+_TIMEZONE_RE = re.compile(r"\b(?:[A-Z][A-Za-z_]+/)+[A-Z][A-Za-z_+-]*[A-Za-z]|\bUTC\b")
 _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
 _LOCATION_WORDS = (
     "location", "city", "place", "address", "town", "country", "地点", "城市", "位置",
@@ -62,8 +64,14 @@ def _function(tool: dict[str, Any]) -> dict[str, Any] | None:
     return function if isinstance(function.get("name"), str) else None
 
 
-def _tool_words(function: dict[str, Any]) -> set[str]:
-    texts = [str(function.get("name", "")), str(function.get("description", ""))]
+def _own_words(function: dict[str, Any]) -> set[str]:
+    """The words of the tool's name and description (what it is for)."""
+    return _words(f"{function.get('name', '')} {function.get('description', '')}")
+
+
+def _parameter_words(function: dict[str, Any]) -> set[str]:
+    """The words of its parameters (their names, descriptions and allowed values)."""
+    texts: list[str] = []
     parameters = function.get("parameters")
     properties = parameters.get("properties") if isinstance(parameters, dict) else None
     if isinstance(properties, dict):
@@ -80,8 +88,9 @@ def choose_tool_call(
 ) -> ToolPlan | None:
     """The function to call for ``question``, or None to answer in text.
 
-    A tool is called when words of its name, description or parameters appear in the question;
-    the best-scoring tool wins, the first on a tie. ``tool_choice`` "none" never calls, "required"
+    A tool is called when words of its name, description or parameters appear in the question
+    (a word of the name or description counts three times); the best-scoring tool wins, the
+    first on a tie. ``tool_choice`` "none" never calls, "required"
     always calls (the best match, else the first tool), and a named function is always called.
     """
     functions = [f for f in (_function(tool) for tool in tools) if f is not None]
@@ -96,7 +105,10 @@ def choose_tool_call(
     best: dict[str, Any] | None = None
     best_score = 0
     for function in functions:
-        score = len(question_words & _tool_words(function))
+        # What a tool is for weighs more than its parameters' examples: "current time in
+        # Asia/Tokyo" is get_current_time's, though convert_time's schema names Asia/Tokyo.
+        score = (OWN_WORD_WEIGHT * len(question_words & _own_words(function))
+                 + len(question_words & _parameter_words(function) - _own_words(function)))
         if score > best_score:
             best, best_score = function, score
     if best is None and tool_choice == "required":
@@ -111,7 +123,8 @@ def build_arguments(function: dict[str, Any], question: str) -> str:
 
     Required properties (all properties when none are marked required); an enum takes the value
     the question names, else its first; strings come from the question (a place name for
-    location-like properties); numbers are the first number in the question.
+    location-like properties, an IANA name such as ``Asia/Tokyo`` for time zones); numbers are
+    the first number in the question.
     """
     parameters = function.get("parameters")
     properties = parameters.get("properties") if isinstance(parameters, dict) else None
@@ -152,6 +165,10 @@ def _argument_value(name: str, schema: dict[str, Any], question: str) -> Any:
     if kind == "object":
         return {}
     described = f"{name} {schema.get('description', '')}".lower()
+    if "timezone" in described or "time zone" in described:
+        zone = _TIMEZONE_RE.search(question)
+        if zone is not None:  # the official MCP time server's tools take IANA names
+            return zone.group(0)
     if any(word in described for word in _LOCATION_WORDS):
         place = _PLACE_RE.search(question)
         if place is not None:

@@ -105,6 +105,32 @@ def test_tool_arguments_come_from_the_schema_and_the_question() -> None:
     assert choose_tool_call("Tell me a joke", [WEATHER_TOOL], forced) is not None
 
 
+def test_a_time_zone_argument_is_the_iana_name_in_the_question() -> None:
+    """The official MCP time server's tool (its schema as it lists it): the demo model passes
+    the zone the person named, so "what time is it in Asia/Tokyo" gets a real answer."""
+    time_tool = {"type": "function", "function": {
+        "name": "get_current_time", "description": "Get current time in a specific timezone",
+        "parameters": {"type": "object", "required": ["timezone"], "properties": {"timezone": {
+            "type": "string", "description": "IANA timezone name (e.g., 'America/New_York', "
+            "'Europe/London'). Use 'Europe/Paris' as local timezone if no timezone provided "
+            "by the user."}}}}}
+    convert_tool = {"type": "function", "function": {
+        "name": "convert_time", "description": "Convert time between timezones",
+        "parameters": {"type": "object", "properties": {"target_timezone": {
+            "type": "string", "description": "Target IANA timezone name (e.g., 'Asia/Tokyo', "
+            "'America/San_Francisco')."}}}}}
+    # What a tool is for outweighs the examples in another tool's parameters.
+    call = choose_tool_call("What is the current time in Asia/Tokyo?",
+                            [convert_tool, time_tool], "auto")
+    assert call is not None and call.name == "get_current_time"
+    for question, zone in (("What is the current time in Asia/Tokyo?", "Asia/Tokyo"),
+                           ("Current time in America/Argentina/Buenos_Aires",
+                            "America/Argentina/Buenos_Aires"),
+                           ("And the current time in UTC?", "UTC")):
+        call = choose_tool_call(question, [time_tool], "auto")
+        assert call is not None and json.loads(call.arguments) == {"timezone": zone}
+
+
 def test_sized_markdown_is_exact_and_deterministic() -> None:
     text = sized_markdown(20_000)
     assert len(text.encode()) == 20_000 and text == sized_markdown(20_000)
