@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import math
 import os
+import sys
 import time
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
@@ -44,6 +46,26 @@ REQUEST_TIMEOUT = -32001  # reading them does not import the SDK
 LOG_KEEP_BYTES = 1024 * 1024
 _TAIL_LINES = 3
 _TAIL_CHARS = 400
+
+
+SDK_MODULES = ("mcp.types", "mcp.client.client", "mcp.client.stdio",
+               "mcp.client.streamable_http")
+"""What talking to a server imports (with pydantic, anyio, httpx...): seconds on a busy machine."""
+
+
+async def load_sdk() -> None:
+    """Import the MCP SDK in a thread before the first server starts, so the app's loop keeps
+    drawing ("starting…", a running call) meanwhile and the import never counts against a
+    server's start-up timeout; once loaded, this costs nothing."""
+    if all(name in sys.modules for name in SDK_MODULES):
+        return
+
+    def load() -> None:
+        for name in SDK_MODULES:
+            with contextlib.suppress(ImportError):  # the server's start says it in words
+                importlib.import_module(name)
+
+    await asyncio.to_thread(load)
 
 
 class Connection:

@@ -26,6 +26,7 @@ from glm_tui.tool_servers.connection import (
     CONNECTION_CLOSED,
     REQUEST_TIMEOUT,
     Connection,
+    load_sdk,
 )
 from glm_tui.tool_servers.errors import ToolServerError
 from glm_tui.tool_servers.results import ToolServerResult, failed, from_call_result
@@ -140,6 +141,7 @@ class ToolServers:
             raise
 
     async def _start(self, profile: McpServerProfile) -> Connection:
+        await load_sdk()
         old = self._connections.get(profile.name)
         if old is not None:
             await old.stop()

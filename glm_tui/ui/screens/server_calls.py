@@ -14,8 +14,6 @@ What a server sends (its error words, its result) is data: every toast goes thro
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,22 +30,6 @@ if TYPE_CHECKING:
 
 Notify = Callable[..., None]
 """The app's ``notify`` (keyword arguments: title, severity, timeout, markup)."""
-
-
-MCP_SDK_MODULES = ("mcp.types", "mcp.client.client", "mcp.client.stdio",
-                   "mcp.client.streamable_http")
-"""What talking to a server imports (with pydantic, anyio, httpx...): seconds on a busy machine."""
-
-
-async def load_mcp_sdk() -> None:
-    """Import the MCP SDK in a thread before a server is first started or called, so the screen
-    keeps drawing ("starting…", the running call) meanwhile; a second call costs nothing."""
-    def load() -> None:
-        for name in MCP_SDK_MODULES:
-            with contextlib.suppress(ImportError):  # the server's start says it in words
-                importlib.import_module(name)
-
-    await asyncio.to_thread(load)
 
 
 def server_call_label(server: str, tool: str) -> str:
@@ -68,7 +50,6 @@ async def run_server_call(servers: ToolServers, step: RunServerCall,
                           notify: Notify) -> ToolServerResult:
     """Make the call (cancelling the awaiting task cancels it on the server too) and say what
     the person should know about its result: a tool-level error, output cut at the cap."""
-    await load_mcp_sdk()
     result = await servers.call(step.server, step.tool, step.arguments)
     label = server_call_label(step.server, step.tool)
     if result.error is None and not result.ok:

@@ -108,10 +108,8 @@ class ServerToolsPanel(Vertical):
 
     async def _list_tools(self, name: str) -> None:
         from glm_tui.tool_servers.errors import ToolServerError
-        from glm_tui.ui.screens.server_calls import load_mcp_sdk
 
         section = self.sections[name]
-        await load_mcp_sdk()
         try:
             # Shielded: closing the screen stops waiting, not the server starting.
             tools = await asyncio.shield(self.servers.tools(name))
