@@ -293,12 +293,13 @@ def quiet_sdk_logging() -> None:
 
 @contextlib.contextmanager
 def open_log(path: Path) -> Any:
-    """The server's stderr log, appended, created 0600 (a real file: a child writes to it).
+    """The server's stderr log, appended, created 0600 in a 0700 folder (a real file: a child
+    writes to it).
 
     A log grown past ``LOG_KEEP_BYTES`` is set aside first (:func:`_rotate`): a chatty server
     started every day must not fill the disk.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # private, as the data directory
     _rotate(path)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     log: IO[str] = os.fdopen(fd, "a", encoding="utf-8", errors="replace")

@@ -33,7 +33,7 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def kit(tmp_path_factory: pytest.TempPathFactory,
               record: Path) -> AsyncIterator[ToolServers]:
     servers = ToolServers({"kit": stdio_profile("kit", record=record)},
-                          tmp_path_factory.mktemp("logs"))
+                          tmp_path_factory.mktemp("data") / "logs")  # made by the first start
     try:
         yield servers
     finally:
@@ -89,6 +89,7 @@ async def test_the_servers_stderr_goes_to_its_log_file_private_to_the_user(
     assert log.name == "mcp-kit.log"
     assert "kit: serving on stdio" in log.read_text()
     assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(log.parent).st_mode) == 0o700
     assert "glm-tui starts:" in log.read_text()
 
 
