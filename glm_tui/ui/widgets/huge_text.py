@@ -252,8 +252,8 @@ class HugeText(Widget):
 
     # ----------------------------------------------------------------- drawing
 
-    def _span(self, y: int) -> tuple[int, int]:
-        """Where line ``y`` is in the text (without its line end)."""
+    def line_span(self, y: int) -> tuple[int, int]:
+        """Where screen line ``y`` is in :attr:`text` (without its line end)."""
         assert self._lines is not None
         text = self._text
         start, end = self._lines.line_span(y, len(text))
@@ -267,7 +267,7 @@ class HugeText(Widget):
         style = self.rich_style
         if self._lines is None or y >= self._placed():
             return Strip.blank(width, style)  # a line not placed yet at a new width
-        start, end = self._span(y)
+        start, end = self.line_span(y)
         line = self._text[start:end]
         segments = [Segment(line, style)]
         selection = self.text_selection
@@ -296,7 +296,7 @@ class HugeText(Widget):
         if self._lines is None or placed == 0:
             return 0
         y = min(max(point.y, 0), placed - 1)
-        start, end = self._span(y)
+        start, end = self.line_span(y)
         return min(start + max(point.x, 0), end)
 
     def selection_updated(self, selection: Selection | None) -> None:
