@@ -197,7 +197,7 @@ class HugeText(Widget):
     def _absorb(self) -> None:
         """Append what was written since the last step (one copy per step, not per delta)."""
         if self._pending:
-            self._text = self._text + "".join(self._pending)
+            self._text = "".join([self._text, *self._pending])  # one copy, no temporary
             self._pending.clear()
 
     def _step(self) -> None:
