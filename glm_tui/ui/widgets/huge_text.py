@@ -52,13 +52,13 @@ TAB = "    "
 class HugeNote(Static):
     """The line above the plain part, so nobody takes it for a rendering fault."""
 
-    DEFAULT_CSS = "HugeNote { height: auto; margin: 1 0; color: $text-muted; }"
+    DEFAULT_CSS = "HugeNote { height: auto; margin: 1 0 0 0; color: $text-muted; }"
 
     def __init__(self) -> None:
         super().__init__(
             f"⋯ The rest of this reply is shown as plain text: it is very long, and only its "
-            f"first {MARKDOWN_CAP // 1024} KB are formatted. Copying the message (Ctrl+C) and "
-            "exports keep all of it.", markup=False)
+            f"first {MARKDOWN_CAP // 1024} KB are formatted. Copying the message and exports "
+            "keep all of it.", markup=False)
 
 
 class ReplyCut:
@@ -161,9 +161,9 @@ class HugeText(Widget):
 
     @property
     def all_placed(self) -> bool:
-        """Whether every character written is on a screen line (nothing waits to be placed)."""
+        """Whether every character written is on a screen line and in the widget's height."""
         return (self._lines is not None and self._caught_up and not self._pending
-                and not self._held_cr)
+                and not self._held_cr and self._height == self._placed())
 
     def write(self, fragment: str) -> None:
         """Queue more text; it is placed and drawn within a few steps. Never blocks."""
@@ -199,6 +199,7 @@ class HugeText(Widget):
         if self._pending:
             self._text = "".join([self._text, *self._pending])  # one copy, no temporary
             self._pending.clear()
+            self._caught_up = False  # the open line may now run past the width
 
     def _step(self) -> None:
         """Place lines for a few milliseconds, then tell layout the new height."""
