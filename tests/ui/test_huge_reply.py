@@ -254,6 +254,10 @@ async def test_a_session_with_a_huge_reply_reopens_whole(tmp_path: Any) -> None:
                 reply_view(screen)), timeout=60, what="the reply drawn")
             session: Session = screen.session
             assert stored_reply(screen) == text
+            store = screen.recorder.store
+            assert store is not None
+            # Searchable afterwards: the sessions screen's search finds its last word.
+            assert [hit.session_id for hit in store.search(END)] == [session.id]
         again = make_app(raw.base_url, resume=session.id)
         async with again.run_test(size=SIZE) as pilot:
             screen = await ready(pilot)
