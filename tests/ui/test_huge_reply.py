@@ -15,6 +15,7 @@ import random
 from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
 from textual.geometry import Offset
 from textual.pilot import Pilot
 from textual.selection import Selection
@@ -179,14 +180,17 @@ async def test_a_reply_that_is_one_huge_line_is_readable_and_selectable_througho
 
 
 class ReplyApp(App[None]):
-    """One stored reply on its own (as a reopened session draws it)."""
+    """One stored reply on its own, scrolling (as a reopened session draws it)."""
+
+    CSS = "AssistantMessageView { height: auto; }"
 
     def __init__(self, message: Message) -> None:
         super().__init__()
         self.message = message
 
     def compose(self) -> ComposeResult:
-        yield AssistantMessageView(self.message)
+        with VerticalScroll():
+            yield AssistantMessageView(self.message)
 
 
 async def opened(pilot: Pilot[Any]) -> AssistantMessageView:
@@ -266,3 +270,23 @@ async def test_a_session_with_a_huge_reply_reopens_whole(tmp_path: Any) -> None:
             assert drawn_text(view) == text
             await pilot.pause()
             assert END in screen_text(pilot)
+
+
+async def test_dragging_the_mouse_over_the_plain_part_selects_the_words_as_written() -> None:
+    tail = ("ALPHA beta gamma delta epsilon zeta eta theta iota kappa lambda mu\n"
+            "nu xi omicron pi rho sigma tau upsilon\n")
+    app = ReplyApp(Message(Role.ASSISTANT, content="word " * 60_000 + "\n" + tail,
+                           status=MessageStatus.COMPLETE))
+    async with app.run_test(size=(60, 20)) as pilot:
+        await opened(pilot)
+        app.query_one(VerticalScroll).scroll_end(animate=False, immediate=True)
+        await wait_for(pilot, lambda: "ALPHA" in screen_text(pilot), what="the last lines")
+        row = next(y for y, line in enumerate(screen_text(pilot).split("\n")) if "ALPHA" in line)
+        # The line wraps after "kappa"; the drag ends on cell 10 of the line after it (the
+        # cell under the pointer is selected too), and the wrap adds no line break.
+        await pilot.mouse_down(offset=(0, row))
+        await pilot.hover(offset=(10, row + 2))
+        await pilot.mouse_up(offset=(10, row + 2))
+        await wait_for(pilot, lambda: app.screen.get_selected_text() is not None,
+                       what="a selection")
+        assert app.screen.get_selected_text() == tail[:tail.index("nu xi") + 11]
