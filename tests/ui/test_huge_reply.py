@@ -290,3 +290,21 @@ async def test_dragging_the_mouse_over_the_plain_part_selects_the_words_as_writt
         await wait_for(pilot, lambda: app.screen.get_selected_text() is not None,
                        what="a selection")
         assert app.screen.get_selected_text() == tail[:tail.index("nu xi") + 11]
+
+
+async def test_a_huge_answer_that_turns_out_to_be_reasoning_leaves_no_plain_part() -> None:
+    """A reply that began mid-thought: its 'answer' so far moves to the reasoning at
+    ``</think>``, so the plain part goes with it and the real answer starts as Markdown."""
+    app = ReplyApp(Message(Role.ASSISTANT, content="", status=MessageStatus.STREAMING))
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.query_one(AssistantMessageView)
+        thought = huge_text(400_000, one_line=False)
+        view.write(thought)
+        await wait_for(pilot, lambda: view.query(HugeText), what="the plain part")
+        view.answer_was_reasoning(thought)
+        view.write("The **answer**.")
+        await view.finish()
+        await wait_for(pilot, lambda: not view.query(HugeText) and not view.query(HugeNote),
+                       what="the plain part gone")
+        assert view.plain is None
+        assert drawn_source(view.markdown) == "The **answer**."

@@ -35,7 +35,7 @@ from textual.widgets import Static
 from glm_tui.model.text import sanitize_for_display
 from glm_tui.ui.widgets.plain_lines import LineStarts
 
-__all__ = ["CUT_SLACK", "MARKDOWN_CAP", "HugeNote", "HugeText", "ReplyCut"]
+__all__ = ["CUT_SLACK", "MARKDOWN_CAP", "HugeNote", "HugeText", "PlainTail", "ReplyCut"]
 
 MARKDOWN_CAP = 262_144
 """Characters of a reply drawn as Markdown; what follows (after the line that crosses it) is
@@ -302,3 +302,42 @@ class HugeText(Widget):
 
     def selection_updated(self, selection: Selection | None) -> None:
         self.refresh()
+
+
+class PlainTail:
+    """One reply's plain part: where the reply is cut, and the note and widget that show what
+    follows (made when the first plain text arrives). The reply's view hands it every piece
+    of the reply's text and writes back only the Markdown part (see ``AssistantMessageView``).
+    """
+
+    def __init__(self) -> None:
+        self._cut = ReplyCut()
+        self.widget: HugeText | None = None
+        self._note: HugeNote | None = None
+
+    def split(self, text: str) -> tuple[str, list[Widget]]:
+        """The Markdown part of ``text`` (the rest goes to the plain widget), and the widgets to
+        put after the Markdown when this text starts the plain part (else none)."""
+        formatted, plain = self._cut.route(text)
+        new: list[Widget] = []
+        if plain:
+            if self.widget is None:
+                self._note, self.widget = HugeNote(), HugeText()
+                new = [self._note, self.widget]
+            self.widget.write(plain)
+        return formatted, new
+
+    def widgets(self) -> list[Widget]:
+        """The note and the plain widget, when the reply has a plain part."""
+        return [] if self._note is None or self.widget is None else [self._note, self.widget]
+
+    def finish(self) -> None:
+        """The reply ended (its last line can be placed)."""
+        if self.widget is not None:
+            self.widget.finish()
+
+    def clear(self) -> list[Widget]:
+        """Start again from an empty reply; returns the widgets to remove."""
+        old = self.widgets()
+        self._cut, self.widget, self._note = ReplyCut(), None, None
+        return old

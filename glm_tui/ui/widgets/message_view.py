@@ -33,7 +33,7 @@ from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.render import last_fenced_block
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 from glm_tui.ui.widgets.alternatives_label import alternatives_label
-from glm_tui.ui.widgets.huge_text import HugeNote, HugeText, ReplyCut
+from glm_tui.ui.widgets.huge_text import HugeText, PlainTail
 from glm_tui.ui.widgets.image_thumbnail import TEXT_ONLY, ImageSource, ImageThumbnail
 from glm_tui.ui.widgets.thinking_block import ThinkingBlock, stored_block, update_from
 
@@ -206,12 +206,9 @@ class AssistantMessageView(MessageView):
     def __init__(self, message: Message, tools: Sequence[dict[str, Any]] = (),
                  thinking: ThinkingDisplay = ThinkingDisplay.COLLAPSE) -> None:
         super().__init__(message)
-        # Past a cap, a reply is drawn plain (huge_text.py: a 10 MB one froze the app).
-        self._cut = ReplyCut()
-        formatted, plain = self._cut.route(message.content)
+        self._tail = PlainTail()  # past a cap, text is drawn plain (a 10 MB reply froze the app)
         # Kept, not queried: write() runs once per streamed token.
-        self._markdown = StreamingMarkdown(markdown=formatted)
-        self._plain: HugeText | None = HugeText(plain) if plain else None
+        self._markdown = StreamingMarkdown(markdown=self._tail.split(message.content)[0])
         self.tools = tools
         self.thinking_display = thinking
         self._thinking: ThinkingBlock | None = stored_block(message, thinking)
@@ -220,8 +217,7 @@ class AssistantMessageView(MessageView):
         if self._thinking is not None:
             yield self._thinking
         yield self._markdown
-        if self._plain is not None:
-            yield from (HugeNote(), self._plain)
+        yield from self._tail.widgets()
         if self.message.tool_calls:
             yield Static(self._tool_calls_text(), classes="tool-calls", markup=False)
 
@@ -240,19 +236,14 @@ class AssistantMessageView(MessageView):
     @property
     def plain(self) -> HugeText | None:
         """The plain part of a reply longer than the Markdown cap (None for others)."""
-        return self._plain
+        return self._tail.widget
 
     def write(self, fragment: str) -> None:
         """Append streamed text (buffered by the widgets; call once per delta)."""
-        formatted, plain = self._cut.route(fragment)
-        if formatted:
-            self._markdown.write(formatted)
-        if plain:
-            if self._plain is None:
-                self._plain = HugeText()
-                if self.is_attached:
-                    self.mount_all([HugeNote(), self._plain], after=self._markdown)
-            self._plain.write(plain)
+        formatted, new = self._tail.split(fragment)
+        self._markdown.write(formatted)
+        if new and self.is_attached:
+            self.mount_all(new, after=self._markdown)
 
     def write_reasoning(self, fragment: str) -> None:
         """Append streamed reasoning (the hot path, as :meth:`write`); the first piece opens
@@ -276,10 +267,8 @@ class AssistantMessageView(MessageView):
             self._thinking = ThinkingBlock(display=self.thinking_display, live=True)
             self._mount_thinking()
         self._thinking.prepend(text)
-        self._cut = ReplyCut()
-        if self._plain is not None:
-            self._plain = None
-            self.query_children("HugeNote, HugeText").remove()
+        for widget in self._tail.clear():
+            widget.remove()
         if self.is_attached:
             self._markdown.remove()
             self._markdown = StreamingMarkdown()
@@ -290,8 +279,7 @@ class AssistantMessageView(MessageView):
         if self._thinking is not None:
             await self._thinking.finish()
         await self._markdown.finish()
-        if self._plain is not None:
-            self._plain.finish()
+        self._tail.finish()
 
     def refresh_state(self) -> None:
         super().refresh_state()
@@ -302,7 +290,7 @@ class AssistantMessageView(MessageView):
                 cast(Static, calls.first()).update(self._tool_calls_text())
             else:
                 self.mount(Static(self._tool_calls_text(), classes="tool-calls", markup=False),
-                           after=self._plain or self.markdown)
+                           after=self._tail.widget or self.markdown)
         else:
             calls.remove()
 
@@ -321,7 +309,7 @@ class AssistantMessageView(MessageView):
             self._thinking.set_figures(reasoning_tokens, estimated)
 
     def last_code_block(self) -> str | None:
-        if self._plain is not None:
+        if self._tail.widget is not None:
             return last_fenced_block(self.message.content)
         return self._markdown.last_code_block()  # its text is current even mid-stream
 
