@@ -67,6 +67,10 @@ _AFTER_FINISH_SECONDS = 5.0  # waiting for a usage chunk / [DONE] / the end afte
 _MAX_DELTA_CHARS = 16_384
 """A text delta longer than this is handed on in pieces of this size, with the event loop free
 between them: a careless server's 10 MB chunk must not hold key presses for seconds."""
+_READ_BYTES_PER_TURN = 262_144
+"""After this many bytes read without a pause, reading lets the event loop run once: a body
+already waiting in the socket is read without ever suspending, so a 10 MB frame was read,
+joined and decoded in one step of the loop (about 0.1 s of key presses held)."""
 
 
 class ChatClient:
@@ -247,7 +251,12 @@ async def _read_event_stream(
         return reply.take(frames.feed(raw))
 
     ended = False
+    unpaused = 0
     async for raw in chunks:
+        unpaused += len(raw)
+        if unpaused >= _READ_BYTES_PER_TURN:
+            unpaused = 0
+            await asyncio.sleep(0)
         for event in events_of(raw):
             yield event
         if reply.done or reply.finish_reason is not None:

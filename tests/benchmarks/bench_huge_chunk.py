@@ -23,6 +23,9 @@ loop was free, so a stall between two keys would never show. Reported per case:
   driver (``App._display``, wrapped) that shows the prompt's new text;
 - reply on screen: from Enter to the first frame showing the end marker (the view follows the
   reply, so the marker's frame is the reply's last part on screen);
+- the child's CPU time from Enter until the reply is on screen and closed (``process_time``:
+  steadier than wall-clock figures on a busy machine), and the longest time its event loop
+  was held (a task that wakes every 10 ms notes the longest gap past its sleep);
 - peak RSS of the child (``ru_maxrss`` of ``resource.getrusage(RUSAGE_SELF)`` at its end) and
   its RSS just before the question (the app's own size), so the growth is the reply's cost;
 - whether the stored message (the session store in the child's temporary data directory) holds
@@ -191,6 +194,25 @@ class Typist(threading.Thread):
             self.error = exc
 
 
+class LoopWatch:
+    """Notes the longest time the event loop was held: a task sleeps 10 ms at a time, and any
+    wake-up later than that means something else held the loop for the difference."""
+
+    SLEEP_S = 0.01
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self.stop = False
+
+    async def run(self) -> None:
+        last = time.perf_counter()
+        while not self.stop:
+            await asyncio.sleep(self.SLEEP_S)
+            now = time.perf_counter()
+            self.longest = max(self.longest, now - last - self.SLEEP_S)
+            last = now
+
+
 async def measure(base_url: str) -> dict[str, Any]:
     from glm_tui.ui.app import GlmTuiApp
 
@@ -202,13 +224,19 @@ async def measure(base_url: str) -> dict[str, Any]:
         before_mb = _rss_mb()
         screen.prompt.load_text("Tell me everything.")
         await pilot.pause()
-        sent = time.monotonic()
+        held = LoopWatch()
+        watch = asyncio.create_task(held.run())
+        sent, cpu = time.monotonic(), time.process_time()
         await pilot.press("enter")
         typist = Typist(app, screen, probe)
         typist.start()
-        await wait_for(None, lambda: (probe.end_seen_at is not None and not screen.reply_running
-                                      and len(probe.latencies) >= 10) or typist.error,
-                       WAIT_S, "the whole reply on screen")
+        await wait_for(None, lambda: (probe.end_seen_at is not None and not screen.reply_running)
+                       or typist.error is not None, WAIT_S, "the whole reply on screen")
+        cpu = time.process_time() - cpu
+        held.stop = True
+        await watch
+        await wait_for(None, lambda: len(probe.latencies) >= 10 or typist.error, WAIT_S,
+                       "ten keys on screen")
         typist.stop.set()
         await wait_for(None, lambda: probe.all_seen.is_set() or typist.error, WAIT_S,
                        "the last keys on screen")
@@ -217,7 +245,7 @@ async def measure(base_url: str) -> dict[str, Any]:
         typist.join(WAIT_S)
         assert probe.end_seen_at is not None
         result = {"keys": probe.latencies, "on_screen_s": probe.end_seen_at - sent,
-                  "rss_before_mb": before_mb}
+                  "rss_before_mb": before_mb, "cpu_s": cpu, "held_ms": held.longest * 1000}
     result["peak_mb"] = _peak_mb()
     return result
 
@@ -254,7 +282,7 @@ def main(size: int, cases: list[str], repeats: int) -> None:
           f"one key every {GAP_S} s")
     for case in cases:
         keys: list[float] = []
-        screens, peaks, befores, equal = [], [], [], []
+        screens, peaks, befores, equal, cpus, helds = [], [], [], [], [], []
         for _ in range(repeats):
             result = run_case(case, size)
             keys += result["keys"]
@@ -262,10 +290,14 @@ def main(size: int, cases: list[str], repeats: int) -> None:
             peaks.append(result["peak_mb"])
             befores.append(result["rss_before_mb"])
             equal.append(result["stored_equal"])
+            cpus.append(result["cpu_s"])
+            helds.append(result["held_ms"])
         print(f"  {case:10} keys {_summary(keys)}")
         print(f"  {'':10} reply on screen {statistics.median(screens):6.2f} s   "
               f"peak RSS {max(peaks):5.0f} MB (before the question {max(befores):4.0f} MB)   "
-              f"stored text equal: {all(equal)}", flush=True)
+              f"stored text equal: {all(equal)}")
+        print(f"  {'':10} CPU until on screen {statistics.median(cpus):5.2f} s (median)   "
+              f"loop held at most {max(helds):4.0f} ms", flush=True)
 
 
 if __name__ == "__main__":

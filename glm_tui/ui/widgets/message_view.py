@@ -34,6 +34,7 @@ from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.render import last_fenced_block
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 from glm_tui.ui.widgets.alternatives_label import alternatives_label
+from glm_tui.ui.widgets.huge_text import HugeText, PlainTail
 from glm_tui.ui.widgets.image_thumbnail import TEXT_ONLY, ImageSource, ImageThumbnail
 from glm_tui.ui.widgets.thinking_block import ThinkingBlock, stored_block, update_from
 
@@ -217,8 +218,9 @@ class AssistantMessageView(MessageView):
     def __init__(self, message: Message, tools: Sequence[dict[str, Any]] = (),
                  thinking: ThinkingDisplay = ThinkingDisplay.COLLAPSE) -> None:
         super().__init__(message)
+        self._tail = PlainTail()  # past a cap, text is drawn plain (a 10 MB reply froze the app)
         # Kept, not queried: write() runs once per streamed token.
-        self._markdown = StreamingMarkdown(markdown=message.content)
+        self._markdown = StreamingMarkdown(markdown=self._tail.split(message.content)[0])
         self.tools = tools
         self.thinking_display = thinking
         self._thinking: ThinkingBlock | None = stored_block(message, thinking)
@@ -227,6 +229,7 @@ class AssistantMessageView(MessageView):
         if self._thinking is not None:
             yield self._thinking
         yield self._markdown
+        yield from self._tail.widgets()
         if self.message.tool_calls:
             yield Static(self._tool_calls_text(), classes="tool-calls", markup=False)
 
@@ -242,9 +245,17 @@ class AssistantMessageView(MessageView):
         """The reasoning's block (None for a reply without reasoning)."""
         return self._thinking
 
+    @property
+    def plain(self) -> HugeText | None:
+        """The plain part of a reply longer than the Markdown cap (None for others)."""
+        return self._tail.widget
+
     def write(self, fragment: str) -> None:
-        """Append streamed text (buffered by the widget; call once per delta)."""
-        self._markdown.write(fragment)
+        """Append streamed text (buffered by the widgets; call once per delta)."""
+        formatted, new = self._tail.split(fragment)
+        self._markdown.write(formatted)
+        if new and self.is_attached:
+            self.mount_all(new, after=self._markdown)
 
     def write_reasoning(self, fragment: str) -> None:
         """Append streamed reasoning (the hot path, as :meth:`write`); the first piece opens
@@ -268,6 +279,8 @@ class AssistantMessageView(MessageView):
             self._thinking = ThinkingBlock(display=self.thinking_display, live=True)
             self._mount_thinking()
         self._thinking.prepend(text)
+        for widget in self._tail.clear():
+            widget.remove()
         if self.is_attached:
             self._markdown.remove()
             self._markdown = StreamingMarkdown()
@@ -278,6 +291,7 @@ class AssistantMessageView(MessageView):
         if self._thinking is not None:
             await self._thinking.finish()
         await self._markdown.finish()
+        self._tail.finish()
 
     def refresh_state(self) -> None:
         super().refresh_state()
@@ -288,7 +302,7 @@ class AssistantMessageView(MessageView):
                 cast(Static, calls.first()).update(self._tool_calls_text())
             else:
                 self.mount(Static(self._tool_calls_text(), classes="tool-calls", markup=False),
-                           after=self.markdown)
+                           after=self._tail.widget or self.markdown)
         else:
             calls.remove()
 
@@ -307,6 +321,8 @@ class AssistantMessageView(MessageView):
             self._thinking.set_figures(reasoning_tokens, estimated)
 
     def last_code_block(self) -> str | None:
+        if self._tail.widget is not None:
+            return last_fenced_block(self.message.content)
         return self._markdown.last_code_block()  # its text is current even mid-stream
 
 
