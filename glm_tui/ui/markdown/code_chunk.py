@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from textual.content import Content
 from textual.geometry import Size
-from textual.widget import Widget
 
 from glm_tui.ui.markdown.render import highlight_code
-from glm_tui.ui.markdown.textual_compat import drop_render_cache
+from glm_tui.ui.markdown.textual_compat import GrowingWidget, drop_render_cache
 
 __all__ = ["CodeChunk"]
 
 
-class CodeChunk(Widget):
+class CodeChunk(GrowingWidget):
     """Up to 40 lines of one fenced code block; adjacent chunks look like one."""
 
     DEFAULT_CSS = """

@@ -66,7 +66,7 @@ from glm_tui.ui.markdown.backlog import Backlog, estimated_height, merge_unseen
 from glm_tui.ui.markdown.code_chunk import CodeChunk
 from glm_tui.ui.markdown.render import ProseVisual, last_fenced_block
 from glm_tui.ui.markdown.scanner import BlockScanner, FrozenCode, FrozenProse, LiveProse
-from glm_tui.ui.markdown.textual_compat import drop_render_cache
+from glm_tui.ui.markdown.textual_compat import GrowingWidget, drop_render_cache
 
 __all__ = ["CodeChunk", "FrozenPage", "ProseBlock", "StreamingMarkdown"]
 
@@ -74,7 +74,7 @@ _CONTEXT_LINES = 12
 """Lines of the previous code chunk lexed again, so a string begun there stays coloured."""
 
 
-class ProseBlock(Widget):
+class ProseBlock(GrowingWidget):
     """A run of finished (or the open) Markdown blocks drawn as one Visual."""
 
     DEFAULT_CSS = """
@@ -156,7 +156,7 @@ class ProseBlock(Widget):
                 return
 
 
-class FrozenPage(Widget):
+class FrozenPage(GrowingWidget):
     """A fixed group of frozen pieces.
 
     Textual caches a container's arrangement until its own children change, so
@@ -182,7 +182,7 @@ class FrozenPage(Widget):
     DEFAULT_CSS = "FrozenPage { height: auto; width: 1fr; layout: vertical; }"
 
 
-class StreamingMarkdown(Widget):
+class StreamingMarkdown(GrowingWidget):
     """Markdown for one assistant reply; cheap to stream into, linear overall."""
 
     PAGE_SIZE: ClassVar[int] = 6

@@ -32,6 +32,7 @@ from glm_tui.model.text import sanitize_for_display
 from glm_tui.settings.config import ThinkingDisplay
 from glm_tui.ui.literal import one_line_text
 from glm_tui.ui.markdown.render import last_fenced_block
+from glm_tui.ui.markdown.textual_compat import GrowingWidget
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 from glm_tui.ui.widgets.alternatives_label import alternatives_label
 from glm_tui.ui.widgets.huge_text import HugeText, PlainTail
@@ -71,7 +72,7 @@ def literal(text: str) -> Content:
     return Content(sanitize_for_display(text))
 
 
-class MessageView(Vertical):
+class MessageView(Vertical, GrowingWidget):
     """One message: a header line (who, and the reply's state) and its body.
 
     Focusable so a person can Tab or click to a message and copy it. Its keys are ones no text
@@ -341,7 +342,7 @@ def view_for(message: Message, tools: Sequence[dict[str, Any]] = (),
     return SystemNoteView(message)
 
 
-class MessageList(VerticalScroll):
+class MessageList(VerticalScroll, GrowingWidget):
     """The scrolling conversation, mounting a window of message widgets.
 
     ``messages`` is the screen's list (the session's messages held in memory, oldest first); the

@@ -139,7 +139,7 @@ class StatusBar(Static):
 
     def _refresh_text(self) -> None:
         if self.is_mounted:
-            self.update(self.render_content(self.size.width))
+            self.update(self.render_content(self.size.width), layout=False)
 
     def on_mount(self) -> None:
         self._refresh_text()

@@ -33,6 +33,7 @@ from textual.widget import AwaitMount, Widget
 from glm_tui.client.tokens import estimate_tokens
 from glm_tui.model.session import Message, MessageStatus
 from glm_tui.settings.config import ThinkingDisplay
+from glm_tui.ui.markdown.textual_compat import GrowingWidget
 from glm_tui.ui.markdown.widget import StreamingMarkdown
 
 CLOCK_INTERVAL_S = 1.0
@@ -113,7 +114,7 @@ class ThinkingSummary(Widget):
                 return
 
 
-class ThinkingBlock(Vertical):
+class ThinkingBlock(Vertical, GrowingWidget):
     """The reasoning of one reply: its one line, and the text below it when open."""
 
     DEFAULT_CSS = """

@@ -5,9 +5,15 @@ from __future__ import annotations
 from importlib.metadata import version
 
 from textual.app import App, ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.geometry import Region, Size
 from textual.widgets import Static
 
-from glm_tui.ui.markdown.textual_compat import CHECKED_TEXTUAL_VERSION, drop_render_cache
+from glm_tui.ui.markdown.textual_compat import (
+    CHECKED_TEXTUAL_VERSION,
+    GrowingWidget,
+    drop_render_cache,
+)
 from tests.ui.conftest import wait_for
 
 
@@ -18,7 +24,10 @@ def test_textual_is_the_version_the_compat_module_was_checked_against() -> None:
         f"{CHECKED_TEXTUAL_VERSION}. Re-check in textual/widget.py that Widget._render_cache is "
         "still a _RenderCache(size, lines) NamedTuple that render_line() reads and "
         "_render_content() refills when the widget has dirty regions (refresh() adds them), "
-        "then run tests/ui/markdown/test_textual_compat.py and bump CHECKED_TEXTUAL_VERSION."
+        "Also that Widget.virtual_size is a Reactive set only by Widget._size_updated during a "
+        "layout pass, and that DockArrangeResult still builds its spatial map lazily into "
+        "_spatial_map from SpatialMap(grid_width, grid_height).insert(...) (GrowingWidget). "
+        "Then run tests/ui/markdown/test_textual_compat.py and bump CHECKED_TEXTUAL_VERSION."
     )
 
 
@@ -44,3 +53,73 @@ async def test_dropping_the_render_cache_frees_strips_and_the_widget_draws_again
         app.screen.refresh()
         await wait_for(pilot, lambda: len(piece._render_cache.lines) == 2, what="redraw")
         assert "second line" in _screen_text(app)
+
+
+class _Growing(Vertical, GrowingWidget):
+    DEFAULT_CSS = "_Growing { height: auto; }"
+
+
+class _Plain(Vertical):
+    DEFAULT_CSS = "_Plain { height: auto; }"
+
+
+class _GrowingScroll(VerticalScroll, GrowingWidget):
+    pass
+
+
+class _GrowingStatic(Static, GrowingWidget):
+    pass
+
+
+class _TallApp(App[None]):
+    """A reply 5,000 lines tall between two short ones, in a growing and a plain container
+    (in the app: the reply's pieces, its pages, the reply, its message, the conversation)."""
+
+    def compose(self) -> ComposeResult:
+        with _GrowingScroll():
+            for container in (_Growing(id="growing"), _Plain(id="plain")):
+                with container:
+                    yield _GrowingStatic("above", id=f"{container.id}-above")
+                    yield Static("\n".join(f"line {n}" for n in range(5_000)),
+                                 id=f"{container.id}-tall")
+                    yield Static("below", id=f"{container.id}-below")
+
+
+async def test_a_growing_container_maps_a_tall_child_into_a_few_cells_not_one_per_20_lines(
+) -> None:
+    app = _TallApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        growing, plain = app.query_one("#growing"), app.query_one("#plain")
+        size = Size(118, 0)
+        cells = {name: len(widget.arrange(size).spatial_map._map)
+                 for name, widget in (("growing", growing), ("plain", plain))}
+        assert cells["plain"] >= 5_000 // 20  # Textual's own: what every flush paid
+        assert cells["growing"] <= 6, cells
+
+        arrangement = growing.arrange(size)
+        assert arrangement.total_region == plain.arrange(size).total_region
+        for region, expected in ((Region(0, 0, 118, 3), {"growing-above", "growing-tall"}),
+                                 (Region(0, 2_500, 118, 40), {"growing-tall"}),
+                                 (Region(0, 5_000, 118, 5), {"growing-tall", "growing-below"})):
+            shown = {placement.widget.id for placement in
+                     arrangement.get_visible_placements(region)}
+            assert shown == expected, (region, shown)
+
+
+async def test_a_growing_widget_changing_size_asks_for_no_second_layout_pass() -> None:
+    app = _TallApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        passes = 0
+
+        def counted(_: object) -> None:
+            nonlocal passes
+            passes += 1
+
+        app.screen.screen_layout_refresh_signal.subscribe(app.screen, counted, immediate=True)
+        app.query_one("#growing-above", Static).update("above\nand a second line")
+        await wait_for(pilot, lambda: passes >= 1, what="the layout pass of the new line")
+        await pilot.pause()  # the screen settles: every pass it asked for is done
+        assert app.query_one("#growing").size.height == 5_003
+        assert passes == 1
