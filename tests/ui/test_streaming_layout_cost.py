@@ -15,10 +15,12 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.screen import Screen
+from textual.widget import Widget
 
 import glm_tui.ui
 from glm_tui.chat.reply_tracker import ReplyStats
 from glm_tui.model.session import Message, MessageStatus, Role
+from glm_tui.ui.markdown.widget import FrozenPage, ProseBlock
 from glm_tui.ui.widgets.message_view import AssistantMessageView, MessageList
 from glm_tui.ui.widgets.status_bar import StatusBar
 from tests.support.waiting import wait_for
@@ -86,3 +88,42 @@ async def test_the_status_bar_figures_change_without_a_layout_pass() -> None:
             await pilot.pause()  # the screen settles: every pass it asked for is done
             assert f"~{tokens} tok (~{tokens // 2} thinking)" in _screen_text(app)
         assert counter.passes == 0, counter.passes  # 5 times a second while a reply streams
+
+
+def _displayed(widget: Widget) -> int:
+    """Widgets under ``widget`` that a layout pass visits (hidden ones and theirs are skipped)."""
+    return sum(1 + _displayed(child) for child in widget.children if child.display)
+
+
+async def test_a_long_reply_keeps_pages_out_of_view_out_of_layout_and_loses_no_word() -> None:
+    app = _Conversation()
+    async with app.run_test(size=(100, 30)) as pilot:
+        messages = app.query_one(MessageList)
+        view = await messages.append(Message(Role.ASSISTANT, status=MessageStatus.STREAMING))
+        assert isinstance(view, AssistantMessageView)
+        paragraphs = [f"Marker{number:03d} {PARAGRAPH}\n\n" for number in range(600)]  # ~140 KB
+        early: int | None = None
+        for start in range(0, len(paragraphs), 30):  # ~7 KB a flush
+            flushes = view.markdown.flushes
+            view.write("".join(paragraphs[start : start + 30]))
+            await wait_for(pilot, lambda f=flushes: view.markdown.flushes > f, what="a flush")
+            await pilot.pause()
+            if early is None and len(view.markdown.query(FrozenPage)) >= 3:
+                early = _displayed(view.markdown)
+        await view.finish()
+        await pilot.pause()
+        pages = list(view.markdown.query(FrozenPage))
+        assert len(pages) >= 5
+        assert sum(page.stowed for page in pages) >= len(pages) - 3
+        assert early is not None and _displayed(view.markdown) <= early + 10, (
+            early, _displayed(view.markdown))  # not ~7 more widgets a page, as before
+        pieces = "".join(block.source for block in view.markdown.query(ProseBlock))
+        assert pieces == "".join(paragraphs)  # stowed pieces are hidden, never dropped
+
+        messages.scroll_home(animate=False)
+        await wait_for(pilot, lambda: "Marker000" in _screen_text(app), what="the first paragraph")
+        assert not pages[0].stowed
+        await pilot.resize_terminal(80, 30)  # another width: every height is measured again
+        await wait_for(pilot, lambda: not any(page.stowed for page in pages), what="pages back")
+        messages.scroll_end(animate=False)
+        await wait_for(pilot, lambda: "Marker599" in _screen_text(app), what="the last paragraph")

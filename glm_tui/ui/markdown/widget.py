@@ -19,7 +19,8 @@ each reflow 19 ms. So this widget goes beyond ``get_stream`` in two places:
    Visual draws all its blocks (render.py), instead of a widget tree.
    Frozen pieces sit in ``FrozenPage`` containers of ``PAGE_SIZE`` so a layout
    pass re-arranges pages, not pieces; pages well above the tail release their
-   parses, highlights and cached strips (rebuilt only if scrolled back to).
+   parses, highlights and cached strips (rebuilt only if scrolled back to), and
+   full pages out of view are stowed, their pieces hidden from layout (page.py).
 
 What stays from the ``get_stream`` design is its contract: writes are cheap and
 only buffered; a timer (every ``FLUSH_INTERVAL``, 120 ms, within the 50-150 ms
@@ -64,6 +65,7 @@ from textual.widget import Widget
 from glm_tui.model.text import sanitize_for_display
 from glm_tui.ui.markdown.backlog import Backlog, estimated_height, merge_unseen
 from glm_tui.ui.markdown.code_chunk import CodeChunk
+from glm_tui.ui.markdown.page import FrozenPage
 from glm_tui.ui.markdown.render import ProseVisual, last_fenced_block
 from glm_tui.ui.markdown.scanner import BlockScanner, FrozenCode, FrozenProse, LiveProse
 from glm_tui.ui.markdown.textual_compat import GrowingWidget, drop_render_cache
@@ -154,32 +156,6 @@ class ProseBlock(GrowingWidget):
             if isinstance(owner, StreamingMarkdown):
                 owner.post_message(StreamingMarkdown.LinkClicked(owner, href))
                 return
-
-
-class FrozenPage(GrowingWidget):
-    """A fixed group of frozen pieces.
-
-    Textual caches a container's arrangement until its own children change, so
-    once a page is full its layout is never computed again; the reply's own
-    layout then only arranges pages, not every piece. Pages more than one page
-    behind the newest are released: their pieces drop parses, highlights and
-    cached strips, and rebuild them only if scrolled back into view.
-    """
-
-    def release(self) -> None:
-        """Release every piece on this page."""
-        for child in self.children:
-            if isinstance(child, ProseBlock | CodeChunk):
-                child.release()
-
-    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """Height from the cached arrangement: Textual arranges ``height: auto`` children at
-        the height of the page's container (the growing reply), so every page was arranged
-        again on every layout pass. The pieces do not depend on it; at height 0 the cache key
-        stays, and a piece that changes still clears it (``refresh(layout=True)``)."""
-        return super().get_content_height(Size(container.width, 0), viewport, width)
-
-    DEFAULT_CSS = "FrozenPage { height: auto; width: 1fr; layout: vertical; }"
 
 
 class StreamingMarkdown(GrowingWidget):
@@ -441,6 +417,7 @@ class StreamingMarkdown(GrowingWidget):
                     self._full_pages.append(page)
                     if len(self._full_pages) > 1:
                         self._full_pages[-2].release()
+                    self.call_after_refresh(self._stow_far_pages)  # once laid out
                 page = self._page = FrozenPage()
                 self._frozen_widgets += 1
                 anchor = self._recent if self._recent is not None else self._live
@@ -452,6 +429,11 @@ class StreamingMarkdown(GrowingWidget):
             self._frozen_widgets += len(widgets[:room])
             await page.mount_all(widgets[:room])
             widgets = widgets[room:]
+
+    def _stow_far_pages(self) -> None:
+        """Stow the full pages before the newest one that are out of view (see page.py)."""
+        for page in self._full_pages[:-1]:
+            page.stow()
 
     def _code_widget(self, piece: FrozenCode) -> CodeChunk:
         context = "" if piece.first else self._code_context.get(piece.fence, "")
