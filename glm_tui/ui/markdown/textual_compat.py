@@ -22,10 +22,12 @@ checked against and fails, naming what to re-check, when Textual changes.
 
 from __future__ import annotations
 
+from rich.style import Style as RichStyle
 from textual._spatial_map import SpatialMap
-from textual.geometry import NULL_SIZE, Size
+from textual.geometry import NULL_SIZE, Region, Size
 from textual.layout import DockArrangeResult, WidgetPlacement
 from textual.reactive import Reactive
+from textual.strip import Strip
 from textual.widget import Widget
 
 __all__ = ["CHECKED_TEXTUAL_VERSION", "COARSE_GRID", "GrowingWidget", "drop_render_cache",
@@ -70,7 +72,8 @@ class GrowingWidget(Widget):
     a Textual container puts it second: ``class MessageList(VerticalScroll, GrowingWidget)``.
 
     Two costs of Textual's layout grow with the length of the reply and are paid at every
-    flush, which made streaming quadratic:
+    flush, which made streaming quadratic (and a third is paid for nothing, see
+    :meth:`render_lines`):
 
     - ``virtual_size`` asks for a second, empty layout pass (see :func:`quiet_virtual_size`);
     - every new arrangement builds a spatial map (``DockArrangeResult.spatial_map``, also
@@ -90,6 +93,35 @@ class GrowingWidget(Widget):
         if arrangement._spatial_map is None:
             arrangement._spatial_map = _coarse_map(arrangement.placements)
         return arrangement
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """A container with nothing to draw but its background: one blank strip for every line.
+
+        What Textual's own path draws for it too (``StylesCache.render_line``: the background
+        as ``Style(background=base + background)``, then the app's line filters), without
+        rendering, caching and filtering each line again at every layout pass: the reply's
+        containers grow at every flush, and a new size clears their cache.
+        """
+        if not self._background_only():
+            return super().render_lines(crop)
+        base, background = self.background_colors
+        blank = Strip.blank(crop.width, RichStyle(bgcolor=(base + background).rich_color))
+        for line_filter in self.get_line_filters():
+            blank = blank.apply_filter(line_filter, background)
+        return [blank] * crop.height
+
+    def _background_only(self) -> bool:
+        """No border, outline, keyline, hatch, tint or transparency: only the background."""
+        styles = self.styles
+        return (
+            self.is_container
+            and not any(edge for edge, _ in styles.border)
+            and not any(edge for edge, _ in styles.outline)
+            and not styles.has_rule("keyline")
+            and not styles.tint.a
+            and (not styles.has_rule("hatch") or styles.hatch == "none")
+            and self.opacity == 1.0
+        )
 
 
 def _coarse_map(placements: list[WidgetPlacement]) -> SpatialMap[WidgetPlacement]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Region, Size
+from textual.widget import Widget
 from textual.widgets import Static
 
 from glm_tui.ui.markdown.textual_compat import (
@@ -123,3 +125,31 @@ async def test_a_growing_widget_changing_size_asks_for_no_second_layout_pass() -
         await pilot.pause()  # the screen settles: every pass it asked for is done
         assert app.query_one("#growing").size.height == 5_003
         assert passes == 1
+
+
+class _Bordered(Vertical, GrowingWidget):
+    DEFAULT_CSS = "_Bordered { height: auto; border-left: vkey $foreground 20%; padding: 0 1; }"
+
+
+class _BackgroundsApp(App[None]):
+    def compose(self) -> ComposeResult:
+        with _GrowingScroll(id="scroll"):
+            with _Growing(id="plain"):
+                yield Static("in a plain container")
+            with _Bordered(id="bordered"):
+                yield Static("in a bordered one")
+
+
+@pytest.mark.parametrize("theme", ["textual-dark", "textual-light", "ansi-dark", "nord"])
+async def test_a_growing_container_draws_exactly_what_textual_draws_for_it(theme: str) -> None:
+    app = _BackgroundsApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        app.theme = theme
+        await pilot.pause()
+        for name in ("scroll", "plain", "bordered"):
+            widget = app.query_one(f"#{name}", GrowingWidget)
+            crop = Region(0, 0, widget.size.width, min(widget.size.height, 3))
+            ours = widget.render_lines(crop)
+            widget.refresh()  # Textual's own path renders the lines again
+            textuals = Widget.render_lines(widget, crop)
+            assert [list(strip) for strip in ours] == [list(strip) for strip in textuals], name
