@@ -22,7 +22,6 @@ checked against and fails, naming what to re-check, when Textual changes.
 
 from __future__ import annotations
 
-from rich.style import Style as RichStyle
 from textual._spatial_map import SpatialMap
 from textual.geometry import NULL_SIZE, Region, Size
 from textual.layout import DockArrangeResult, WidgetPlacement
@@ -95,32 +94,30 @@ class GrowingWidget(Widget):
         return arrangement
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """A container with nothing to draw but its background: one blank strip for every line.
+        """A container whose lines are all alike (its background, a left or right border)
+        draws one with Textual's own code and repeats it.
 
-        What Textual's own path draws for it too (``StylesCache.render_line``: the background
-        as ``Style(background=base + background)``, then the app's line filters), without
-        rendering, caching and filtering each line again at every layout pass: the reply's
-        containers grow at every flush, and a new size clears their cache.
+        The reply's containers grow at every flush, a new size clears Textual's line cache,
+        and each visible line was rendered, cached and filtered again at every layout pass:
+        a fifth of the strips a streaming pass made, for lines that differ in nothing.
         """
-        if not self._background_only():
+        if not crop.height or not self._lines_alike():
             return super().render_lines(crop)
-        base, background = self.background_colors
-        blank = Strip.blank(crop.width, RichStyle(bgcolor=(base + background).rich_color))
-        for line_filter in self.get_line_filters():
-            blank = blank.apply_filter(line_filter, background)
-        return [blank] * crop.height
+        line = super().render_lines(Region(crop.x, crop.y, crop.width, 1))
+        return line * crop.height
 
-    def _background_only(self) -> bool:
-        """No border, outline, keyline, hatch, tint or transparency: only the background."""
+    def _lines_alike(self) -> bool:
+        """No top or bottom edge (border, outline, padding), keyline or hatch: a container
+        draws every line the same (a child-less Textual container renders a blank)."""
         styles = self.styles
+        (top, _), _, (bottom, _), _ = styles.border
+        (outline_top, _), _, (outline_bottom, _), _ = styles.outline
         return (
             self.is_container
-            and not any(edge for edge, _ in styles.border)
-            and not any(edge for edge, _ in styles.outline)
+            and not (top or bottom or outline_top or outline_bottom)
+            and not (styles.padding.top or styles.padding.bottom)
             and not styles.has_rule("keyline")
-            and not styles.tint.a
             and (not styles.has_rule("hatch") or styles.hatch == "none")
-            and self.opacity == 1.0
         )
 
 

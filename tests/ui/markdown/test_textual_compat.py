@@ -131,13 +131,19 @@ class _Bordered(Vertical, GrowingWidget):
     DEFAULT_CSS = "_Bordered { height: auto; border-left: vkey $foreground 20%; padding: 0 1; }"
 
 
+class _Boxed(Vertical, GrowingWidget):
+    DEFAULT_CSS = "_Boxed { height: auto; border: round $accent; padding: 1 1; }"
+
+
 class _BackgroundsApp(App[None]):
     def compose(self) -> ComposeResult:
         with _GrowingScroll(id="scroll"):
             with _Growing(id="plain"):
-                yield Static("in a plain container")
+                yield Static("in a plain container\n" * 30)  # the scroll bar shows
             with _Bordered(id="bordered"):
                 yield Static("in a bordered one")
+            with _Boxed(id="boxed"):  # top and bottom edges: Textual draws it all
+                yield Static("in a box\nof three\nlines")
 
 
 @pytest.mark.parametrize("theme", ["textual-dark", "textual-light", "ansi-dark", "nord"])
@@ -146,10 +152,11 @@ async def test_a_growing_container_draws_exactly_what_textual_draws_for_it(theme
     async with app.run_test(size=(60, 10)) as pilot:
         app.theme = theme
         await pilot.pause()
-        for name in ("scroll", "plain", "bordered"):
+        for name in ("scroll", "plain", "bordered", "boxed"):
             widget = app.query_one(f"#{name}", GrowingWidget)
-            crop = Region(0, 0, widget.size.width, min(widget.size.height, 3))
+            crop = Region(0, 1, widget.size.width, min(widget.size.height - 1, 6))
             ours = widget.render_lines(crop)
             widget.refresh()  # Textual's own path renders the lines again
             textuals = Widget.render_lines(widget, crop)
             assert [list(strip) for strip in ours] == [list(strip) for strip in textuals], name
+        assert app.query_one("#scroll").show_vertical_scrollbar
