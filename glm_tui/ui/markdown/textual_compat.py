@@ -14,7 +14,8 @@ the growing tail, its page, the reply, the message and the conversation all
 change size at every flush, so each flush cost two full passes, the second one
 finding nothing to move. And each new arrangement of a container fills a
 spatial map in cells of 20 lines, as many as its children are tall. Both are
-avoided on the widgets that hold a reply (:class:`GrowingWidget`).
+avoided on the widgets that hold a reply (:class:`GrowingWidget`). Last, the
+screen's frame timer waits needlessly after a pause (:func:`draw_without_delay`).
 
 ``tests/ui/markdown/test_textual_compat.py`` pins the Textual version this was
 checked against and fails, naming what to re-check, when Textual changes.
@@ -22,15 +23,18 @@ checked against and fails, naming what to re-check, when Textual changes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual._spatial_map import SpatialMap
 from textual.geometry import NULL_SIZE, Region, Size
 from textual.layout import DockArrangeResult, WidgetPlacement
 from textual.reactive import Reactive
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["CHECKED_TEXTUAL_VERSION", "COARSE_GRID", "GrowingWidget", "drop_render_cache",
-           "quiet_virtual_size"]
+__all__ = ["CHECKED_TEXTUAL_VERSION", "COARSE_GRID", "GrowingWidget", "draw_without_delay",
+           "drop_render_cache", "quiet_virtual_size"]
 
 COARSE_GRID = (1_000, 1_000)
 """Cells of the spatial map of a :class:`GrowingWidget`'s arrangement (Textual's: 100 x 20)."""
@@ -130,3 +134,18 @@ def _coarse_map(placements: list[WidgetPlacement]) -> SpatialMap[WidgetPlacement
         for placement in placements
     )
     return spatial_map
+
+
+def draw_without_delay(screen: Screen[Any]) -> None:
+    """Let ``screen`` draw the next frame as soon as something changed, also after a pause.
+
+    Textual draws a screen from an interval timer (60 a second) that pauses while nothing
+    changes. Resumed, it draws at once, but then, having skipped the intervals it slept
+    through, it waits one to two whole intervals before the next frame (``Timer._run``:
+    ``count = int((now - start) / interval + 1)`` is one slot past the next). While a reply
+    streams the screen pauses between flushes, so a key typed just after a frame showed
+    17-50 ms later, however idle the app (issue 10: key p95 under 50 ms). Without the skip
+    the timer does not wait after a pause; changes made while a frame is drawn still share
+    the next one.
+    """
+    screen._update_timer._skip = False
