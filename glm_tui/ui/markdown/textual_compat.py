@@ -14,7 +14,8 @@ the growing tail, its page, the reply, the message and the conversation all
 change size at every flush, so each flush cost two full passes, the second one
 finding nothing to move. And each new arrangement of a container fills a
 spatial map in cells of 20 lines, as many as its children are tall. Both are
-avoided on the widgets that hold a reply (:class:`GrowingWidget`).
+avoided on the widgets that hold a reply (:class:`GrowingWidget`). Last, the
+screen's frame timer waits needlessly after a pause (:func:`draw_without_delay`).
 
 ``tests/ui/markdown/test_textual_compat.py`` pins the Textual version this was
 checked against and fails, naming what to re-check, when Textual changes.
@@ -22,16 +23,18 @@ checked against and fails, naming what to re-check, when Textual changes.
 
 from __future__ import annotations
 
-from rich.style import Style as RichStyle
+from typing import Any
+
 from textual._spatial_map import SpatialMap
 from textual.geometry import NULL_SIZE, Region, Size
 from textual.layout import DockArrangeResult, WidgetPlacement
 from textual.reactive import Reactive
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
-__all__ = ["CHECKED_TEXTUAL_VERSION", "COARSE_GRID", "GrowingWidget", "drop_render_cache",
-           "quiet_virtual_size"]
+__all__ = ["CHECKED_TEXTUAL_VERSION", "COARSE_GRID", "GrowingWidget", "draw_without_delay",
+           "drop_render_cache", "quiet_virtual_size"]
 
 COARSE_GRID = (1_000, 1_000)
 """Cells of the spatial map of a :class:`GrowingWidget`'s arrangement (Textual's: 100 x 20)."""
@@ -95,32 +98,30 @@ class GrowingWidget(Widget):
         return arrangement
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        """A container with nothing to draw but its background: one blank strip for every line.
+        """A container whose lines are all alike (its background, a left or right border)
+        draws one with Textual's own code and repeats it.
 
-        What Textual's own path draws for it too (``StylesCache.render_line``: the background
-        as ``Style(background=base + background)``, then the app's line filters), without
-        rendering, caching and filtering each line again at every layout pass: the reply's
-        containers grow at every flush, and a new size clears their cache.
+        The reply's containers grow at every flush, a new size clears Textual's line cache,
+        and each visible line was rendered, cached and filtered again at every layout pass:
+        a fifth of the strips a streaming pass made, for lines that differ in nothing.
         """
-        if not self._background_only():
+        if not crop.height or not self._lines_alike():
             return super().render_lines(crop)
-        base, background = self.background_colors
-        blank = Strip.blank(crop.width, RichStyle(bgcolor=(base + background).rich_color))
-        for line_filter in self.get_line_filters():
-            blank = blank.apply_filter(line_filter, background)
-        return [blank] * crop.height
+        line = super().render_lines(Region(crop.x, crop.y, crop.width, 1))
+        return line * crop.height
 
-    def _background_only(self) -> bool:
-        """No border, outline, keyline, hatch, tint or transparency: only the background."""
+    def _lines_alike(self) -> bool:
+        """No top or bottom edge (border, outline, padding), keyline or hatch: a container
+        draws every line the same (a child-less Textual container renders a blank)."""
         styles = self.styles
+        (top, _), _, (bottom, _), _ = styles.border
+        (outline_top, _), _, (outline_bottom, _), _ = styles.outline
         return (
             self.is_container
-            and not any(edge for edge, _ in styles.border)
-            and not any(edge for edge, _ in styles.outline)
+            and not (top or bottom or outline_top or outline_bottom)
+            and not (styles.padding.top or styles.padding.bottom)
             and not styles.has_rule("keyline")
-            and not styles.tint.a
             and (not styles.has_rule("hatch") or styles.hatch == "none")
-            and self.opacity == 1.0
         )
 
 
@@ -133,3 +134,18 @@ def _coarse_map(placements: list[WidgetPlacement]) -> SpatialMap[WidgetPlacement
         for placement in placements
     )
     return spatial_map
+
+
+def draw_without_delay(screen: Screen[Any]) -> None:
+    """Let ``screen`` draw the next frame as soon as something changed, also after a pause.
+
+    Textual draws a screen from an interval timer (60 a second) that pauses while nothing
+    changes. Resumed, it draws at once, but then, having skipped the intervals it slept
+    through, it waits one to two whole intervals before the next frame (``Timer._run``:
+    ``count = int((now - start) / interval + 1)`` is one slot past the next). While a reply
+    streams the screen pauses between flushes, so a key typed just after a frame showed
+    17-50 ms later, however idle the app (issue 10: key p95 under 50 ms). Without the skip
+    the timer does not wait after a pause; changes made while a frame is drawn still share
+    the next one.
+    """
+    screen._update_timer._skip = False

@@ -33,6 +33,7 @@ from glm_tui.model.text import title_from_question
 from glm_tui.storage.recorder import SessionRecorder
 from glm_tui.ui.dialogs.confirm import ConfirmModal
 from glm_tui.ui.literal import one_line_text, safe_text
+from glm_tui.ui.markdown.textual_compat import draw_without_delay
 from glm_tui.ui.messages import NewSession, OpenSession, SwitchServer
 from glm_tui.ui.screens.continue_reply import ContinueReply
 from glm_tui.ui.screens.conversation_everyday import EverydayConversation
@@ -133,6 +134,7 @@ class ConversationScreen(ContinueReply, EverydayConversation):
         yield FittingFooter(FOOTER_DROP_ORDER)
 
     async def on_mount(self) -> None:
+        draw_without_delay(self)  # a key typed while a reply streams shows at once
         self._refresh_header()
         self._refresh_status()
         self.follow_connection()

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib.metadata import version
+from types import SimpleNamespace
 
 import pytest
+import textual.timer
+from textual._context import active_app
 from textual.app import App, ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Region, Size
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static
 
 from glm_tui.ui.markdown.textual_compat import (
     CHECKED_TEXTUAL_VERSION,
     GrowingWidget,
+    draw_without_delay,
     drop_render_cache,
 )
 from tests.ui.conftest import wait_for
@@ -131,13 +137,19 @@ class _Bordered(Vertical, GrowingWidget):
     DEFAULT_CSS = "_Bordered { height: auto; border-left: vkey $foreground 20%; padding: 0 1; }"
 
 
+class _Boxed(Vertical, GrowingWidget):
+    DEFAULT_CSS = "_Boxed { height: auto; border: round $accent; padding: 1 1; }"
+
+
 class _BackgroundsApp(App[None]):
     def compose(self) -> ComposeResult:
         with _GrowingScroll(id="scroll"):
             with _Growing(id="plain"):
-                yield Static("in a plain container")
+                yield Static("in a plain container\n" * 30)  # the scroll bar shows
             with _Bordered(id="bordered"):
                 yield Static("in a bordered one")
+            with _Boxed(id="boxed"):  # top and bottom edges: Textual draws it all
+                yield Static("in a box\nof three\nlines")
 
 
 @pytest.mark.parametrize("theme", ["textual-dark", "textual-light", "ansi-dark", "nord"])
@@ -146,10 +158,73 @@ async def test_a_growing_container_draws_exactly_what_textual_draws_for_it(theme
     async with app.run_test(size=(60, 10)) as pilot:
         app.theme = theme
         await pilot.pause()
-        for name in ("scroll", "plain", "bordered"):
+        for name in ("scroll", "plain", "bordered", "boxed"):
             widget = app.query_one(f"#{name}", GrowingWidget)
-            crop = Region(0, 0, widget.size.width, min(widget.size.height, 3))
+            crop = Region(0, 1, widget.size.width, min(widget.size.height - 1, 6))
             ours = widget.render_lines(crop)
             widget.refresh()  # Textual's own path renders the lines again
             textuals = Widget.render_lines(widget, crop)
             assert [list(strip) for strip in ours] == [list(strip) for strip in textuals], name
+        assert app.query_one("#scroll").show_vertical_scrollbar
+
+
+class _Target:
+    """What a timer is attached to (only referred to weakly)."""
+
+
+async def _frame_gap_after_a_pause(monkeypatch: pytest.MonkeyPatch, skip: bool) -> float:
+    """How long Textual's frame timer (as ``Screen`` makes it: 60 a second, paused while idle)
+    waits between two frames, changes arriving right after a pause and right after a frame.
+    A fake clock: nothing here depends on how busy the machine is."""
+    clock = [1_000.0]
+    frames: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        clock[0] += seconds
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(textual.timer, "sleep", fake_sleep)
+    monkeypatch.setattr(textual.timer, "_time", SimpleNamespace(get_time=lambda: clock[0]))
+    errors: list[BaseException] = []
+    app = SimpleNamespace(_exit=False, features=frozenset(), _handle_exception=errors.append)
+    token = active_app.set(app)  # type: ignore[arg-type]  # what a timer's tick reads
+
+    def draw() -> None:  # Screen._on_timer_update: pause, then draw (10 ms)
+        timer.pause()
+        frames.append(clock[0])
+        clock[0] += 0.010
+
+    target = _Target()
+    timer = Timer(target, 1 / 60, name="screen_update", callback=draw, pause=True, skip=skip)
+    timer._start()
+    try:
+        for count, idle in enumerate((0.0, 1.0, 0.0), start=1):
+            clock[0] += idle  # 1: the first change; 2: one after a second of nothing
+            timer.resume()  # 3: a key, right after that frame
+            await wait_for(None, lambda n=count: len(frames) == n, what=f"frame {count}")
+    finally:
+        timer.stop()
+        active_app.reset(token)
+    assert not errors
+    return frames[2] - (frames[1] + 0.010)
+
+
+async def test_textuals_frame_timer_waits_an_extra_interval_after_a_pause_unless_told_not_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Screen's own timer (skip=True): the frame after a pause holds the next one back
+    # between one and two intervals (17-33 ms at 60 a second), with nothing else to do.
+    assert await _frame_gap_after_a_pause(monkeypatch, skip=True) >= 1 / 60
+    # What draw_without_delay sets: the next frame is drawn when the loop is free.
+    assert await _frame_gap_after_a_pause(monkeypatch, skip=False) == 0
+
+
+async def test_draw_without_delay_is_what_the_screen_timer_reads() -> None:
+    app = _BackgroundsApp()
+    async with app.run_test(size=(60, 10)) as pilot:
+        await pilot.pause()
+        assert app.screen._update_timer._skip  # Textual's default
+        draw_without_delay(app.screen)
+        assert not app.screen._update_timer._skip
+        app.query_one("#plain Static", Static).update("still drawn")
+        await wait_for(pilot, lambda: "still drawn" in _screen_text(app), what="a frame")
