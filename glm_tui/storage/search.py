@@ -159,7 +159,7 @@ class _Finder:
                 " JOIN sessions s ON s.id = m.session_id"
                 f" WHERE {index} MATCH ? {likes} ORDER BY {index}.rowid DESC LIMIT ?",
                 (fts_query(self.long_terms), *like_params, limit),
-            )
+            ) + self._streaming_rows(column, limit)
         else:
             rows = self._rows_in_time(
                 f"SELECT m.session_id, s.title, m.id, m.{column}, s.updated_at FROM messages m"
@@ -174,6 +174,20 @@ class _Finder:
                       in_reasoning=in_reasoning)
             for r in rows
         ]
+
+    def _streaming_rows(self, column: str, limit: int) -> list[Row]:
+        """Matches among the messages still streaming, which the indexes leave out until they
+        end (schema version 6): a reply being written now, or one a glm-tui died writing.
+        They are few, found through the partial index ``messages_streaming``, and read with
+        ``LIKE`` (any case, as the trigram index matches)."""
+        likes = " ".join(f"AND m.{column} LIKE ? ESCAPE '\\'" for _ in self.terms)
+        return self._rows_in_time(
+            f"SELECT m.session_id, s.title, m.id, m.{column}, s.updated_at FROM messages m"
+            " INDEXED BY messages_streaming JOIN sessions s ON s.id = m.session_id"
+            f" WHERE m.status = 'streaming' AND m.{column} != '' {likes}"
+            " ORDER BY m.id DESC LIMIT ?",
+            (*(like_pattern(t) for t in self.terms), limit),
+        )
 
 
 def like_pattern(term: str) -> str:

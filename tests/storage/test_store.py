@@ -323,7 +323,7 @@ def test_upgrade_from_a_version_1_database(tmp_path: Path) -> None:
 
     store = SessionStore(data)
     try:
-        assert store._user_version() == SCHEMA_VERSION == 5
+        assert store._user_version() == SCHEMA_VERSION == 6
         session = store.load_session("0123abcd")
         assert session.title == "Old chat about zebras"
         assert session.sampling == SamplingParams(temperature=0.5, top_p=0.7, stop=("x",))

@@ -15,10 +15,11 @@ from glm_tui.storage.migrations import (
     v0003_reasoning,
     v0004_drafts,
     v0005_alternatives,
+    v0006_index_finished_replies,
 )
 
 _MODULES: tuple[ModuleType, ...] = (v0001_initial, v0002_usage_timings_search, v0003_reasoning,
-                                    v0004_drafts, v0005_alternatives)
+                                    v0004_drafts, v0005_alternatives, v0006_index_finished_replies)
 
 MIGRATIONS: dict[int, str] = {int(module.VERSION): str(module.SQL) for module in _MODULES}
 """Step ``n`` (its SQL script) turns a version ``n-1`` database into version ``n``."""

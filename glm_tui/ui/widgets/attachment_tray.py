@@ -238,7 +238,7 @@ class AttachmentTray(HorizontalScroll):
         worker = event.worker
         if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR):
             return
-        chip = self._workers.pop(worker, None)  # type: ignore[arg-type]
+        chip = self._workers.pop(worker, None)  # type: ignore[arg-type, unused-ignore]
         if chip is None or not chip.is_attached:
             return  # removed meanwhile
         if event.state is WorkerState.SUCCESS:
