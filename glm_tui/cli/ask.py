@@ -215,11 +215,11 @@ def _session(
 
     The kind is decided by the same function as the app's (``resolve_kind``), without asking
     ``/v1/models`` first: one question does not justify the round trip. ``--demo`` is the
-    built-in demo server, configured as GLM-4 as in the app.
+    built-in demo server, configured as in the app (GLM-4's server; vLLM for a thinking model).
     """
     from dataclasses import replace
 
-    from glm_tui.model.server_kind import ServerKind, resolve_kind
+    from glm_tui.model.server_kind import demo_kind, resolve_kind
     from glm_tui.model.session import Message, Role, Session
 
     profile = settings.profile
@@ -237,7 +237,9 @@ def _session(
         messages=[Message(Role.USER, prompt)],
     )
     if args.demo:
-        kind = resolve_kind(ServerKind.GLM4, "", model)
+        from glm_tui.demo.thinking import built_in_flavor
+
+        kind = resolve_kind(demo_kind(built_in_flavor(model)), "", model)
     else:
         kind = resolve_kind(profile.kind, profile.base_url, model)
     return session, kind
@@ -260,8 +262,9 @@ def _load_tools(path: Path) -> list[dict[str, Any]]:
 def _ask_demo(settings: Settings, session: Session, kind: ServerKind,
               loader: ImageLoader | None, shown: Shown) -> int:
     from glm_tui.demo.server import DemoServer
+    from glm_tui.demo.thinking import built_in_flavor
 
-    server = DemoServer(flavor="glm4")
+    server = DemoServer(flavor=built_in_flavor(session.model))
     url = server.start()
     try:
         return _run(settings, url, "EMPTY", session, kind, loader, shown, detect=False)

@@ -67,6 +67,17 @@ def is_thinking_model(model: str) -> bool:
     return bool(_THINKING_MODEL.search(model))
 
 
+def built_in_flavor(model: str | None) -> str:
+    """The flavour ``--demo`` (the app's and ``ask``'s built-in server) runs for ``model``.
+
+    GLM-4's own server for GLM-4 and GLM-4V, as the reference client talks to; but GLM-4's server
+    has no thinking model, so ``--demo --model glm-4.6`` would show none of the thinking paths. A
+    thinking model gets ``vllm``, the way GLM-4.5 and later are usually served (vLLM with its
+    reasoning parser; thinking switched in ``chat_template_kwargs``, which vLLM honours).
+    """
+    return "vllm" if model and is_thinking_model(model) else "glm4"
+
+
 def switched_off(body: dict[str, Any], shape: Shape) -> bool:
     """Whether the request turned thinking off in this flavour's own field (others are ignored,
     as the real servers ignore fields they do not know)."""

@@ -207,6 +207,12 @@ def resolve_kind(
     return kind
 
 
+def demo_kind(flavor: str) -> ServerKind:
+    """The kind of the built-in demo server running ``flavor`` (``glm4``: GLM-4's own server;
+    ``vllm``: a vLLM server), so that requests to it are shaped as for the real one."""
+    return ServerKind.VLLM if flavor == "vllm" else ServerKind.GLM4
+
+
 _VLLM_OWNERS = frozenset({"vllm", "sglang"})
 """What vLLM and SGLang write into ``owned_by`` of every ``/v1/models`` entry (their defaults)."""
 

@@ -27,7 +27,7 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 
-from glm_tui.model.server_kind import ServerKind
+from glm_tui.model.server_kind import ServerKind, demo_kind
 from glm_tui.model.session import Session
 from glm_tui.settings.config import DEMO_PROFILE, ConfigError, ServerProfile, Settings
 from glm_tui.storage.last_session import last_shown_session, remember_last_session
@@ -347,14 +347,16 @@ class GlmTuiApp(App[int]):
         await self.shutdown()
 
 
-def demo_settings(settings: Settings, base_url: str, model: str | None = None) -> Settings:
-    """The settings with an extra active profile for the in-process demo server (kind glm4).
+def demo_settings(settings: Settings, base_url: str, model: str | None = None,
+                  kind: ServerKind = ServerKind.GLM4) -> Settings:
+    """The settings with an extra active profile for the in-process demo server.
 
     ``model`` is ``--model`` (``glm-4`` without it): the demo server answers as the model a
-    request names, and ``resolve_kind`` gives a vision model the GLM-4V rules.
+    request names, and ``resolve_kind`` gives a vision model the GLM-4V rules. ``kind``: what
+    the demo server runs as (GLM-4's server; vLLM for a thinking model, see ``run_app``).
     """
     profile = ServerProfile(name=DEMO_PROFILE, base_url=base_url, api_key="EMPTY",
-                            api_key_env=None, model=model or "glm-4", kind=ServerKind.GLM4)
+                            api_key_env=None, model=model or "glm-4", kind=kind)
     return replace(settings, servers={**settings.servers, DEMO_PROFILE: profile},
                    server=DEMO_PROFILE)
 
@@ -383,9 +385,11 @@ def run_app(settings: Settings, *, demo: bool, resume: str | None,
     server: DemoServer | None = None
     if demo:
         from glm_tui.demo.server import DemoServer
+        from glm_tui.demo.thinking import built_in_flavor
 
-        server = DemoServer(flavor="glm4", token_rate=DEMO_TOKEN_RATE)
-        settings = demo_settings(settings, server.start(), demo_model)
+        flavor = built_in_flavor(demo_model)  # a thinking model: as served by vLLM
+        server = DemoServer(flavor=flavor, token_rate=DEMO_TOKEN_RATE)
+        settings = demo_settings(settings, server.start(), demo_model, demo_kind(flavor))
     try:
         try:
             app = GlmTuiApp(settings, resume=resume, demo_server=server)

@@ -51,6 +51,20 @@ def test_no_thinking_output_drops_it_and_json_carries_it(vllm_server: str) -> No
     assert "reasoning_content" not in json.loads(plain.stdout)
 
 
+def test_the_built_in_demo_thinks_for_a_thinking_model_and_obeys_the_switch() -> None:
+    """``ask --demo --model glm-4.6``: the built-in server runs as vLLM for a thinking model
+    (GLM-4's own server has none), so the reasoning comes, and ``--thinking off`` reaches it."""
+    thinking = glm_tui("ask", "--demo", "--model", "glm-4.6", "Why is grass green?")
+    assert thinking.returncode == 0, thinking.stderr
+    assert thinking.stdout.startswith("You asked: “Why is grass green?”")
+    assert thinking.stderr.startswith("The user asks: “Why is grass green?”")
+    off = glm_tui("ask", "--demo", "--model", "glm-4.6", "--thinking", "off", "--json", "Hi")
+    assert off.returncode == 0 and off.stderr == ""
+    assert "reasoning_content" not in json.loads(off.stdout)
+    plain = glm_tui("ask", "--demo", "--json", "Hi")  # GLM-4 by default: it does not think
+    assert "reasoning_content" not in json.loads(plain.stdout)
+
+
 @pytest.mark.parametrize("switch", ["on", "off"])
 def test_thinking_switch_reaches_a_vllm_server_found_by_its_model_list(
         vllm_server: str, request_log: Path, switch: str) -> None:

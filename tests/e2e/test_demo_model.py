@@ -53,3 +53,25 @@ def test_demo_with_a_model_shows_and_sends_that_model(
     reply = session.messages[1]
     assert reply.role is Role.ASSISTANT
     assert "answering as glm-4v" in reply.content
+
+
+def test_demo_with_a_thinking_model_thinks_on_screen_and_in_the_store(
+    data_dir: Path, terminals: Callable[..., TerminalApp],
+) -> None:
+    """``--demo --model glm-4.6``: the built-in server runs as vLLM for a thinking model (GLM-4's
+    own server has none), so the reasoning streams, folds to its one line, and is stored."""
+    app = terminals("--demo", "--model", "glm-4.6")
+    app.wait_drawn("Sessions")
+    app.type("Why is the sky blue?\r")
+
+    def answered() -> Session | None:
+        sessions = stored_sessions(data_dir)
+        if sessions and len(sessions[0].messages) == 2 and \
+                sessions[0].messages[1].status is MessageStatus.COMPLETE:
+            return sessions[0]
+        return None
+
+    reply = wait_until(answered, what="the reply, stored complete").messages[1]
+    assert reply.reasoning.startswith("The user asks: “Why is the sky blue?”")
+    assert reply.content.startswith("You asked: “Why is the sky blue?”")
+    app.wait_drawn("Thought for")  # folded to its one line when the answer came
