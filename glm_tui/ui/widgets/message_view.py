@@ -114,6 +114,16 @@ class MessageView(Vertical, GrowingWidget):
     def on_mount(self) -> None:
         self.refresh_state()
 
+    @property
+    def taken_down(self) -> bool:
+        """Whether this view is being removed and has lost its children already.
+
+        Textual removes a widget's children before the widget, and a view still mounting when
+        it is removed (a session switched while its messages were being drawn) gets its Mount
+        after that: there is nothing left to redraw then, and looking for the header raised.
+        """
+        return self._pruning or not self.query_children(".message-header")
+
     def _header(self) -> Content:
         label = _ROLE_LABELS[self.message.role]
         if self.message.role is Role.TOOL and self.message.name:
@@ -131,6 +141,8 @@ class MessageView(Vertical, GrowingWidget):
 
     def refresh_state(self) -> None:
         """Redraw the header badge and error block from the message's current status."""
+        if self.taken_down:
+            return
         status = self.message.status
         for name in ("streaming", "cancelled", "interrupted", "failed"):
             self.set_class(status.value == name, f"-{name}")
@@ -296,6 +308,8 @@ class AssistantMessageView(MessageView):
 
     def refresh_state(self) -> None:
         super().refresh_state()
+        if self.taken_down:
+            return
         self._refresh_thinking()
         calls = self.query_children(".tool-calls")
         if self.message.tool_calls:
