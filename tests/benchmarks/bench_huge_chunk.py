@@ -10,7 +10,10 @@ it answers the chat request with ONE ``data:`` frame whose ``delta.content`` is 
 
 - ``paragraphs``: Markdown-ish prose: paragraphs with **bold**, `code` and links, headings,
   short lists, now and then a fenced code block;
-- ``line``: the same words as ONE line (no newline at all), the case nothing can cut at a line.
+- ``line``: the same words as ONE line (no newline at all), the case nothing can cut at a line;
+- ``reasoning`` (with ``--case reasoning`` or ``all``): the ``paragraphs`` text as a thinking
+  model's reasoning (``delta.reasoning_content``) and no answer after it, so the thinking block
+  stays open, drawing all of it (issue 10: bad input, a huge reasoning).
 
 Each ends with a marker no other line holds. A fresh child runs the real ``GlmTuiApp`` headless
 at 120x40 (as ``bench_keypress.py``): it sends the question, then a thread types one key every
@@ -108,10 +111,12 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _stored_text(data_dir: str) -> str | None:
-    """The newest assistant message as the store holds it (read after the app has closed)."""
+def _stored_text(data_dir: str, field: str = "content") -> str | None:
+    """The newest assistant message's text (``content``) or reasoning as the store holds it
+    (read after the app has closed)."""
+    column = "reasoning" if field == "reasoning_content" else "content"
     with sqlite3.connect(Path(data_dir) / "sessions.db") as db:
-        row = db.execute("SELECT content FROM messages WHERE role = 'assistant' "
+        row = db.execute(f"SELECT {column} FROM messages WHERE role = 'assistant' "
                          "ORDER BY rowid DESC LIMIT 1").fetchone()
     return None if row is None else str(row[0])
 
@@ -253,8 +258,9 @@ async def measure(base_url: str) -> dict[str, Any]:
 def run_case(case: str, size: int) -> dict[str, Any]:
     from tests.support.raw_server import RawServer, Script, json_script, sse
 
-    text = huge_text(size, case)
-    frames = sse(_chunk({"role": "assistant", "content": text}), _chunk({}, "stop"))
+    text = huge_text(size, "paragraphs" if case == "reasoning" else case)
+    field = "reasoning_content" if case == "reasoning" else "content"
+    frames = sse(_chunk({"role": "assistant", field: text}), _chunk({}, "stop"))
     models = json_script(200, {"object": "list", "data": [{"id": "glm-4"}]})
     stream = Script(body=[b"".join(frames)])
 
@@ -271,7 +277,7 @@ def run_case(case: str, size: int) -> dict[str, Any]:
         if out.returncode:
             raise SystemExit(out.stderr[-3000:])
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-        stored = _stored_text(f"{tmp}/data")
+        stored = _stored_text(f"{tmp}/data", field)
     result["stored_equal"] = stored == text
     result["size"] = len(text)
     return result
@@ -303,12 +309,13 @@ def main(size: int, cases: list[str], repeats: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=10.0)
-    parser.add_argument("--case", choices=("paragraphs", "line", "both"), default="both")
+    parser.add_argument("--case", choices=("paragraphs", "line", "reasoning", "both", "all"),
+                        default="both")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--child", metavar="BASE_URL")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(asyncio.run(measure(args.child))))
     else:
-        main(int(args.mb * 1_000_000), ["paragraphs", "line"] if args.case == "both"
-             else [args.case], args.repeats)
+        cases = {"both": ["paragraphs", "line"], "all": ["paragraphs", "line", "reasoning"]}
+        main(int(args.mb * 1_000_000), cases.get(args.case, [args.case]), args.repeats)

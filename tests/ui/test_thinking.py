@@ -19,6 +19,7 @@ from glm_tui.model.server_kind import ServerKind
 from glm_tui.model.session import MessageStatus
 from glm_tui.ui.app import GlmTuiApp
 from glm_tui.ui.screens.conversation import ConversationScreen
+from glm_tui.ui.widgets.huge_text import HugeNote, HugeText
 from glm_tui.ui.widgets.message_view import AssistantMessageView
 from glm_tui.ui.widgets.thinking_block import ThinkingBlock
 from tests.support.raw_server import Gate, RawServer, Script, json_script, sse
@@ -330,3 +331,47 @@ async def test_reasoning_after_the_answer_started_joins_the_folded_block() -> No
             await pilot.press("ctrl+l")
             await wait_for(pilot, lambda: "First thought. A late thought." in screen_text(app),
                            what="all the reasoning in the block")
+
+
+async def test_reasoning_of_megabytes_in_one_piece_is_drawn_plain_past_the_cap() -> None:
+    """A server that sends 3 MB of reasoning in ONE chunk: the open block formats the first
+    256 KB and draws the rest plain under a note, as an answer's (before, the block formatted
+    all of it, 10 MB for half a minute, keys waiting). The end is on screen soon, a key typed
+    meanwhile lands, folding drops the drawing, opening again cuts where it was, and the
+    stored reasoning is what the server sent."""
+    thought = "".join(f"Step {n}: weigh **option {n}** against `the rest`.\n\n"
+                      for n in range(60_000)) + "LASTTHOUGHT"
+    assert len(thought) > 3_000_000
+    gate = Gate()
+    body = [*sse(chunk(role="assistant"), chunk(reasoning_content=thought), done=False), gate,
+            *sse(chunk(content="Option 7."), final())]
+    with RawServer() as raw:
+        raw.add(MODELS, Script(body=body))
+        app = make_app(raw.base_url, kind=ServerKind.ZHIPU)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await start(pilot, raw)
+            await send(pilot, "Which option?")
+            await pilot.press("x")  # typed while the reasoning arrives and is drawn
+            await wait_for(pilot, lambda: "LASTTHOUGHT" in screen_text(app), timeout=20,
+                           what="the reasoning's end on screen (the view follows it)")
+            await wait_for(pilot, lambda: screen.prompt.text == "x", what="the key typed")
+            block = block_of(screen)
+            [plain] = block.query_children(HugeText)
+            [note] = block.query_children(HugeNote)
+            assert "The rest of this reasoning is shown as plain text" in str(note.render())
+            assert block.body is not None
+            assert len(block.body.text) + len(plain.text) == len(thought)
+            assert thought.endswith(plain.text) and len(block.body.text) < 300_000
+            gate.opened.set()
+            reply = await wait_reply_done(pilot)
+            await wait_for(pilot, lambda: "Option 7." in screen_text(app)
+                           and not block.query_children(HugeText), what="folded, dropped")
+            assert reply.reasoning == thought
+            await pilot.press("ctrl+l")
+            await wait_for(pilot, lambda: len(block.query_children(HugeText)) == 1,
+                           what="opened again")
+            assert block.query_children(HugeText).first().text == plain.text
+            screen.recorder.flush()
+            store = screen.recorder.store
+            assert store is not None
+            assert store.load_session(screen.session.id).messages[-1].reasoning == thought

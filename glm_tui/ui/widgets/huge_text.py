@@ -54,9 +54,9 @@ class HugeNote(Static):
 
     DEFAULT_CSS = "HugeNote { height: auto; margin: 1 0 0 0; color: $text-muted; }"
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "reply") -> None:
         super().__init__(
-            f"⋯ The rest of this reply is shown as plain text: it is very long, and only its "
+            f"⋯ The rest of this {what} is shown as plain text: it is very long, and only its "
             f"first {MARKDOWN_CAP // 1024} KB are formatted. Copying the message and exports "
             "keep all of it.", markup=False)
 
@@ -310,10 +310,12 @@ class PlainTail:
     of the reply's text and writes back only the Markdown part (see ``AssistantMessageView``).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, what: str = "reply") -> None:
         self._cut = ReplyCut()
         self.widget: HugeText | None = None
         self._note: HugeNote | None = None
+        self._what = what
+        """What the note calls the text: a reply, or a reply's reasoning."""
 
     def split(self, text: str) -> tuple[str, list[Widget]]:
         """The Markdown part of ``text`` (the rest goes to the plain widget), and the widgets to
@@ -322,7 +324,7 @@ class PlainTail:
         new: list[Widget] = []
         if plain:
             if self.widget is None:
-                self._note, self.widget = HugeNote(), HugeText()
+                self._note, self.widget = HugeNote(self._what), HugeText()
                 new = [self._note, self.widget]
             self.widget.write(plain)
         return formatted, new

@@ -15,7 +15,10 @@ data, never markup: the Markdown widget sanitises it and builds plain ``Content`
 line is built from numbers and fixed words only.
 
 The text is drawn only while the block is open: a stored reply that is never opened, or a folded
-one, costs no widget tree at all, which keeps a long session quick to open and to scroll.
+one, costs no widget tree at all, which keeps a long session quick to open and to scroll. Past
+256 KB the rest of the reasoning is drawn plain, as an answer's is
+(:class:`~glm_tui.ui.widgets.huge_text.PlainTail`): a server that sent 10 MB of reasoning in one
+piece kept the open block formatting for half a minute, and key presses waited.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from glm_tui.model.session import Message, MessageStatus
 from glm_tui.settings.config import ThinkingDisplay
 from glm_tui.ui.markdown.textual_compat import GrowingWidget
 from glm_tui.ui.markdown.widget import StreamingMarkdown
+from glm_tui.ui.widgets.huge_text import PlainTail
 
 CLOCK_INTERVAL_S = 1.0
 """How often the live line's clock moves while the model thinks (figures come with the stats)."""
@@ -143,7 +147,7 @@ class ThinkingBlock(Vertical, GrowingWidget):
     ThinkingBlock.-stopped > ThinkingSummary {
         color: $text-warning;
     }
-    ThinkingBlock > StreamingMarkdown {
+    ThinkingBlock > StreamingMarkdown, ThinkingBlock > HugeNote, ThinkingBlock > HugeText {
         margin: 0;
         padding: 0 0 0 1;
         border-left: vkey $foreground 20%;
@@ -159,6 +163,7 @@ class ThinkingBlock(Vertical, GrowingWidget):
         self._parts: list[str] = [reasoning] if reasoning else []
         self._body: StreamingMarkdown | None = None
         self._body_mounting: AwaitMount | None = None
+        self._tail = PlainTail("reasoning")  # past the cap, the open body's rest is drawn plain
         self._end = ThinkingEnd.LIVE if live else ThinkingEnd.ANSWERED
         self._stopped_as = ""
         self._expanded = display is ThinkingDisplay.SHOW or (
@@ -176,7 +181,10 @@ class ThinkingBlock(Vertical, GrowingWidget):
         """Append streamed reasoning (the hot path: buffered, drawn by the body's timer)."""
         self._parts.append(fragment)
         if self._body is not None:
-            self._body.write(fragment)
+            formatted, new = self._tail.split(fragment)
+            self._body.write(formatted)
+            if new:
+                self.mount_all(new)
 
     @property
     def text(self) -> str:
@@ -256,6 +264,7 @@ class ThinkingBlock(Vertical, GrowingWidget):
             if self._body_mounting is not None:
                 await self._body_mounting  # a flush needs the body mounted
             await self._body.finish()
+            self._tail.finish()
 
     def prepend(self, text: str) -> None:
         """Put ``text`` in front of the reasoning (answer text that turned out to be reasoning:
@@ -264,8 +273,7 @@ class ThinkingBlock(Vertical, GrowingWidget):
             return
         self._parts.insert(0, text)
         if self._body is not None:
-            self._body.remove()
-            self._body = self._body_mounting = None
+            self._drop_body()
             if self._expanded and self.is_mounted:
                 self._mount_body()
 
@@ -288,8 +296,7 @@ class ThinkingBlock(Vertical, GrowingWidget):
             # Dropped, not hidden: a folded block then costs no widgets (100 KB of reasoning
             # is a few dozen) and no drawing of text nobody sees (a backlog still arriving);
             # opening again draws it anew, pieces out of view parsed only when scrolled to.
-            self._body.remove()
-            self._body = self._body_mounting = None
+            self._drop_body()
         self.set_class(expanded, "-expanded")
         self._refresh_summary()
 
@@ -308,8 +315,19 @@ class ThinkingBlock(Vertical, GrowingWidget):
 
     def _mount_body(self) -> None:
         # Created with what arrived so far; later writes go to it as they come.
-        self._body = StreamingMarkdown(markdown=self.text, classes="thinking-body")
-        self._body_mounting = self.mount(self._body)
+        formatted, plain = self._tail.split(self.text)
+        self._body = StreamingMarkdown(markdown=formatted, classes="thinking-body")
+        self._body_mounting = self.mount(self._body, *plain)
+        if not self.live:
+            self._tail.finish()
+
+    def _drop_body(self) -> None:
+        """Remove the drawing of the text (its plain part too); the text itself is kept."""
+        if self._body is not None:
+            self._body.remove()
+        for widget in self._tail.clear():
+            widget.remove()
+        self._body = self._body_mounting = None
 
     def _stop_clock(self) -> None:
         if self._clock is not None:
