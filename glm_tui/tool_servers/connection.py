@@ -29,8 +29,8 @@ import math
 import os
 import sys
 import time
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from typing import IO, Any
 

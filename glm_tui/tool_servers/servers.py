@@ -41,7 +41,7 @@ CANCEL_GRACE_SECONDS = 5.0  # for the SDK to write notifications/cancelled after
 
 
 ToolsWatcher = Callable[[str], None]
-"""Told the name of a server whose tool list changed while it ran (see :meth:`ToolServers.watch`)."""
+"""Told the name of a server whose tool list changed while it ran (:meth:`ToolServers.watch`)."""
 
 
 class ServerState(StrEnum):
