@@ -20,6 +20,7 @@ from glm_tui.chat.tools import is_enabled, request_tools, tool_name
 from glm_tui.tool_servers.tools import ServerTool
 from glm_tui.ui.dialogs.server_call import ServerCallConfirmModal
 from tests.support.mcp_app import (
+    enable_server_tools,
     open_tools,
     server_table,
     toggle_server_tool,
@@ -27,7 +28,15 @@ from tests.support.mcp_app import (
     write_servers,
 )
 from tests.support.toasts import ToastLog
-from tests.ui.conftest import click, make_app, ready, send, wait_for
+from tests.ui.conftest import (
+    click,
+    logged_requests,
+    make_app,
+    ready,
+    send,
+    wait_for,
+    wait_reply_done,
+)
 from tests.ui.test_mcp_tools_screen import rows_text
 
 SIZE = (120, 40)
@@ -100,23 +109,44 @@ async def test_an_enabled_tool_the_server_drops_is_marked_not_offered_then_comes
         assert [tool_name(t) for t in request_tools(chat.session.tools)] == ["echo"]
 
 
-async def test_a_call_to_a_tool_the_server_dropped_is_never_run(
-        glm4_server: str, config_path: Path) -> None:
-    """The session still offers the tool (stored before the server dropped it, F6 not opened
-    since): the model's call is refused by glm-tui in plain words, not sent to the server."""
+async def test_with_f6_closed_a_dropped_tool_is_no_longer_offered_to_the_model(
+        glm4_server: str, config_path: Path, request_log: Path) -> None:
     write_servers(config_path, server_table("changing", "changing"))
     app = make_app(glm4_server)
     toasts = ToastLog(app)
     async with app.run_test(size=SIZE) as pilot:
         chat = await ready(pilot)
-        echo = ServerTool("changing", "echo", "Echo the text back",
-                          {"type": "object", "properties": {"text": {"type": "string"}}})
-        chat.apply_tools([server_tool_entry(echo, set())], "auto")
+        await enable_server_tools(pilot, "changing", "echo")  # F6, Enter, Esc
+        assert [tool_name(t) for t in request_tools(chat.session.tools)] == ["echo"]
         await change(pilot, "remove_tool", name="echo")
+        await wait_for(pilot, lambda: request_tools(chat.session.tools) == [],
+                       what="the session to stop offering echo")
+        assert is_withdrawn(chat.session.tools[0])
+        assert any("MCP server changing: echo is no longer offered by the server" in note
+                   for note in toasts.messages())
         await send(pilot, "Please echo hello back")
+        reply = await wait_reply_done(pilot)
+        assert not reply.tool_calls  # the model was not offered echo, so it did not call it
+    assert "tools" not in logged_requests(request_log)[-1]
+
+
+async def test_a_call_to_a_tool_the_server_does_not_list_is_never_sent(
+        glm4_server: str, config_path: Path) -> None:
+    """A session's tool its server does not list when it starts (stored in an earlier run,
+    the server changed since): the model's call is refused by glm-tui in plain words, not
+    sent to the server."""
+    write_servers(config_path, server_table("changing", "changing"))
+    app = make_app(glm4_server)
+    toasts = ToastLog(app)
+    async with app.run_test(size=SIZE) as pilot:
+        chat = await ready(pilot)
+        lookup = ServerTool("changing", "lookup", "Look things up in the catalogue",
+                            {"type": "object", "properties": {"query": {"type": "string"}}})
+        chat.apply_tools([server_tool_entry(lookup, set())], "auto")
+        await send(pilot, "Look up the catalogue")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ServerCallConfirmModal),
                        what="the MCP call question")
         await click(pilot, "#run-once")
         await wait_for(pilot, lambda: chat.tool_loop.answering is not None, what="by hand")
-        assert any('the MCP server "changing" does not offer the tool echo now' in note
+        assert any('the MCP server "changing" does not offer the tool lookup now' in note
                    and "the call was not made" in note for note in toasts.messages())
