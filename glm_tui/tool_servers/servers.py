@@ -109,8 +109,8 @@ class ToolServers:
         return list(connection.tools)
 
     def watch(self, watcher: ToolsWatcher) -> Callable[[], None]:
-        """Call ``watcher(name)`` (on the loop, from the server's holding task) each time server
-        ``name`` changes its tool list while running; returns what stops watching."""
+        """Call ``watcher(name)`` (soon, on the loop) each time server ``name`` changes its tool
+        list while running; returns what stops watching."""
         self._watchers.append(watcher)
 
         def unwatch() -> None:
@@ -120,8 +120,15 @@ class ToolServers:
         return unwatch
 
     def _tools_changed(self, name: str) -> None:
+        # Soon, not here in the server's holding task: a watcher that fails (a screen being
+        # taken down) must not end the connection; the loop reports it like any callback's.
+        def tell(watcher: ToolsWatcher) -> None:
+            if watcher in self._watchers:  # not if it stopped watching meanwhile
+                watcher(name)
+
+        loop = asyncio.get_running_loop()
         for watcher in list(self._watchers):
-            watcher(name)
+            loop.call_soon(tell, watcher)
 
     async def tools(self, name: str) -> list[ServerTool]:
         """The server's tools, starting it if needed; raises :class:`ToolServerError`."""
