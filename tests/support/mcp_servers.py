@@ -195,13 +195,15 @@ class HttpServer:
     """The tool kit over streamable HTTP on 127.0.0.1, in a thread of the test process.
 
     ``required_headers``: requests without these exact headers get 401 (to test headers from
-    the environment). ``url`` is the endpoint to configure.
+    the environment). ``url`` is the endpoint to configure. ``kind``: ``"kit"`` or
+    ``"changing"`` (:func:`changing`).
     """
 
     def __init__(self, required_headers: dict[str, str] | None = None,
-                 record: Path | None = None) -> None:
+                 record: Path | None = None, kind: str = "kit") -> None:
         self.required_headers = dict(required_headers or {})
         self.record = record
+        self.kind = kind
         self.seen_headers: list[dict[str, str]] = []
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -214,7 +216,8 @@ class HttpServer:
     def _app(self) -> Any:
         from starlette.responses import PlainTextResponse
 
-        inner = kit(self.record).streamable_http_app()
+        inner = (changing() if self.kind == "changing" else kit(self.record)
+                 ).streamable_http_app()
         required = self.required_headers
         seen = self.seen_headers
 
@@ -253,8 +256,8 @@ class HttpServer:
 
 @contextlib.contextmanager
 def http_server(required_headers: dict[str, str] | None = None,
-                record: Path | None = None) -> Iterator[HttpServer]:
-    server = HttpServer(required_headers, record).start()
+                record: Path | None = None, kind: str = "kit") -> Iterator[HttpServer]:
+    server = HttpServer(required_headers, record, kind).start()
     try:
         yield server
     finally:

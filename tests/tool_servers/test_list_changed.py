@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from glm_tui.model.mcp_profile import McpServerProfile
 from glm_tui.tool_servers.servers import ToolServers
-from tests.support.mcp_servers import stdio_profile
+from tests.support.mcp_servers import http_server, stdio_profile
 from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
@@ -81,3 +82,18 @@ async def test_a_removed_tool_is_never_called(servers: ToolServers) -> None:
                    what="echo to be back")
     assert heard == ["changing"]  # unwatched: not told again
 
+
+
+async def test_over_streamable_http_too(tmp_path: Path) -> None:
+    with http_server(kind="changing") as server:
+        servers = ToolServers({"changing": McpServerProfile(name="changing", url=server.url)},
+                              tmp_path / "logs")
+        try:
+            heard: list[str] = []
+            servers.watch(heard.append)
+            assert "weather" not in await names(servers)
+            await servers.call("changing", "add_tool", {"name": "weather"})
+            await wait_for(None, lambda: heard, what="the change over HTTP")
+            assert "weather" in await names(servers)
+        finally:
+            await servers.stop_all()
