@@ -10,6 +10,11 @@ Start-up is bounded by ``startup_timeout`` as a deadline on the holding task's o
 (moved to infinity once the tools are listed): a server that hangs in ``initialize`` is stopped
 by the SDK's own shutdown (close stdin, SIGTERM, SIGKILL of its process group).
 
+A server that later sends ``notifications/tools/list_changed`` has its tools listed again by
+that same holding task (the SDK's notification callback only wakes it: a request made inside the
+callback would wait on the reader that is running the callback); ``on_tools_changed`` then tells
+:class:`ToolServers`, which tells whoever watches it (the tools screen).
+
 Every message names the server. What a server says about its failure is usually on its stderr,
 which goes to ``<data dir>/logs/mcp-NAME.log``; the messages quote its last lines from this run.
 """
@@ -24,6 +29,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -72,8 +78,10 @@ class Connection:
     """One server's live connection (or its failure); made by :class:`ToolServers`."""
 
     def __init__(self, profile: McpServerProfile, log_path: Path,
-                 environ: dict[str, str] | None = None) -> None:
+                 environ: dict[str, str] | None = None,
+                 on_tools_changed: Callable[[], None] | None = None) -> None:
         self.profile = profile
+        self.on_tools_changed = on_tools_changed  # after a re-list that changed the tools
         self.log_path = log_path
         self.environ = environ
         self.client: Any = None  # mcp.client.Client once ready
@@ -84,6 +92,8 @@ class Connection:
         self._task: asyncio.Task[None] | None = None
         self._ready: asyncio.Future[None] | None = None
         self._stop = asyncio.Event()  # wakes the holding task: stop, or the server ended
+        self._wake = asyncio.Event()  # wakes it for either of: _stop, or a list to read again
+        self._relist_wanted = False  # the server said its tool list changed
         self._stopping = False  # asked to stop (not a failure)
         self._ended = False  # the transport ended (a stdio server's stdout closed)
         self._scope: Any = None  # the holding task's anyio CancelScope
@@ -116,7 +126,7 @@ class Connection:
     async def stop(self) -> None:
         """Close the connection (the SDK stops a stdio server); idempotent, bounded."""
         self._stopping = True
-        self._stop.set()
+        self._stop_now()
         task = self._task
         if task is None or task.done():
             return
@@ -130,10 +140,20 @@ class Connection:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_SECONDS)
 
+    def _stop_now(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def tools_changed(self) -> None:
+        """The server sent ``notifications/tools/list_changed``: list them again (in the
+        holding task, soon; several notices before it gets to it make one re-list)."""
+        self._relist_wanted = True
+        self._wake.set()
+
     def fail(self, message: str) -> ToolServerError:
         """Mark the connection failed (the next use starts the server again) and stop it."""
         self.error = ToolServerError(self.name, message)
-        self._stop.set()
+        self._stop_now()
         return self.error
 
     async def _hold(self) -> None:
@@ -151,7 +171,7 @@ class Connection:
                     scope.deadline = math.inf
                     self.client = client
                     ready.set_result(None)
-                    await self._stop.wait()
+                    await self._serve(client)
                     if self._ended and self.error is None and not self._stopping:
                         self.error = ToolServerError(self.name, f'the MCP server "{self.name}" '
                                                      f"stopped{self.diagnosis()}")
@@ -177,6 +197,27 @@ class Connection:
             elif self.error is None and not self._stop.is_set():
                 self.error = ToolServerError(self.name, f'the MCP server "{self.name}" stopped')
 
+    async def _serve(self, client: Any) -> None:
+        """Until told to stop (or the server ended): list the tools again each time the server
+        says they changed. A re-list that fails or hangs (past ``startup_timeout``) keeps the
+        list from before; a server that died meanwhile is noticed as usual."""
+        import anyio
+
+        while not self._stop.is_set():
+            await self._wake.wait()
+            self._wake.clear()
+            if self._stop.is_set() or not self._relist_wanted:
+                continue
+            self._relist_wanted = False
+            tools: list[ServerTool] | None = None
+            with anyio.move_on_after(self.profile.startup_timeout), \
+                    contextlib.suppress(Exception):
+                tools = await _list_tools(client, self.name)
+            if tools is not None and tools != self.tools and not self._stop.is_set():
+                self.tools = tools
+                if self.on_tools_changed is not None:
+                    self.on_tools_changed()
+
     async def _client(self, stack: AsyncExitStack) -> AbstractAsyncContextManager[Any]:
         """The SDK client for this profile (its transport's resources go on ``stack``)."""
         from mcp.client.client import Client
@@ -192,13 +233,17 @@ class Connection:
 
         def on_end() -> None:
             self._ended = True
-            self._stop.set()
+            self._stop_now()
 
         transport = watched(transport, on_end)
+
+        from mcp.types import ToolListChangedNotification
 
         async def on_message(message: Any) -> None:
             if isinstance(message, Exception):
                 self.garbage_lines += 1
+            elif isinstance(message, ToolListChangedNotification):
+                self.tools_changed()
 
         from glm_tui import __version__
 

@@ -9,6 +9,10 @@ started afresh by the next :meth:`~ToolServers.tools` or :meth:`~ToolServers.cal
 Calls never raise for a server's fault: a :class:`ToolServerResult` with ``error`` says what went
 wrong in plain words. Cancelling the task awaiting :meth:`~ToolServers.call` cancels the request
 on the server (the SDK sends ``notifications/cancelled``) and re-raises ``CancelledError``.
+
+A running server may change its tools (``notifications/tools/list_changed``): its connection lists
+them again and :meth:`~ToolServers.watch` listeners hear the server's name. A call to a tool the
+server no longer lists is never sent: its result is an error saying so.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,10 @@ from glm_tui.tool_servers.tools import ServerTool
 
 DEFAULT_OUTPUT_CAP = 256 * 1024
 CANCEL_GRACE_SECONDS = 5.0  # for the SDK to write notifications/cancelled after a cancel
+
+
+ToolsWatcher = Callable[[str], None]
+"""Told the name of a server whose tool list changed while it ran (:meth:`ToolServers.watch`)."""
 
 
 class ServerState(StrEnum):
@@ -60,6 +68,7 @@ class ToolServers:
         self._environ = dict(environ) if environ is not None else None
         self._connections: dict[str, Connection] = {}
         self._starts: dict[str, asyncio.Task[Connection]] = {}
+        self._watchers: list[ToolsWatcher] = []
 
     @property
     def names(self) -> list[str]:
@@ -92,6 +101,35 @@ class ToolServers:
             return ServerState.READY, ""
         return ServerState.STOPPED, ""
 
+    def listed(self, name: str) -> list[ServerTool] | None:
+        """The tools server ``name`` listed last, if it is running (starts nothing)."""
+        connection = self._connections.get(name)
+        if connection is None or connection.client is None or connection.error is not None:
+            return None
+        return list(connection.tools)
+
+    def watch(self, watcher: ToolsWatcher) -> Callable[[], None]:
+        """Call ``watcher(name)`` (soon, on the loop) each time server ``name`` changes its tool
+        list while running; returns what stops watching."""
+        self._watchers.append(watcher)
+
+        def unwatch() -> None:
+            with contextlib.suppress(ValueError):
+                self._watchers.remove(watcher)
+
+        return unwatch
+
+    def _tools_changed(self, name: str) -> None:
+        # Soon, not here in the server's holding task: a watcher that fails (a screen being
+        # taken down) must not end the connection; the loop reports it like any callback's.
+        def tell(watcher: ToolsWatcher) -> None:
+            if watcher in self._watchers:  # not if it stopped watching meanwhile
+                watcher(name)
+
+        loop = asyncio.get_running_loop()
+        for watcher in list(self._watchers):
+            loop.call_soon(tell, watcher)
+
     async def tools(self, name: str) -> list[ServerTool]:
         """The server's tools, starting it if needed; raises :class:`ToolServerError`."""
         return list((await self._connected(name)).tools)
@@ -104,6 +142,9 @@ class ToolServers:
             connection = await self._connected(name)
         except ToolServerError as exc:
             return failed(str(exc))
+        if tool not in {listed.name for listed in connection.tools}:
+            return failed(f'the MCP server "{name}" does not offer the tool {tool} now (it is '
+                          "not in the tool list the server sends); the call was not made")
         limit = connection.profile.call_timeout if timeout is None else timeout
         return await _call(connection, tool, arguments, limit, output_cap)
 
@@ -145,7 +186,8 @@ class ToolServers:
         old = self._connections.get(profile.name)
         if old is not None:
             await old.stop()
-        connection = Connection(profile, self.log_path(profile.name), self._environ)
+        connection = Connection(profile, self.log_path(profile.name), self._environ,
+                                lambda: self._tools_changed(profile.name))
         self._connections[profile.name] = connection
         try:
             await connection.start()

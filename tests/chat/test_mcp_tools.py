@@ -7,6 +7,8 @@ from typing import Any
 
 from glm_tui.chat.mcp_tools import (
     EMPTY_SCHEMA,
+    follow_server_tools,
+    is_withdrawn,
     mcp_entries,
     mcp_origin,
     server_tool_entry,
@@ -14,6 +16,7 @@ from glm_tui.chat.mcp_tools import (
 from glm_tui.chat.tools import (
     WEATHER_TOOL,
     check_tool,
+    is_enabled,
     request_tools,
     tool_settings,
     with_settings,
@@ -101,3 +104,32 @@ def test_only_mcp_entries_are_listed_as_such() -> None:
     broken = with_settings(WEATHER_TOOL, mcp={"server": 3})
     assert mcp_entries([WEATHER_TOOL, entry, broken]) == [entry]
     assert mcp_origin(WEATHER_TOOL) is None
+
+
+def test_entries_follow_a_server_that_changed_its_tools() -> None:
+    echo = ServerTool("s", "echo", "Echo", {"type": "object", "properties": {}})
+    off = ServerTool("s", "off", "Off", {"type": "object", "properties": {}})
+    other = ServerTool("t", "echo", "Other server's echo", {})
+    taken: set[str] = set()
+    entries = [server_tool_entry(echo, taken),
+               with_settings(server_tool_entry(off, taken), enabled=False),
+               server_tool_entry(other, taken)]
+
+    same, changes = follow_server_tools(entries, "s", [echo, off])
+    assert same is entries and changes == []  # nothing changed: nothing to store
+
+    dropped, changes = follow_server_tools(entries, "s", [])
+    assert [is_enabled(e) for e in dropped] == [False, False, True]
+    assert [is_withdrawn(e) for e in dropped] == [True, False, False]  # the person's "off" kept
+    assert changes == ["echo is no longer offered by the server (switched off until it is "
+                       "offered again)"]
+    assert dropped[2] is entries[2]  # another server's tool of the same name: untouched
+
+    louder = ServerTool("s", "echo", "Echo, louder",
+                        {"type": "object", "properties": {"loud": {"type": "boolean"}}})
+    back, changes = follow_server_tools(dropped, "s", [louder, off])
+    assert [is_enabled(e) for e in back] == [True, False, True]
+    assert not any(is_withdrawn(e) for e in back)
+    assert back[0]["function"] == {"name": "echo", "description": "Echo, louder",
+                                   "parameters": louder.input_schema}
+    assert len(changes) == 2

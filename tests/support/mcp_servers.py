@@ -12,7 +12,9 @@ NAMEs:
   * ``hangs``: reads its stdin and never answers (``initialize`` hangs);
   * ``stubborn``: like ``hangs``, but also ignores the end of its stdin (must be killed);
   * ``garbage``: answers every line with text that is not JSON-RPC;
-  * ``noisy``: the tool kit, but it prints a line of garbage on stdout before serving.
+  * ``noisy``: the tool kit, but it prints a line of garbage on stdout before serving;
+  * ``changing``: a server whose tool list changes on request (:func:`changing`): it sends
+    ``notifications/tools/list_changed`` as a real server does after each change.
 
 ``stubborn`` notes ``pid=N`` there (a test checks it was killed), and ``slow`` records what
 happened to it in the file named by ``$MCP_TEST_RECORD``: ``started``
@@ -118,6 +120,49 @@ def kit(record: Path | None = None) -> Any:
     return server
 
 
+def changing() -> Any:
+    """A server that changes its own tool list: ``add_tool(name, description)`` adds an echo
+    tool ``name`` (or replaces the one of that name, with a new description and a ``loud``
+    argument), ``remove_tool(name)`` removes one; each then sends
+    ``notifications/tools/list_changed``. It starts with ``echo`` and ``pid`` besides those."""
+    from mcp.server.mcpserver import Context, MCPServer
+
+    server = MCPServer("changing")
+
+    @server.tool(description="Echo the text back")
+    def echo(text: str) -> str:
+        return text
+
+    @server.tool(description="The server's process id")
+    def pid() -> str:
+        return str(os.getpid())
+
+    async def add_tool(name: str, ctx: Any, description: str = "Added later") -> str:
+        def added(text: str, loud: bool = False) -> str:
+            return text.upper() if loud else text
+
+        with contextlib.suppress(Exception):
+            server.remove_tool(name)
+        server.add_tool(added, name=name, description=description)
+        await ctx.session.send_tool_list_changed()
+        return f"added {name}"
+
+    async def remove_tool(name: str, ctx: Any) -> str:
+        server.remove_tool(name)
+        await ctx.session.send_tool_list_changed()
+        return f"removed {name}"
+
+    # The SDK finds the context argument by its annotation, which this module's postponed
+    # annotations would leave as the string "Any": give it the class itself.
+    for tool, description in ((add_tool, "Add (or replace) an echo tool, then say the list "
+                               "changed"), (remove_tool, "Remove a tool, then say the list "
+                                            "changed")):
+        tool.__annotations__["ctx"] = Context
+        server.add_tool(tool, description=description)
+
+    return server
+
+
 def _serve_stdio(name: str) -> None:
     if name == "exits":
         print("kit: cannot open the database: no such file", file=sys.stderr, flush=True)
@@ -139,6 +184,9 @@ def _serve_stdio(name: str) -> None:
         return
     if name == "noisy":
         print("Starting server on stdio...", flush=True)
+    if name == "changing":
+        changing().run("stdio")
+        return
     print(f"{name}: serving on stdio", file=sys.stderr, flush=True)
     kit().run("stdio")
 
@@ -147,13 +195,15 @@ class HttpServer:
     """The tool kit over streamable HTTP on 127.0.0.1, in a thread of the test process.
 
     ``required_headers``: requests without these exact headers get 401 (to test headers from
-    the environment). ``url`` is the endpoint to configure.
+    the environment). ``url`` is the endpoint to configure. ``kind``: ``"kit"`` or
+    ``"changing"`` (:func:`changing`).
     """
 
     def __init__(self, required_headers: dict[str, str] | None = None,
-                 record: Path | None = None) -> None:
+                 record: Path | None = None, kind: str = "kit") -> None:
         self.required_headers = dict(required_headers or {})
         self.record = record
+        self.kind = kind
         self.seen_headers: list[dict[str, str]] = []
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -166,7 +216,8 @@ class HttpServer:
     def _app(self) -> Any:
         from starlette.responses import PlainTextResponse
 
-        inner = kit(self.record).streamable_http_app()
+        inner = (changing() if self.kind == "changing" else kit(self.record)
+                 ).streamable_http_app()
         required = self.required_headers
         seen = self.seen_headers
 
@@ -205,8 +256,8 @@ class HttpServer:
 
 @contextlib.contextmanager
 def http_server(required_headers: dict[str, str] | None = None,
-                record: Path | None = None) -> Iterator[HttpServer]:
-    server = HttpServer(required_headers, record).start()
+                record: Path | None = None, kind: str = "kit") -> Iterator[HttpServer]:
+    server = HttpServer(required_headers, record, kind).start()
     try:
         yield server
     finally:

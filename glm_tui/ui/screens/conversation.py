@@ -477,14 +477,6 @@ class ConversationScreen(ContinueReply, EverydayConversation):
             library=ToolLibrary(settings.data_dir), on_change=self.apply_tools,
             servers=self.services.tool_servers if settings.mcp_servers else None))
 
-    def apply_tools(self, tools: list[dict[str, Any]], choice: str | dict[str, Any] | None) -> None:
-        """Live change from the tools screen: the next request uses it; stored at once."""
-        self.session.tools = tools
-        self.session.tool_choice = choice
-        self.messages.set_tools(tools)
-        self.record(self.recorder.save_session)
-        self._refresh_status()
-
     def action_toggle_stream(self) -> None:
         self.session.stream = not self.session.stream
         self.record(self.recorder.save_session)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.actions import SkipAction
@@ -56,6 +56,7 @@ class ConversationBase(Screen[None]):
         super().__init__()
         self.services = services
         self._unsubscribe: Callable[[], None] = lambda: None
+        self._unwatch_tool_servers: Callable[[], None] = lambda: None
         self.session = session
         self.recorder = recorder
         self._older_in_store = older_in_store  # messages at positions 0..older-1 not loaded
@@ -78,9 +79,36 @@ class ConversationBase(Screen[None]):
         self._connection_changed(self.services.connection_state,
                                  self.services.connection_detail)
         self._unsubscribe = self.services.connection.subscribe(self._connection_changed)
+        if self.services.settings.mcp_servers:
+            self._unwatch_tool_servers = self.services.tool_servers.watch(
+                self._tool_server_changed)
 
     def on_unmount(self) -> None:
         self._unsubscribe()
+        self._unwatch_tool_servers()
+
+    def apply_tools(self, tools: list[dict[str, Any]], choice: str | dict[str, Any] | None) -> None:
+        """Live change from the tools screen: the next request uses it; stored at once."""
+        self.session.tools = tools
+        self.session.tool_choice = choice
+        self.messages.set_tools(tools)
+        self.record(self.recorder.save_session)
+        self._refresh_status()
+
+    def _tool_server_changed(self, name: str) -> None:
+        """A running MCP server changed its tools, F6 open or not: the session's tools of that
+        server follow (a dropped one is no longer offered to the model); said in a toast
+        unless the tools screen is open (it says it)."""
+        from glm_tui.chat.mcp_tools import follow_server_tools
+
+        listed = self.services.tool_servers.listed(name)
+        if listed is None:
+            return
+        tools, changes = follow_server_tools(self.session.tools, name, listed)
+        if changes:
+            self.apply_tools(tools, self.session.tool_choice)
+            if self.is_current:
+                self.app.notify(f"MCP server {name}: " + "; ".join(changes), markup=False)
 
     def _connection_changed(self, state: ConnectionState, detail: str) -> None:
         self.status.state = state

@@ -31,7 +31,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
-from glm_tui.chat.mcp_tools import mcp_origin, server_tool_entry
+from glm_tui.chat.mcp_tools import follow_server_tools, mcp_origin, server_tool_entry
 from glm_tui.chat.tool_library import ToolLibrary, ToolLibraryError
 from glm_tui.chat.tools import (
     TEMPLATES,
@@ -428,6 +428,17 @@ class ToolsScreen(Screen[None]):
         self._selected = len(self.tools) - 1
         self._commit(f"{tool_name(entry)} enabled (MCP server {event.tool.server})")
         self._load_selected()
+
+    @on(ServerToolsPanel.Listed)
+    def _server_listed(self, event: ServerToolsPanel.Listed) -> None:
+        """The session's tools of that server follow what it lists now (see the panel)."""
+        self.tools, changes = follow_server_tools(self.tools, event.server, event.tools)
+        if changes:
+            unedited = self.query_one("#tool-editor", TextArea).text.strip() == \
+                self._loaded_text.strip()
+            self._commit(f"MCP server {event.server}: " + "; ".join(changes))
+            if unedited:
+                self._load_selected()
 
     @on(ServerToolsPanel.Showing)
     def _server_row_shown(self, event: ServerToolsPanel.Showing) -> None:
